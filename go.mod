@@ -1,0 +1,3 @@
+module github.com/h2arnn/h2arnn
+
+go 1.26

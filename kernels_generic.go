@@ -1,0 +1,161 @@
+package h2arnn
+
+import "math"
+
+// genericKernels is the pure-Go kernel set: the reference semantics of every
+// kernel, the implementation on platforms without assembly and under the
+// noasm build tag, and the oracle the assembly is tested against.
+var genericKernels = kernelSet{
+	name:       "generic",
+	exp:        expGeneric,
+	log1p:      log1pGeneric,
+	logSigmoid: logSigmoidGeneric,
+	sigmoid:    sigmoidGeneric,
+	logSumExp:  logSumExpGeneric,
+	axpy:       axpyGeneric,
+	dot:        dotGeneric,
+	chainFwd:   chainForwardGeneric,
+	chainBwd:   chainBackwardGeneric,
+	lseAffine:  lseAffineGeneric,
+}
+
+func expGeneric(dst, x []float64) {
+	for i, v := range x {
+		dst[i] = math.Exp(v)
+	}
+}
+
+func log1pGeneric(dst, x []float64) {
+	for i, v := range x {
+		dst[i] = math.Log1p(v)
+	}
+}
+
+// logSigmoid1 is ln σ(z) = min(z,0) - log1p(e^{-|z|}); see LogSigmoid.
+func logSigmoid1(z float64) float64 {
+	return math.Min(z, 0) - math.Log1p(math.Exp(-math.Abs(z)))
+}
+
+// sigmoid1 is σ(z) from e^{-|z|}, exact in both tails; see Sigmoid.
+func sigmoid1(z float64) float64 {
+	e := math.Exp(-math.Abs(z))
+	if z >= 0 {
+		return 1 / (1 + e)
+	}
+	return e / (1 + e)
+}
+
+func logSigmoidGeneric(dst, x []float64) {
+	for i, v := range x {
+		dst[i] = logSigmoid1(v)
+	}
+}
+
+func sigmoidGeneric(dst, x []float64) {
+	for i, v := range x {
+		dst[i] = sigmoid1(v)
+	}
+}
+
+func logSumExpGeneric(x []float64) float64 {
+	m := math.Inf(-1)
+	for _, v := range x {
+		if v > m || v != v {
+			m = v
+		}
+	}
+	if math.IsInf(m, 0) || m != m {
+		if len(x) == 0 {
+			return math.Inf(-1)
+		}
+		return m
+	}
+	s := 0.0
+	for _, v := range x {
+		s += math.Exp(v - m)
+	}
+	return m + math.Log(s)
+}
+
+func axpyGeneric(alpha float64, x, y []float64) {
+	for i, v := range x {
+		y[i] += alpha * v
+	}
+}
+
+func dotGeneric(x, y []float64) float64 {
+	s := 0.0
+	for i, v := range x {
+		s += v * y[i]
+	}
+	return s
+}
+
+func lseAffineGeneric(b, w []float64, m float64) float64 {
+	mx := math.Inf(-1)
+	for i := range b {
+		if t := b[i] + w[i]*m; t > mx {
+			mx = t
+		}
+	}
+	if math.IsInf(mx, 0) {
+		return mx
+	}
+	s := 0.0
+	for i := range b {
+		s += math.Exp(b[i] + w[i]*m - mx)
+	}
+	return mx + math.Log(s)
+}
+
+func chainForwardGeneric(k int, f, w, b, act []float64) float64 {
+	r := len(f)
+	sum := 0.0
+	for l := 0; l < r; l++ {
+		in := f[l]
+		for j := 0; j <= k; j++ {
+			z := b[j*r+l] + w[j*r+l]*in
+			e := math.Exp(-math.Abs(z))
+			y := math.Min(z, 0) - math.Log1p(e)
+			s := e / (1 + e) // σ(-z) for z ≥ 0
+			if z < 0 {
+				s = 1 / (1 + e)
+			}
+			act[j*r+l] = y
+			act[(k+1+j)*r+l] = s
+			in = y
+		}
+		sum += w[(k+1)*r+l] * in
+	}
+	return sum
+}
+
+func chainBackwardGeneric(k int, f, w, act []float64, g, cA, cC float64, gwA, gbA, gwC, gbC, df []float64) {
+	r := len(f)
+	for l := 0; l < r; l++ {
+		// ∂/∂w_{k+1} = y_k; the upstream derivative into y_k is g·w_{k+1}.
+		d := g * act[k*r+l]
+		gwA[(k+1)*r+l] += cA * d
+		if gwC != nil {
+			gwC[(k+1)*r+l] += cC * d
+		}
+		delta := g * w[(k+1)*r+l]
+		for j := k; j >= 0; j-- {
+			dpre := delta * act[(k+1+j)*r+l]
+			in := f[l]
+			if j > 0 {
+				in = act[(j-1)*r+l]
+			}
+			gbA[j*r+l] += cA * dpre
+			gwA[j*r+l] += cA * dpre * in
+			if gwC != nil {
+				gbC[j*r+l] += cC * dpre
+				gwC[j*r+l] += cC * dpre * in
+			}
+			delta = dpre * w[j*r+l]
+		}
+		if df != nil {
+			df[l] += delta
+		}
+	}
+}
