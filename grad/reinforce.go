@@ -1,0 +1,146 @@
+package grad
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+
+	"github.com/h2arnn/h2arnn/model"
+)
+
+// Reinforce is the score-function (REINFORCE) estimator of the gradient of
+// the variational free energy βF[q] = Σ_x q(x)(ln q(x) + βH(x)) (SPEC §4)
+// with the batch-mean baseline:
+//
+//	∇ ≈ (1/B) Σ_b (L_b - L̄) ∇ln q(x_b),   L_b = ln q(x_b) + βH(x_b).
+//
+// Each sample's backward pass runs right after the sample is drawn, while
+// its activations are still in the network worker, and is added into two
+// accumulators (Σ L_b g_b and Σ g_b), so memory does not grow with B.
+// Sample b of a call uses the random stream model.SampleRNG(seed, step, b),
+// and partial sums are formed per chunk of consecutive samples and added in
+// chunk order: for a given (seed, step), parameters and chunk size the
+// gradient, the statistics and the batch are bit-for-bit the same for any
+// number of workers.
+//
+// The expectation of this estimator is (1 - 1/B) times the exact gradient
+// (the baseline is correlated with each sample); the factor does not change
+// the direction.
+//
+// A Reinforce must not be used by several goroutines at once. Call Close to
+// release its goroutines (they are also released when it is garbage).
+type Reinforce struct {
+	*reinforceState
+}
+
+type reinforceState struct {
+	net  model.Net
+	n    int
+	r    *runner
+	keep bool
+
+	// per call
+	beta       float64
+	seed, step uint64
+	logq, en   []float64
+	mabs       []float64
+	batch      *model.Batch
+	loss       float64
+}
+
+// NewReinforce prepares an estimator for net drawing batch samples per call
+// on workers goroutines (≤ 0: GOMAXPROCS), with DefaultChunk samples per
+// chunk. If keep is true every call also stores its samples (int8 spins,
+// ln q, energies) for Batch.
+func NewReinforce(net model.Net, batch, workers int, keep bool) (*Reinforce, error) {
+	return NewReinforceChunk(net, batch, workers, DefaultChunk, keep)
+}
+
+// NewReinforceChunk is NewReinforce with an explicit chunk size (> 0).
+func NewReinforceChunk(net model.Net, batch, workers, chunk int, keep bool) (*Reinforce, error) {
+	if batch < 2 {
+		return nil, fmt.Errorf("batch size %d: need at least 2 samples for the baseline and the std", batch)
+	}
+	if chunk <= 0 {
+		return nil, fmt.Errorf("chunk size %d must be positive", chunk)
+	}
+	n := net.Size()
+	s := &reinforceState{
+		net: net, n: n, keep: keep,
+		logq: make([]float64, batch), en: make([]float64, batch), mabs: make([]float64, batch),
+	}
+	if keep {
+		s.batch = &model.Batch{N: n, B: batch, X: make([]int8, batch*n), LogQ: s.logq, Energy: s.en}
+	}
+	s.r = newRunner(net, workers, chunk, s.sample)
+	r := &Reinforce{s}
+	runtime.AddCleanup(r, func(s *reinforceState) { s.r.close() }, s)
+	return r, nil
+}
+
+// Close stops the estimator's goroutines. It must not be used afterwards.
+func (r *Reinforce) Close() { r.r.close() }
+
+// BatchSize is the number of samples per call.
+func (r *Reinforce) BatchSize() int { return len(r.logq) }
+
+// Workers is the number of goroutines used.
+func (r *Reinforce) Workers() int { return len(r.r.slots) }
+
+// sample draws sample b and accumulates (L_b - shift) ∇ln q and ∇ln q.
+func (s *reinforceState) sample(sl *slot, acc *accum, b int, first bool) {
+	model.SampleRNG(sl.src, s.seed, s.step, b)
+	lq, e := sl.w.Sample(sl.rng, sl.x)
+	l := lq + s.beta*e
+	if first {
+		acc.shift = l
+	}
+	if s.r.p > 0 {
+		sl.w.Backward(l-acc.shift, acc.a, 1, acc.c)
+	}
+	s.logq[b], s.en[b] = lq, e
+	sum := 0.0
+	for _, v := range sl.x {
+		sum += v
+	}
+	s.mabs[b] = math.Abs(sum) / float64(s.n)
+	if s.keep {
+		row := s.batch.X[b*s.n : (b+1)*s.n]
+		for i, v := range sl.x {
+			row[i] = int8(v)
+		}
+	}
+}
+
+// Step draws one batch at inverse temperature beta (> 0) with the streams of
+// (seed, step), writes the gradient estimate of βF[q] with respect to
+// net.Params() into grad (len(net.Params())), and returns the batch's
+// statistics. It allocates nothing.
+func (r *Reinforce) Step(beta float64, seed, step uint64, grad []float64) Stats {
+	s := r.reinforceState
+	if len(grad) != s.r.p {
+		panic(fmt.Sprintf("grad: gradient slice has length %d, want %d parameters", len(grad), s.r.p))
+	}
+	s.beta, s.seed, s.step = beta, seed, step
+	s.r.run(len(s.logq))
+	st := sampleStats(s.logq, s.en, s.mabs, beta, s.n)
+	sl := 0.0
+	for b := range s.logq {
+		sl += s.logq[b] + beta*s.en[b]
+	}
+	fb := float64(len(s.logq))
+	s.loss = sl / fb
+	// A = Σ (L_b - Shift0) g_b, so Σ (L_b - L̄) g_b = A - (L̄ - Shift0) C.
+	d := s.loss - s.r.Shift0
+	for i := range grad {
+		grad[i] = (s.r.A[i] - d*s.r.C[i]) / fb
+	}
+	return st
+}
+
+// Loss returns L̄ = mean_b(ln q + βH) of the last Step: the estimate of βF[q].
+func (r *Reinforce) Loss() float64 { return r.loss }
+
+// Batch returns the samples of the last Step if the estimator keeps them
+// (nil otherwise). The batch is overwritten by the next Step.
+func (r *Reinforce) Batch() *model.Batch { return r.batch }

@@ -1,0 +1,213 @@
+package grad
+
+import (
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/h2arnn/h2arnn"
+	"github.com/h2arnn/h2arnn/model"
+)
+
+// DefaultChunk is the number of consecutive samples whose gradient
+// contributions one goroutine sums into one pair of chunk accumulators.
+// Results depend on the chunk size (it fixes the summation order) but never
+// on the number of workers.
+const DefaultChunk = 32
+
+// accum is one chunk's pair of gradient accumulators.
+type accum struct {
+	a, c []float64
+	// shift is the constant subtracted from every sample's coefficient in
+	// a (see runner.reduce): a = Σ_b (coef_b - shift) g_b, c = Σ_b g_b.
+	shift float64
+}
+
+// slot is the private scratch of one goroutine: a network worker, a
+// reseedable random stream and a spin vector.
+type slot struct {
+	w   model.Worker
+	src *rand.PCG
+	rng *rand.Rand
+	x   []float64
+}
+
+// chunkBody processes sample b (global index) on slot s, adding its
+// contributions into acc. first is true for the first sample of a chunk,
+// which must set acc.shift before adding anything.
+type chunkBody func(s *slot, acc *accum, b int, first bool)
+
+// runner runs a chunkBody over samples [0, n) on a fixed set of goroutines
+// and reduces the per-chunk accumulators into (A, C) in chunk order, so the
+// sums are bit-for-bit independent of the number of goroutines.
+//
+// Memory is O(workers × params): a pool of 2·workers accumulators is
+// recycled; a finished chunk waits in a ring until every earlier chunk has
+// been added. Goroutines are started once and parked between runs, so a run
+// after the first allocates nothing.
+type runner struct {
+	p     int // number of parameters
+	chunk int
+	slots []*slot
+	body  chunkBody
+
+	// A and C are the reduced totals of the last run:
+	// A = Σ_c (a_c + (shift_c - Shift0) c_c), C = Σ_c c_c.
+	A, C   []float64
+	Shift0 float64
+
+	// run state
+	n, nchunks int
+	next       atomic.Int64
+	free       chan *accum
+	ring       []*accum // ring[c % len(ring)] holds finished chunk c
+	ringIdx    []int
+	mu         sync.Mutex
+	reducing   bool
+	done       int // chunks already added into A, C
+	start      []chan struct{}
+	wg         sync.WaitGroup
+	closed     bool
+}
+
+// newRunner prepares workers goroutines (≤ 0: GOMAXPROCS) for net.
+func newRunner(net model.Net, workers, chunk int, body chunkBody) *runner {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if chunk <= 0 {
+		chunk = DefaultChunk
+	}
+	p := len(net.Params())
+	r := &runner{p: p, chunk: chunk, body: body, A: make([]float64, p), C: make([]float64, p)}
+	for range workers {
+		src := rand.NewPCG(0, 0)
+		r.slots = append(r.slots, &slot{w: net.NewWorker(), src: src, rng: rand.New(src), x: make([]float64, net.Size())})
+	}
+	k := 2 * workers
+	r.free = make(chan *accum, k)
+	for range k {
+		r.free <- &accum{a: make([]float64, p), c: make([]float64, p)}
+	}
+	r.ring = make([]*accum, k)
+	r.ringIdx = make([]int, k)
+	if workers > 1 {
+		r.start = make([]chan struct{}, workers)
+		for i, s := range r.slots {
+			ch := make(chan struct{})
+			r.start[i] = ch
+			go func() {
+				for range ch {
+					r.work(s)
+					r.wg.Done()
+				}
+			}()
+		}
+	}
+	return r
+}
+
+// close stops the parked goroutines. The runner must not be used afterwards.
+func (r *runner) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	r.closed = true
+	for _, ch := range r.start {
+		close(ch)
+	}
+}
+
+// run processes samples [0, n) and leaves the reduced sums in A, C, Shift0.
+func (r *runner) run(n int) {
+	if r.closed {
+		panic("grad: estimator used after Close")
+	}
+	clear(r.A)
+	clear(r.C)
+	r.Shift0 = 0
+	r.n = n
+	r.nchunks = (n + r.chunk - 1) / r.chunk
+	r.next.Store(0)
+	r.done = 0
+	if len(r.slots) == 1 {
+		r.work(r.slots[0])
+		return
+	}
+	r.wg.Add(len(r.slots))
+	for _, ch := range r.start {
+		ch <- struct{}{}
+	}
+	r.wg.Wait()
+}
+
+// work is one goroutine's loop: take a free accumulator, then the next
+// chunk index (in this order, so that at most len(ring) chunks are in flight
+// and their ring slots are distinct), fill it, hand it to the reducer.
+func (r *runner) work(s *slot) {
+	for {
+		acc := <-r.free
+		c := int(r.next.Add(1) - 1)
+		if c >= r.nchunks {
+			r.free <- acc
+			return
+		}
+		clear(acc.a)
+		clear(acc.c)
+		acc.shift = 0
+		lo, hi := c*r.chunk, min((c+1)*r.chunk, r.n)
+		for b := lo; b < hi; b++ {
+			r.body(s, acc, b, b == lo)
+		}
+		r.finish(c, acc)
+	}
+}
+
+// finish parks chunk c's accumulator in the ring and, unless another
+// goroutine is already reducing, adds every consecutive finished chunk into
+// the totals in chunk order. The additions run outside the lock.
+func (r *runner) finish(c int, acc *accum) {
+	k := len(r.ring)
+	r.mu.Lock()
+	r.ring[c%k] = acc
+	r.ringIdx[c%k] = c
+	if r.reducing {
+		r.mu.Unlock()
+		return
+	}
+	r.reducing = true
+	for {
+		i := r.done % k
+		a := r.ring[i]
+		if a == nil || r.ringIdx[i] != r.done {
+			break
+		}
+		r.ring[i] = nil
+		first := r.done == 0
+		r.mu.Unlock()
+		r.add(a, first)
+		r.free <- a
+		r.mu.Lock()
+		r.done++
+	}
+	r.reducing = false
+	r.mu.Unlock()
+}
+
+// add folds one chunk into the totals. The first chunk's shift becomes the
+// common reference Shift0; later chunks are re-referenced to it, which keeps
+// every term of A of the size of the spread of the coefficients rather than
+// of their mean.
+func (r *runner) add(a *accum, first bool) {
+	if first {
+		r.Shift0 = a.shift
+	}
+	h2arnn.Axpy(1, a.a, r.A)
+	if d := a.shift - r.Shift0; d != 0 {
+		h2arnn.Axpy(d, a.c, r.A)
+	}
+	h2arnn.Axpy(1, a.c, r.C)
+}

@@ -1,0 +1,376 @@
+package grad
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/h2arnn/h2arnn/model"
+)
+
+// Config is the annealing protocol of SPEC §4. Zero values are not
+// defaults: start from DefaultConfig.
+type Config struct {
+	// BetaStart, BetaEnd, BetaCount: the schedule linspace(start, end, count).
+	BetaStart, BetaEnd float64
+	BetaCount          int
+	// Betas, if non-empty, replaces the linspace schedule (each β > 0).
+	Betas []float64
+	// InitSteps is the maximum number of steps at the first β, MaxStep at
+	// every later one.
+	InitSteps, MaxStep int
+	// Batch is the number of samples per step.
+	Batch int
+	// LR is Adam's learning rate.
+	LR float64
+	// StdLimit stops training at a β early once the per-spin free-energy
+	// std std(L)/(βN) of a step's batch falls below it (0: never).
+	StdLimit float64
+	// StatsBatches is how many of the last batches at a β are averaged
+	// into its reported statistics.
+	StatsBatches int
+	// EvalSamples > 0 draws, after training at each β, one evaluation batch
+	// of that size whose statistics are reported instead (0 = none).
+	EvalSamples int
+	// Seed is the training seed: step s at β index j draws sample b from
+	// model.SampleRNG(Seed, StepID(j, s), b).
+	Seed uint64
+	// Workers is the number of goroutines (≤ 0: GOMAXPROCS). Results do not
+	// depend on it.
+	Workers int
+	// Chunk is the number of samples per gradient chunk (≤ 0: DefaultChunk).
+	// Results depend on it (it fixes the summation order).
+	Chunk int
+}
+
+// DefaultConfig returns the paper's protocol: β on linspace(0.1, 2.0, 39),
+// 5000 steps at the first β and up to 1000 at every other, batch 2000,
+// Adam lr 1e-3, early stop at per-spin std 1e-4, statistics over the last
+// 20 batches and a 20,000-sample evaluation batch.
+func DefaultConfig() Config {
+	return Config{
+		BetaStart: 0.1, BetaEnd: 2.0, BetaCount: 39,
+		InitSteps: 5000, MaxStep: 1000, Batch: 2000, LR: 1e-3,
+		StdLimit: 1e-4, StatsBatches: 20, EvalSamples: 20000,
+	}
+}
+
+// Schedule returns the β values in training order.
+func (c Config) Schedule() []float64 {
+	if len(c.Betas) > 0 {
+		return slices.Clone(c.Betas)
+	}
+	if c.BetaCount == 1 {
+		return []float64{c.BetaStart}
+	}
+	out := make([]float64, max(c.BetaCount, 0))
+	for i := range out {
+		// Interpolate from both ends so the last value is exactly BetaEnd.
+		t := float64(i) / float64(c.BetaCount-1)
+		out[i] = c.BetaStart*(1-t) + c.BetaEnd*t
+	}
+	return out
+}
+
+// maxSteps bounds InitSteps and MaxStep so that StepID stays injective.
+const maxSteps = 1<<31 - 1
+
+// evalStep is the step number of a β's evaluation batch in StepID.
+const evalStep = 1<<32 - 1
+
+// StepID is the step argument of model.SampleRNG for step s at β index j:
+// j in the high 32 bits, s in the low ones. The evaluation batch at β index
+// j uses s = 2³²-1.
+func StepID(j, s int) uint64 { return uint64(j)<<32 | uint64(uint32(s)) }
+
+func (c Config) validate() error {
+	sched := c.Schedule()
+	if len(sched) == 0 {
+		return errors.New("empty β schedule: BetaCount must be at least 1")
+	}
+	for _, b := range sched {
+		if !(b > 0) || math.IsInf(b, 0) {
+			return fmt.Errorf("β %v in the schedule: every β must be positive and finite", b)
+		}
+	}
+	switch {
+	case c.InitSteps < 0 || c.InitSteps > maxSteps:
+		return fmt.Errorf("InitSteps %d must be in [0, %d]", c.InitSteps, maxSteps)
+	case c.MaxStep < 0 || c.MaxStep > maxSteps:
+		return fmt.Errorf("MaxStep %d must be in [0, %d]", c.MaxStep, maxSteps)
+	case c.Batch < 2:
+		return fmt.Errorf("Batch %d must be at least 2", c.Batch)
+	case !(c.LR > 0) || math.IsInf(c.LR, 0):
+		return fmt.Errorf("LR %v must be positive and finite", c.LR)
+	case !(c.StdLimit >= 0):
+		return fmt.Errorf("StdLimit %v must be non-negative", c.StdLimit)
+	case c.StatsBatches < 1:
+		return fmt.Errorf("StatsBatches %d must be at least 1", c.StatsBatches)
+	case c.EvalSamples < 0 || c.EvalSamples == 1:
+		return fmt.Errorf("EvalSamples %d must be 0 or at least 2", c.EvalSamples)
+	}
+	return nil
+}
+
+// Result is what the trainer reports for one β.
+type Result struct {
+	// Index is the position of Beta in the schedule.
+	Index int
+	Beta  float64
+	// Stats are the reported figures: those of the evaluation batch when
+	// EvalSamples > 0, otherwise Train.
+	Stats Stats
+	// Train is the mean over the last StatsBatches training batches (EMin
+	// is their minimum); NaNs if no step was taken.
+	Train Stats
+	// Eval is the evaluation batch's statistics (zero without one).
+	Eval Stats
+	// Steps is the number of optimiser steps taken at this β, and
+	// EarlyStop says whether the std criterion ended them.
+	Steps     int
+	EarlyStop bool
+	// Seconds is the wall time spent at this β, evaluation included.
+	Seconds float64
+	// Samples is the evaluation batch (nil without one). It is reused: it
+	// is valid during the OnBeta callback, and only the last Result that
+	// Train returns keeps it.
+	Samples *model.Batch
+}
+
+// State is the trainer's position, enough (with net.Params()) to resume a
+// run bit for bit. Between steps it says that StepsDone steps have been
+// taken at schedule index BetaIndex; Stopped means training at that β is
+// over (early stop or step limit) and its evaluation comes next.
+type State struct {
+	BetaIndex int
+	Beta      float64
+	StepsDone int
+	Stopped   bool
+	EarlyStop bool
+	// Recent holds the statistics of the last (up to StatsBatches) steps at
+	// this β, oldest first.
+	Recent []Stats
+	// Seconds already spent at this β.
+	Seconds float64
+	Opt     OptimizerState
+}
+
+// Trainer runs the annealing protocol on one network.
+type Trainer struct {
+	net   model.Net
+	cfg   Config
+	sched []float64
+	opt   Optimizer
+	est   *Reinforce
+	grad  []float64
+
+	// OnStep, if set, is called after every optimiser step with the β index,
+	// the number of steps done at that β and the step's batch statistics.
+	// State() called from it gives the position after this step. A non-nil
+	// error stops Train, which returns it.
+	OnStep func(j, steps int, st Stats) error
+	// OnBeta, if set, is called when a β is finished; State() called from it
+	// gives the position at the start of the next β. A non-nil error stops
+	// Train, which returns it.
+	OnBeta func(r Result) error
+
+	pos     State // current position; Recent is a ring (see ring*)
+	ring    []Stats
+	ringLen int
+	ringPos int // index of the oldest entry
+	evalBt  *model.Batch
+	sampler *model.Sampler
+}
+
+// NewTrainer prepares a trainer for net with Adam (cfg.LR). The network's
+// parameters are used as they are (already initialised).
+func NewTrainer(net model.Net, cfg Config) (*Trainer, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	p := len(net.Params())
+	t := &Trainer{net: net, cfg: cfg, sched: cfg.Schedule(), grad: make([]float64, p), ring: make([]Stats, cfg.StatsBatches)}
+	adam := NewAdam(p)
+	adam.LR = cfg.LR
+	t.opt = adam
+	if p > 0 {
+		est, err := NewReinforceChunk(net, cfg.Batch, cfg.Workers, chunkOr(cfg.Chunk), false)
+		if err != nil {
+			return nil, err
+		}
+		t.est = est
+	}
+	t.pos.Beta = t.sched[0]
+	return t, nil
+}
+
+func chunkOr(c int) int {
+	if c <= 0 {
+		return DefaultChunk
+	}
+	return c
+}
+
+// SetOptimizer replaces Adam (before Train; the optimiser must be sized for
+// len(net.Params())).
+func (t *Trainer) SetOptimizer(o Optimizer) { t.opt = o }
+
+// Schedule returns the β values of the run.
+func (t *Trainer) Schedule() []float64 { return slices.Clone(t.sched) }
+
+// Close releases the trainer's goroutines.
+func (t *Trainer) Close() {
+	if t.est != nil {
+		t.est.Close()
+	}
+}
+
+// State returns a deep copy of the trainer's position.
+func (t *Trainer) State() State {
+	s := t.pos
+	s.Recent = make([]Stats, t.ringLen)
+	for i := range t.ringLen {
+		s.Recent[i] = t.ring[(t.ringPos+i)%len(t.ring)]
+	}
+	s.Opt = t.opt.State()
+	return s
+}
+
+// SetState restores a position saved by State (the caller restores the
+// network's parameters). It checks that the state fits this configuration.
+func (t *Trainer) SetState(s State) error {
+	if s.BetaIndex < 0 || s.BetaIndex > len(t.sched) {
+		return fmt.Errorf("state at β index %d, the schedule has %d values", s.BetaIndex, len(t.sched))
+	}
+	if s.BetaIndex < len(t.sched) && s.Beta != t.sched[s.BetaIndex] {
+		return fmt.Errorf("state at β %v, the schedule has β %v at index %d", s.Beta, t.sched[s.BetaIndex], s.BetaIndex)
+	}
+	if s.StepsDone < 0 || s.StepsDone > t.limit(s.BetaIndex) {
+		return fmt.Errorf("state has %d steps done at β index %d, the limit is %d", s.StepsDone, s.BetaIndex, t.limit(s.BetaIndex))
+	}
+	if len(s.Recent) > len(t.ring) {
+		return fmt.Errorf("state holds %d recent statistics, StatsBatches is %d", len(s.Recent), len(t.ring))
+	}
+	if err := t.opt.SetState(s.Opt); err != nil {
+		return err
+	}
+	t.pos = s
+	t.pos.Recent = nil
+	t.pos.Opt = OptimizerState{}
+	t.ringPos, t.ringLen = 0, len(s.Recent)
+	copy(t.ring, s.Recent)
+	return nil
+}
+
+// limit is the step budget at β index j.
+func (t *Trainer) limit(j int) int {
+	if j == 0 {
+		return t.cfg.InitSteps
+	}
+	return t.cfg.MaxStep
+}
+
+func (t *Trainer) push(st Stats) {
+	if t.ringLen < len(t.ring) {
+		t.ring[(t.ringPos+t.ringLen)%len(t.ring)] = st
+		t.ringLen++
+		return
+	}
+	t.ring[t.ringPos] = st
+	t.ringPos = (t.ringPos + 1) % len(t.ring)
+}
+
+func (t *Trainer) recentMean() Stats {
+	s := make([]Stats, t.ringLen)
+	for i := range t.ringLen {
+		s[i] = t.ring[(t.ringPos+i)%len(t.ring)]
+	}
+	return MeanStats(s)
+}
+
+// Train runs the schedule from the current position (the start, or the one
+// given to SetState) to the end and returns one Result per β trained in
+// this call. For a network without parameters it only evaluates (Steps = 0;
+// with EvalSamples = 0 the evaluation batch has Batch samples).
+//
+// A non-finite loss or gradient ends it with an error naming β and step;
+// an error from a callback ends it and is returned (wrapped in nothing).
+func (t *Trainer) Train() ([]Result, error) {
+	var results []Result
+	params := t.net.Params()
+	for t.pos.BetaIndex < len(t.sched) {
+		j := t.pos.BetaIndex
+		beta := t.sched[j]
+		t.net.SetBeta(beta)
+		begin := time.Now()
+		lim := t.limit(j)
+		if len(params) == 0 {
+			t.pos.Stopped = true
+		}
+		for !t.pos.Stopped {
+			if t.pos.StepsDone >= lim {
+				t.pos.Stopped = true
+				break
+			}
+			s := t.pos.StepsDone
+			st := t.est.Step(beta, t.cfg.Seed, StepID(j, s), t.grad)
+			if !finite(t.est.Loss()) {
+				return results, fmt.Errorf("non-finite loss %v at β %v (index %d), step %d", t.est.Loss(), beta, j, s)
+			}
+			if !allFinite(t.grad) {
+				return results, fmt.Errorf("non-finite gradient at β %v (index %d), step %d", beta, j, s)
+			}
+			t.opt.Step(params, t.grad)
+			t.push(st)
+			t.pos.StepsDone = s + 1
+			if st.FStd < t.cfg.StdLimit {
+				t.pos.Stopped, t.pos.EarlyStop = true, true
+			} else if t.pos.StepsDone >= lim {
+				t.pos.Stopped = true
+			}
+			if t.OnStep != nil {
+				t.pos.Seconds += time.Since(begin).Seconds()
+				begin = time.Now()
+				if err := t.OnStep(j, t.pos.StepsDone, st); err != nil {
+					return results, err
+				}
+			}
+		}
+		r := Result{Index: j, Beta: beta, Steps: t.pos.StepsDone, EarlyStop: t.pos.EarlyStop}
+		r.Train = t.recentMean()
+		r.Stats = r.Train
+		n := t.cfg.EvalSamples
+		if n == 0 && len(params) == 0 {
+			n = t.cfg.Batch
+		}
+		if n > 0 {
+			if t.sampler == nil {
+				t.sampler = model.NewSampler(t.net, t.cfg.Workers)
+			}
+			t.evalBt = t.sampler.Draw(t.evalBt, n, t.cfg.Seed, StepID(j, evalStep))
+			r.Eval = BatchStats(t.evalBt, beta)
+			r.Stats = r.Eval
+			r.Samples = t.evalBt
+		}
+		r.Seconds = t.pos.Seconds + time.Since(begin).Seconds()
+		// Advance before the callback so that State() inside it resumes at
+		// the next β.
+		t.pos = State{BetaIndex: j + 1}
+		if j+1 < len(t.sched) {
+			t.pos.Beta = t.sched[j+1]
+		}
+		t.ringLen, t.ringPos = 0, 0
+		for i := range results {
+			results[i].Samples = nil
+		}
+		results = append(results, r)
+		if t.OnBeta != nil {
+			if err := t.OnBeta(r); err != nil {
+				return results, err
+			}
+		}
+	}
+	return results, nil
+}
