@@ -1,0 +1,112 @@
+package model
+
+import (
+	"math"
+	"math/rand/v2"
+)
+
+// Shared pieces of the trainable baseline architectures cw_inf, 1p, 1l and
+// made: parameter initialisation, the derivative of ln Q(x_i | x_<i) with
+// respect to the logit, and energy bookkeeping during ancestral sampling.
+
+// initStream is the second PCG word of every initialisation stream, so that
+// ArchOptions.Seed alone fixes the initial parameters of an architecture.
+const initStream = 0x1217a3f5c0de0001
+
+// newInitRNG returns the random stream that initialises parameters for seed.
+func newInitRNG(seed uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, initStream))
+}
+
+// dLogProb returns ∂/∂z ln Q(x | z) for a spin x = ±1 with logit z:
+// σ(-z) = 1-σ(z) for x = +1 and -σ(z) for x = -1, each evaluated without
+// cancellation.
+func dLogProb(x, z float64) float64 {
+	if x > 0 {
+		return sigmoid(-z)
+	}
+	return -sigmoid(z)
+}
+
+// sgn is the sign function with sgn(0) = 0 (SPEC §3).
+func sgn(v float64) float64 {
+	switch {
+	case v > 0:
+		return 1
+	case v < 0:
+		return -1
+	}
+	return 0
+}
+
+// energyTracker accumulates H(x) while the spins of one sample are fixed in
+// order 0..N-1. For Curie-Weiss models it needs only the magnetisation, O(1)
+// per spin; for any other model it keeps the recurrent past field of SPEC
+// §2, one AXPY of length N-1-i per spin.
+type energyTracker struct {
+	cw *CWParams
+	n  int
+	M  float64
+	pf *pastField
+}
+
+func newEnergyTracker(m *Hamiltonian) *energyTracker {
+	if m.CW != nil {
+		return &energyTracker{cw: m.CW, n: m.N}
+	}
+	return &energyTracker{n: m.N, pf: newPastField(m)}
+}
+
+// reset starts a new sample.
+func (e *energyTracker) reset() {
+	e.M = 0
+	if e.pf != nil {
+		e.pf.reset()
+	}
+}
+
+// push fixes spin i to xi.
+func (e *energyTracker) push(i int, xi float64) {
+	e.M += xi
+	if e.pf != nil {
+		e.pf.push(i, xi)
+	}
+}
+
+// energy returns H(x) once all N spins have been pushed.
+func (e *energyTracker) energy() float64 {
+	if e.pf != nil {
+		return e.pf.energy
+	}
+	return cwEnergy(*e.cw, e.n, e.M)
+}
+
+// uniformFill sets every entry of p to a value drawn uniformly from
+// [-bound, bound).
+func uniformFill(rng *rand.Rand, p []float64, bound float64) {
+	for k := range p {
+		p[k] = bound * (2*rng.Float64() - 1)
+	}
+}
+
+// normalFill sets every entry of p to a Normal(0, std²) draw.
+func normalFill(rng *rand.Rand, p []float64, std float64) {
+	for k := range p {
+		p[k] = std * rng.NormFloat64()
+	}
+}
+
+// maskedInitBounds returns the uniform bounds of a masked dense layer's
+// weights and biases: PyTorch's default Linear initialisation
+// U(±1/√fanIn) for both, with the weights scaled by
+// √(#entries / #unmasked entries) so that the masked layer keeps the
+// output variance of the dense one (SPEC §3). A layer without unmasked
+// entries keeps the unscaled bound.
+func maskedInitBounds(fanIn, fanOut, unmasked int) (wBound, bBound float64) {
+	bBound = 1 / math.Sqrt(float64(fanIn))
+	wBound = bBound
+	if unmasked > 0 {
+		wBound *= math.Sqrt(float64(fanIn) * float64(fanOut) / float64(unmasked))
+	}
+	return wBound, bBound
+}
