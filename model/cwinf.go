@@ -106,6 +106,9 @@ func NewCWInf(m *Hamiltonian, o ArchOptions) (*CWInf, error) {
 // follow by the symmetry m → -m. For J ≤ 0, g is increasing and the root
 // is unique in [-1, 1].
 func cwMeanFieldRoot(beta, J, h float64) float64 {
+	if h == 0 && beta*J <= 1 {
+		return 0 // the only root; bisection would stop at 2⁻²⁰⁰ instead
+	}
 	if J > 0 && h < 0 {
 		return -cwMeanFieldRoot(beta, J, -h)
 	}

@@ -1,0 +1,156 @@
+package model
+
+import (
+	"math"
+	"testing"
+)
+
+// blCWLnZ is ln Z of the Curie-Weiss model by the log-binomial sum of
+// SPEC §1, with its own log-sum-exp (no production code but lnBinom).
+func blCWLnZ(n int, J, h, beta float64) float64 {
+	terms := make([]float64, n+1)
+	mx := math.Inf(-1)
+	for k := range terms {
+		M := float64(n - 2*k)
+		terms[k] = lnBinom(n, k) + beta*J*(M*M-float64(n))/(2*float64(n)) + beta*h*M
+		mx = math.Max(mx, terms[k])
+	}
+	s := 0.0
+	for _, v := range terms {
+		s += math.Exp(v - mx)
+	}
+	return mx + math.Log(s)
+}
+
+// cwInfExactF returns the variational free energy per spin
+// F[q]/N = E_q[ln q + βH]/(βN) of cw_inf on its Curie-Weiss model,
+// exactly: q depends on the past only through M_<i, so a dynamic program
+// over the number of up spins carries the distribution of M_<i through
+// the N steps in O(N²).
+func cwInfExactF(c *CWInf, beta float64) float64 {
+	n := c.m.N
+	p := c.Params()
+	b0 := 0.0
+	if c.hasField {
+		b0 = p[n+1]
+	}
+	prob := make([]float64, n+1)
+	next := make([]float64, n+1)
+	prob[0] = 1
+	eLnQ := 0.0
+	for i := range n {
+		clear(next)
+		for k := 0; k <= i; k++ {
+			if prob[k] == 0 {
+				continue
+			}
+			M := float64(2*k - i)
+			z := b0 + p[0]*M + p[1+i]*sgn(M)
+			qp, qm := sigmoid(z), sigmoid(-z)
+			eLnQ += prob[k] * (qp*logSigmoid(z) + qm*logSigmoid(-z))
+			next[k+1] += prob[k] * qp
+			next[k] += prob[k] * qm
+		}
+		prob, next = next, prob
+	}
+	eH := 0.0
+	for k, pk := range prob {
+		eH += pk * cwEnergy(*c.m.CW, n, float64(2*k-n))
+	}
+	return (eLnQ + beta*eH) / (beta * float64(n))
+}
+
+// TestCWInfAnalyticFreeEnergy: with the analytic start at β = 1.5, N = 200
+// (J = 1, h = 0), the free energy estimated from 20000 samples,
+// mean(ln q + βH)/(βN), is within 1e-2 relative of the exact f, agrees
+// with the exact variational F[q]/N of the dynamic program within 5
+// standard errors, and F[q] ≥ F (variational bound). It also shows that
+// the opposite sign of ω¹ (the "-2βJ|m̃|" of the SPEC text) is much worse.
+func TestCWInfAnalyticFreeEnergy(t *testing.T) {
+	const n, beta, draws = 200, 1.5, 20000
+	m, _ := CurieWeiss(n, 1, 0)
+	c, err := NewCWInf(m, ArchOptions{AnalyticInit: true, Beta: beta, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fExact := -blCWLnZ(n, 1, 0, beta) / (beta * n)
+	fq := cwInfExactF(c, beta)
+	bt := SampleBatch(c, draws, 5, 2)
+	mean, sq := 0.0, 0.0
+	for b := range bt.B {
+		f := (bt.LogQ[b] + beta*bt.Energy[b]) / (beta * n)
+		mean += f
+		sq += f * f
+	}
+	mean /= draws
+	se := math.Sqrt((sq/draws - mean*mean) / draws)
+	t.Logf("f exact %.10f, F[q]/N exact %.10f (rel %.2e), samples %.10f ± %.1e (rel %.2e)",
+		fExact, fq, (fq-fExact)/math.Abs(fExact), mean, se, (mean-fExact)/math.Abs(fExact))
+	if rel := math.Abs(mean-fExact) / math.Abs(fExact); rel > 1e-2 {
+		t.Fatalf("sampled f %.8f vs exact %.8f: relative error %.3g > 1e-2", mean, fExact, rel)
+	}
+	if fq < fExact-1e-12 {
+		t.Fatalf("F[q]/N = %.12f below the exact f %.12f", fq, fExact)
+	}
+	if math.Abs(mean-fq) > 5*se {
+		t.Fatalf("sampled f %.10f differs from the exact F[q]/N %.10f by more than 5 standard errors (%.2e)", mean, fq, se)
+	}
+	for i := range n {
+		c.p[1+i] = -c.p[1+i]
+	}
+	fNeg := cwInfExactF(c, beta)
+	t.Logf("with ω¹ negated: F[q]/N %.10f (rel %.2e)", fNeg, (fNeg-fExact)/math.Abs(fExact))
+	if fNeg-fExact < 3*(fq-fExact) {
+		t.Fatalf("negated ω¹ gives F[q]/N %.10f, not clearly worse than %.10f", fNeg, fq)
+	}
+}
+
+// TestCWInfAnalyticValues checks the analytic parameters against their
+// formulas and the mean-field root against its equation and stability.
+func TestCWInfAnalyticValues(t *testing.T) {
+	for _, c := range []struct{ beta, J, h float64 }{
+		{1.5, 1, 0}, {0.5, 1, 0}, {1, 1, 0}, {1.3, 1, 0.2}, {1.3, 1, -0.2}, {0.8, 1, 0.1}, {1.2, -1, 0.3},
+	} {
+		m := cwMeanFieldRoot(c.beta, c.J, c.h)
+		if r := m - math.Tanh(c.beta*(c.J*m+c.h)); math.Abs(r) > 1e-14 {
+			t.Fatalf("%+v: m = %v, residual %v", c, m, r)
+		}
+		// Stable: slope of the right-hand side below 1, and m on the side of h.
+		if s := c.beta * c.J * (1 - m*m); s >= 1 && m != 0 {
+			t.Fatalf("%+v: root m = %v is unstable (slope %v)", c, m, s)
+		}
+		if c.J > 0 && c.h != 0 && m*c.h <= 0 {
+			t.Fatalf("%+v: root m = %v is not on the side of the field", c, m)
+		}
+	}
+	if m := cwMeanFieldRoot(0.7, 1, 0); m != 0 {
+		t.Fatalf("paramagnet m = %v, want 0", m)
+	}
+	if m := cwMeanFieldRoot(1.5, 1, 0); math.Abs(m-0.8585596366401104) > 1e-15 { // reference: 10⁵ fixed-point steps in Python
+		t.Fatalf("β=1.5 m = %v, want 0.8585596366401104", m)
+	}
+	const n, beta = 50, 1.4
+	mdl, _ := CurieWeiss(n, 1.1, 0.25)
+	c, err := NewCWInf(mdl, ArchOptions{AnalyticInit: true, Beta: beta})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := cwMeanFieldRoot(beta, 1.1, 0.25)
+	p := c.Params()
+	if len(p) != n+2 || p[0] != 2*beta*1.1/n || p[n+1] != 2*beta*0.25 {
+		t.Fatalf("ω⁰ %v b⁰ %v len %d", p[0], p[n+1], len(p))
+	}
+	for i := range n {
+		want := 2 * beta * 1.1 * float64(n-1-i) / n * ms
+		if math.Abs(p[1+i]-want) > 1e-15 {
+			t.Fatalf("ω¹_%d = %v, want %v", i, p[1+i], want)
+		}
+	}
+	sk, _ := SherringtonKirkpatrick(n, 1, 0, 1)
+	if _, err := NewCWInf(sk, ArchOptions{AnalyticInit: true, Beta: 1}); err == nil {
+		t.Fatal("analytic cw_inf accepted an SK model")
+	}
+	if c, err := NewCWInf(sk, ArchOptions{Seed: 1}); err != nil || c.ParamCount() != n+1 {
+		t.Fatalf("random cw_inf on SK: %v, %d params", err, c.ParamCount())
+	}
+}
