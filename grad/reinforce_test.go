@@ -1,0 +1,221 @@
+package grad
+
+import (
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/h2arnn/h2arnn/model"
+)
+
+// TestReinforceMatchesExactGradient averages the batch estimator over many
+// batches and compares it per component with the exact gradient of βF[q]
+// from enumerating all 2^8 states. The batch-mean baseline makes the
+// estimator's expectation exactly (1 - 1/B) times the gradient, which is what
+// is compared (a wrong baseline or a wrong 1/B shows up as a bias).
+func TestReinforceMatchesExactGradient(t *testing.T) {
+	m, err := model.SherringtonKirkpatrick(8, 1, 0.2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net := newLNet(m, 1, 0.5)
+	const beta = 1.3
+	bf, exact := exactVariational(net, beta)
+
+	const B, K = 16, 6000
+	est, err := NewReinforceChunk(net, B, 2, 5, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer est.Close()
+	p := len(net.Params())
+	g := make([]float64, p)
+	sum := make([]float64, p)
+	sum2 := make([]float64, p)
+	var lsum, lsum2 float64
+	for k := range K {
+		st := est.Step(beta, 42, uint64(k), g)
+		for i, v := range g {
+			sum[i] += v
+			sum2[i] += v * v
+		}
+		l := est.Loss()
+		if d := st.F*beta*float64(m.N) - l; math.Abs(d) > 1e-12*math.Abs(l) {
+			t.Fatalf("Stats.F·βN = %v, Loss = %v", st.F*beta*float64(m.N), l)
+		}
+		lsum += l
+		lsum2 += l * l
+	}
+	chi2, maxZ := 0.0, 0.0
+	for i := range p {
+		mean := sum[i] / K
+		se := math.Sqrt((sum2[i]/K - mean*mean) / (K - 1))
+		z := (mean - (1-1.0/B)*exact[i]) / se
+		chi2 += z * z
+		maxZ = math.Max(maxZ, math.Abs(z))
+		if math.Abs(z) > 4 {
+			t.Errorf("component %d: estimate %.6g ± %.2g, expected (1-1/B)·exact = %.6g (z = %.2f)", i, mean, se, (1-1.0/B)*exact[i], z)
+		}
+	}
+	// Σz² over p = 36 components is χ²(36); its 0.1% and 99.9% quantiles are
+	// about 16.3 and 68.0. Too small means the errors are overestimated or
+	// the comparison is vacuous.
+	if chi2 < 16.3 || chi2 > 68 {
+		t.Errorf("Σz² = %.1f over %d components, outside the χ² 99.8%% range [16.3, 68]", chi2, p)
+	}
+	t.Logf("gradient: Σz² = %.1f over %d components (expect ≈ %d), max |z| = %.2f", chi2, p, p, maxZ)
+
+	lm := lsum / K
+	lse := math.Sqrt((lsum2/K - lm*lm) / (K - 1))
+	if z := (lm - bf) / lse; math.Abs(z) > 4 {
+		t.Errorf("mean loss %.6g ± %.2g, exact βF[q] = %.6g (z = %.2f)", lm, lse, bf, z)
+	}
+}
+
+// TestReinforceWorkerIndependence checks that gradient, statistics and
+// batch are bit-for-bit the same with 1, 2 and 5 workers, including a
+// batch that is not a multiple of the chunk size.
+func TestReinforceWorkerIndependence(t *testing.T) {
+	m, err := model.SherringtonKirkpatrick(12, 1, 0, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net := newLNet(m, 2, 0.3)
+	p := len(net.Params())
+	type out struct {
+		g  []float64
+		st Stats
+		bt model.Batch
+	}
+	var ref *out
+	for _, workers := range []int{1, 2, 5} {
+		est, err := NewReinforce(net, 203, workers, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if est.Workers() != workers {
+			t.Fatalf("Workers() = %d, want %d", est.Workers(), workers)
+		}
+		g := make([]float64, p)
+		var o out
+		for step := range uint64(3) {
+			o.st = est.Step(0.7, 11, step, g)
+		}
+		bt := est.Batch()
+		o.g, o.bt = g, model.Batch{N: bt.N, B: bt.B, X: slices.Clone(bt.X), LogQ: slices.Clone(bt.LogQ), Energy: slices.Clone(bt.Energy)}
+		est.Close()
+		if ref == nil {
+			ref = &o
+			continue
+		}
+		if !slices.Equal(math64bits(o.g), math64bits(ref.g)) {
+			t.Errorf("%d workers: gradient differs from 1 worker", workers)
+		}
+		if o.st != ref.st {
+			t.Errorf("%d workers: stats %+v, 1 worker %+v", workers, o.st, ref.st)
+		}
+		if !slices.Equal(o.bt.X, ref.bt.X) || !slices.Equal(math64bits(o.bt.LogQ), math64bits(ref.bt.LogQ)) || !slices.Equal(math64bits(o.bt.Energy), math64bits(ref.bt.Energy)) {
+			t.Errorf("%d workers: batch differs from 1 worker", workers)
+		}
+	}
+	// The kept batch is the one the statistics describe.
+	if st := BatchStats(&ref.bt, 0.7); st != ref.st {
+		t.Errorf("BatchStats of the kept batch %+v, Step returned %+v", st, ref.st)
+	}
+	// Energies are the model's.
+	for b := 0; b < ref.bt.B; b += 37 {
+		if e := m.Energy(ref.bt.Sample(b)); e != ref.bt.Energy[b] {
+			t.Errorf("sample %d: energy %v, model says %v", b, ref.bt.Energy[b], e)
+		}
+	}
+}
+
+func math64bits(v []float64) []uint64 {
+	out := make([]uint64, len(v))
+	for i, x := range v {
+		out[i] = math.Float64bits(x)
+	}
+	return out
+}
+
+// TestReinforceGradientIsBatchFormula checks one batch's gradient against
+// the direct formula (1/B) Σ (L_b - L̄) ∇ln q(x_b) recomputed from the kept
+// samples with a fresh worker.
+func TestReinforceGradientIsBatchFormula(t *testing.T) {
+	m, err := model.SherringtonKirkpatrick(10, 1, 0.1, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net := newLNet(m, 4, 0.4)
+	const beta, B = 0.9, 100
+	est, err := NewReinforce(net, B, 3, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer est.Close()
+	p := len(net.Params())
+	g := make([]float64, p)
+	est.Step(beta, 5, 17, g)
+	bt := est.Batch()
+	w := net.NewWorker()
+	lbar := 0.0
+	for b := range B {
+		lbar += bt.LogQ[b] + beta*bt.Energy[b]
+	}
+	lbar /= B
+	want := make([]float64, p)
+	for b := range B {
+		x := bt.Sample(b)
+		if lq := w.LogProb(x); math.Abs(lq-bt.LogQ[b]) > 1e-12 {
+			t.Fatalf("sample %d: stored ln q %v, recomputed %v", b, bt.LogQ[b], lq)
+		}
+		w.Backward((bt.LogQ[b]+beta*bt.Energy[b]-lbar)/B, want, 0, nil)
+	}
+	scale := 0.0
+	for _, v := range want {
+		scale = math.Max(scale, math.Abs(v))
+	}
+	for i := range want {
+		if math.Abs(g[i]-want[i]) > 1e-12*scale {
+			t.Errorf("component %d: %v, direct formula %v", i, g[i], want[i])
+		}
+	}
+	if math.Abs(est.Loss()-lbar) > 1e-13*math.Abs(lbar) {
+		t.Errorf("Loss %v, direct mean %v", est.Loss(), lbar)
+	}
+}
+
+// TestReinforceNoAllocs checks that a training step (estimate + Adam)
+// allocates nothing after the first.
+func TestReinforceNoAllocs(t *testing.T) {
+	m, err := model.SherringtonKirkpatrick(10, 1, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net := newLNet(m, 3, 0.2)
+	for _, workers := range []int{1, 3} {
+		est, err := NewReinforce(net, 150, workers, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := make([]float64, len(net.Params()))
+		opt := NewAdam(len(g))
+		step := uint64(0)
+		allocs := testing.AllocsPerRun(20, func() {
+			est.Step(1, 1, step, g)
+			opt.Step(net.Params(), g)
+			step++
+		})
+		est.Close()
+		if allocs != 0 {
+			t.Errorf("%d workers: %v allocations per step, want 0", workers, allocs)
+		}
+	}
+}
+
+func TestReinforceRejectsTinyBatch(t *testing.T) {
+	m, _ := model.SherringtonKirkpatrick(4, 1, 0, 1)
+	if _, err := NewReinforce(newLNet(m, 1, 0.1), 1, 1, false); err == nil {
+		t.Error("batch of 1 accepted")
+	}
+}
