@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -163,5 +164,94 @@ func TestMADEDepth1EqualsOneL(t *testing.T) {
 				t.Fatalf("q_%d: 1l %v, made %v", i, ql[i], qm[i])
 			}
 		}
+	}
+}
+
+// TestMADEDenseOracle evaluates made as SPEC §3 writes it: full dense
+// (out·N) × (in·N) matrices, zero where the degree mask forbids an entry
+// (exclusive layer 0: input degree < output degree; inclusive layers: ≤),
+// the unmasked entries filled from WeightRow in the order of the allowed
+// inputs, PReLU between layers, all N logits in one pass. Its
+// conditionals must equal the incremental worker's.
+func TestMADEDenseOracle(t *testing.T) {
+	const n = 8
+	m, _ := SherringtonKirkpatrick(n, 1, 0, 2)
+	for _, dw := range [][2]int{{1, 1}, {2, 1}, {2, 3}, {3, 2}, {4, 2}} {
+		d, w := dw[0], dw[1]
+		net, err := NewMADE(m, ArchOptions{Depth: d, Width: w, Seed: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		blRandomise(net, 8, 0.6)
+		p := net.Params()
+		ins, outs := []int{1}, []int{1}
+		if d > 1 {
+			ins, outs = []int{1}, []int{w}
+			for range d - 2 {
+				ins, outs = append(ins, w), append(outs, w)
+			}
+			ins, outs = append(ins, w), append(outs, 1)
+		}
+		rng := rand.New(rand.NewPCG(1, 1))
+		x := make([]float64, n)
+		q := make([]float64, n)
+		wk := net.NewWorker()
+		for range 10 {
+			blRandomSpins(rng, x)
+			a := append([]float64(nil), x...)
+			for k := range d {
+				in, out := ins[k], outs[k]
+				h := make([]float64, out*n)
+				for u := range out * n {
+					row := net.WeightRow(k, u/out, u%out)
+					idx := 0
+					h[u] = p[net.BiasIndex(k, u/out, u%out)]
+					for v := range in * n {
+						if v/in < u/out || (k > 0 && v/in == u/out) {
+							h[u] += row[idx] * a[v]
+							idx++
+						}
+					}
+					if idx != len(row) {
+						t.Fatalf("d=%d w=%d layer %d unit %d: mask allows %d inputs, row has %d", d, w, k, u, idx, len(row))
+					}
+				}
+				if k < d-1 {
+					s := p[net.SlopeIndex(k)]
+					for u, v := range h {
+						if v <= 0 {
+							h[u] = s * v
+						}
+					}
+				}
+				a = h
+			}
+			wk.Conditionals(x, q)
+			for i := range n {
+				if want := 1 / (1 + math.Exp(-a[i])); math.Abs(q[i]-want) > 1e-14 {
+					t.Fatalf("d=%d w=%d: q_%d = %.17g, dense oracle %.17g", d, w, i, q[i], want)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkMADESampleBackward times one sample plus its backward pass
+// (both accumulators) for MADE at N = 200.
+func BenchmarkMADESampleBackward(b *testing.B) {
+	m, _ := SherringtonKirkpatrick(200, 1, 0, 1)
+	for _, dw := range [][2]int{{2, 1}, {2, 2}, {3, 2}} {
+		net, _ := NewMADE(m, ArchOptions{Depth: dw[0], Width: dw[1]})
+		b.Run(fmt.Sprintf("d%d_w%d", dw[0], dw[1]), func(b *testing.B) {
+			w := net.NewWorker()
+			rng := rand.New(rand.NewPCG(1, 2))
+			x := make([]float64, 200)
+			gA := make([]float64, net.ParamCount())
+			gC := make([]float64, net.ParamCount())
+			for b.Loop() {
+				w.Sample(rng, x)
+				w.Backward(1, gA, 1, gC)
+			}
+		})
 	}
 }
