@@ -336,3 +336,32 @@ func TestBaselineSeeds(t *testing.T) {
 		}
 	}
 }
+
+// TestBaselineTinyN checks the edge sizes N = 1 and 2 (empty weight rows,
+// a mask with no unmasked entry at N = 1): normalisation, sampling and a
+// finite gradient.
+func TestBaselineTinyN(t *testing.T) {
+	for _, n := range []int{1, 2} {
+		blForEach(t, n, func(t *testing.T, net Net) {
+			blRandomise(net, 1, 1)
+			w := net.NewWorker()
+			sum := 0.0
+			blEnumerate(n, func(_ int, x []float64) { sum += math.Exp(w.LogProb(x)) })
+			if math.Abs(sum-1) > 1e-14 {
+				t.Fatalf("N=%d: Σ q = %v", n, sum)
+			}
+			x := make([]float64, n)
+			lq, e := w.Sample(rand.New(rand.NewPCG(1, 1)), x)
+			if math.Abs(lq-w.LogProb(x)) > 1e-15 || math.Abs(e-net.Model().Energy(x)) > 1e-15 {
+				t.Fatalf("N=%d: sample ln q %v energy %v", n, lq, e)
+			}
+			g := make([]float64, len(net.Params()))
+			w.Backward(1, g, 0, nil)
+			for k, v := range g {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					t.Fatalf("N=%d: gradient %d = %v", n, k, v)
+				}
+			}
+		})
+	}
+}
