@@ -365,3 +365,20 @@ func TestBaselineTinyN(t *testing.T) {
 		})
 	}
 }
+
+// TestBaselineWorkersShareNothing draws the same batch on 1 and 3
+// goroutines: the results must be identical bit for bit, which fails if
+// workers share mutable state (run with -race to see the race itself).
+func TestBaselineWorkersShareNothing(t *testing.T) {
+	const n = 10
+	blForEach(t, n, func(t *testing.T, net Net) {
+		blRandomise(net, 2, 0.5)
+		a := SampleBatch(net, 300, 4, 1)
+		b := SampleBatch(net, 300, 4, 3)
+		for k := range a.LogQ {
+			if a.LogQ[k] != b.LogQ[k] || a.Energy[k] != b.Energy[k] {
+				t.Fatalf("sample %d: 1 worker (%v, %v), 3 workers (%v, %v)", k, a.LogQ[k], a.Energy[k], b.LogQ[k], b.Energy[k])
+			}
+		}
+	})
+}
