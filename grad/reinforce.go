@@ -2,7 +2,6 @@ package grad
 
 import (
 	"fmt"
-	"math"
 	"runtime"
 
 	"github.com/h2arnn/h2arnn/model"
@@ -34,30 +33,27 @@ type Reinforce struct {
 }
 
 type reinforceState struct {
-	net  model.Net
-	n    int
-	r    *runner
-	keep bool
+	net model.Net
+	n   int
+	r   *runner
 
 	// per call
 	beta       float64
 	seed, step uint64
-	logq, en   []float64
-	mabs       []float64
 	batch      *model.Batch
 	loss       float64
 }
 
 // NewReinforce prepares an estimator for net drawing batch samples per call
 // on workers goroutines (≤ 0: GOMAXPROCS), with DefaultChunk samples per
-// chunk. If keep is true every call also stores its samples (int8 spins,
-// ln q, energies) for Batch.
-func NewReinforce(net model.Net, batch, workers int, keep bool) (*Reinforce, error) {
-	return NewReinforceChunk(net, batch, workers, DefaultChunk, keep)
+// chunk. Every call stores its samples (int8 spins, ln q, energies: B·N
+// bytes + 16·B), see Batch.
+func NewReinforce(net model.Net, batch, workers int) (*Reinforce, error) {
+	return NewReinforceChunk(net, batch, workers, DefaultChunk)
 }
 
 // NewReinforceChunk is NewReinforce with an explicit chunk size (> 0).
-func NewReinforceChunk(net model.Net, batch, workers, chunk int, keep bool) (*Reinforce, error) {
+func NewReinforceChunk(net model.Net, batch, workers, chunk int) (*Reinforce, error) {
 	if batch < 2 {
 		return nil, fmt.Errorf("batch size %d: need at least 2 samples for the baseline and the std", batch)
 	}
@@ -66,11 +62,8 @@ func NewReinforceChunk(net model.Net, batch, workers, chunk int, keep bool) (*Re
 	}
 	n := net.Size()
 	s := &reinforceState{
-		net: net, n: n, keep: keep,
-		logq: make([]float64, batch), en: make([]float64, batch), mabs: make([]float64, batch),
-	}
-	if keep {
-		s.batch = &model.Batch{N: n, B: batch, X: make([]int8, batch*n), LogQ: s.logq, Energy: s.en}
+		net: net, n: n,
+		batch: &model.Batch{N: n, B: batch, X: make([]int8, batch*n), LogQ: make([]float64, batch), Energy: make([]float64, batch)},
 	}
 	s.r = newRunner(net, workers, chunk, s.sample)
 	r := &Reinforce{s}
@@ -82,7 +75,7 @@ func NewReinforceChunk(net model.Net, batch, workers, chunk int, keep bool) (*Re
 func (r *Reinforce) Close() { r.r.close() }
 
 // BatchSize is the number of samples per call.
-func (r *Reinforce) BatchSize() int { return len(r.logq) }
+func (r *Reinforce) BatchSize() int { return r.batch.B }
 
 // Workers is the number of goroutines used.
 func (r *Reinforce) Workers() int { return len(r.r.slots) }
@@ -98,37 +91,31 @@ func (s *reinforceState) sample(sl *slot, acc *accum, b int, first bool) {
 	if s.r.p > 0 {
 		sl.w.Backward(l-acc.shift, acc.a, 1, acc.c)
 	}
-	s.logq[b], s.en[b] = lq, e
-	sum := 0.0
-	for _, v := range sl.x {
-		sum += v
-	}
-	s.mabs[b] = math.Abs(sum) / float64(s.n)
-	if s.keep {
-		row := s.batch.X[b*s.n : (b+1)*s.n]
-		for i, v := range sl.x {
-			row[i] = int8(v)
-		}
+	s.batch.LogQ[b], s.batch.Energy[b] = lq, e
+	row := s.batch.X[b*s.n : (b+1)*s.n]
+	for i, v := range sl.x {
+		row[i] = int8(v)
 	}
 }
 
 // Step draws one batch at inverse temperature beta (> 0) with the streams of
 // (seed, step), writes the gradient estimate of βF[q] with respect to
 // net.Params() into grad (len(net.Params())), and returns the batch's
-// statistics. It allocates nothing.
+// statistics (model.BatchStats of the batch). It allocates nothing.
 func (r *Reinforce) Step(beta float64, seed, step uint64, grad []float64) Stats {
 	s := r.reinforceState
 	if len(grad) != s.r.p {
 		panic(fmt.Sprintf("grad: gradient slice has length %d, want %d parameters", len(grad), s.r.p))
 	}
 	s.beta, s.seed, s.step = beta, seed, step
-	s.r.run(len(s.logq))
-	st := sampleStats(s.logq, s.en, s.mabs, beta, s.n)
+	bt := s.batch
+	s.r.run(bt.B)
+	st := model.BatchStats(bt, beta)
 	sl := 0.0
-	for b := range s.logq {
-		sl += s.logq[b] + beta*s.en[b]
+	for b := range bt.LogQ {
+		sl += bt.LogQ[b] + beta*bt.Energy[b]
 	}
-	fb := float64(len(s.logq))
+	fb := float64(bt.B)
 	s.loss = sl / fb
 	// A = Σ (L_b - Shift0) g_b, so Σ (L_b - L̄) g_b = A - (L̄ - Shift0) C.
 	d := s.loss - s.r.Shift0
@@ -141,6 +128,6 @@ func (r *Reinforce) Step(beta float64, seed, step uint64, grad []float64) Stats 
 // Loss returns L̄ = mean_b(ln q + βH) of the last Step: the estimate of βF[q].
 func (r *Reinforce) Loss() float64 { return r.loss }
 
-// Batch returns the samples of the last Step if the estimator keeps them
-// (nil otherwise). The batch is overwritten by the next Step.
+// Batch returns the samples of the last Step. It is overwritten by the next
+// Step.
 func (r *Reinforce) Batch() *model.Batch { return r.batch }

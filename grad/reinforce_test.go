@@ -23,7 +23,7 @@ func TestReinforceMatchesExactGradient(t *testing.T) {
 	bf, exact := exactVariational(net, beta)
 
 	const B, K = 16, 6000
-	est, err := NewReinforceChunk(net, B, 2, 5, false)
+	est, err := NewReinforceChunk(net, B, 2, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestReinforceWorkerIndependence(t *testing.T) {
 	}
 	var ref *out
 	for _, workers := range []int{1, 2, 5} {
-		est, err := NewReinforce(net, 203, workers, true)
+		est, err := NewReinforce(net, 203, workers)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +119,7 @@ func TestReinforceWorkerIndependence(t *testing.T) {
 		}
 	}
 	// The kept batch is the one the statistics describe.
-	if st := BatchStats(&ref.bt, 0.7); st != ref.st {
+	if st := model.BatchStats(&ref.bt, 0.7); st != ref.st {
 		t.Errorf("BatchStats of the kept batch %+v, Step returned %+v", st, ref.st)
 	}
 	// Energies are the model's.
@@ -148,7 +148,7 @@ func TestReinforceGradientIsBatchFormula(t *testing.T) {
 	}
 	net := newLNet(m, 4, 0.4)
 	const beta, B = 0.9, 100
-	est, err := NewReinforce(net, B, 3, true)
+	est, err := NewReinforce(net, B, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestReinforceNoAllocs(t *testing.T) {
 	}
 	net := newLNet(m, 3, 0.2)
 	for _, workers := range []int{1, 3} {
-		est, err := NewReinforce(net, 150, workers, true)
+		est, err := NewReinforce(net, 150, workers)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,7 +215,7 @@ func TestReinforceNoAllocs(t *testing.T) {
 
 func TestReinforceRejectsTinyBatch(t *testing.T) {
 	m, _ := model.SherringtonKirkpatrick(4, 1, 0, 1)
-	if _, err := NewReinforce(newLNet(m, 1, 0.1), 1, 1, false); err == nil {
+	if _, err := NewReinforce(newLNet(m, 1, 0.1), 1, 1); err == nil {
 		t.Error("batch of 1 accepted")
 	}
 }

@@ -196,7 +196,7 @@ func NewTrainer(net model.Net, cfg Config) (*Trainer, error) {
 	adam.LR = cfg.LR
 	t.opt = adam
 	if p > 0 {
-		est, err := NewReinforceChunk(net, cfg.Batch, cfg.Workers, chunkOr(cfg.Chunk), false)
+		est, err := NewReinforceChunk(net, cfg.Batch, cfg.Workers, chunkOr(cfg.Chunk))
 		if err != nil {
 			return nil, err
 		}
@@ -287,7 +287,7 @@ func (t *Trainer) recentMean() Stats {
 	for i := range t.ringLen {
 		s[i] = t.ring[(t.ringPos+i)%len(t.ring)]
 	}
-	return MeanStats(s)
+	return model.MeanStats(s)
 }
 
 // Train runs the schedule from the current position (the start, or the one
@@ -350,7 +350,7 @@ func (t *Trainer) Train() ([]Result, error) {
 				t.sampler = model.NewSampler(t.net, t.cfg.Workers)
 			}
 			t.evalBt = t.sampler.Draw(t.evalBt, n, t.cfg.Seed, StepID(j, evalStep))
-			r.Eval = BatchStats(t.evalBt, beta)
+			r.Eval = model.BatchStats(t.evalBt, beta)
 			r.Stats = r.Eval
 			r.Samples = t.evalBt
 		}
