@@ -1,0 +1,135 @@
+package main
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/h2arnn/h2arnn/model"
+)
+
+// modelFlags select the Hamiltonian; exact, sample and train (and later
+// bench) share them so that one model means the same flags everywhere.
+type modelFlags struct {
+	model            string
+	n                int
+	j, field         float64
+	seed             uint64
+	couplings, hfile string
+	// fileInputs is false for subcommands that cannot read a model from a
+	// file (instance), which then have no -couplings and -fields flags.
+	fileInputs bool
+}
+
+// addModelFlags registers -model -n -J -field -seed and, when fileInputs,
+// -couplings -fields.
+func addModelFlags(fs *flagSet, fileInputs bool) *modelFlags {
+	mf := &modelFlags{fileInputs: fileInputs}
+	models := "cw|sk|file (cw: Curie-Weiss J_ij = J/N; sk: Sherrington-Kirkpatrick J_ij ~ Normal(0, J²/N); file: read -couplings)"
+	if !fileInputs {
+		models = "cw|sk (cw: Curie-Weiss J_ij = J/N; sk: Sherrington-Kirkpatrick J_ij ~ Normal(0, J²/N))"
+	}
+	fs.StringVar(&mf.model, "model", "", "spin model: "+models)
+	fs.IntVar(&mf.n, "n", 0, "number of spins N (required for cw and sk; for file, 0 means 1 + the largest index in the files)")
+	fs.Float64Var(&mf.j, "J", 1, "coupling scale J (dimensionless; cw and sk)")
+	fs.Float64Var(&mf.field, "field", 0, "uniform external field h on every spin (cw and sk)")
+	fs.Uint64Var(&mf.seed, "seed", 0, "disorder seed of the sk instance (one seed = one instance)")
+	if fileInputs {
+		fs.StringVar(&mf.couplings, "couplings", "", "couplings `FILE` of \"i j J_ij\" lines, 0-based, # comments (for -model file)")
+		fs.StringVar(&mf.hfile, "fields", "", "optional fields `FILE` of \"i h_i\" lines (for -model file)")
+	}
+	return mf
+}
+
+// build validates the flags and constructs the model. Every error is the
+// user's to fix.
+func (mf *modelFlags) build(fs *flagSet) (*model.Hamiltonian, error) {
+	if mf.n < 0 {
+		return nil, usagef("-n %d: the number of spins must be positive; give -n N with N ≥ 1", mf.n)
+	}
+	switch mf.model {
+	case "cw", "sk":
+		if mf.n == 0 {
+			return nil, usagef("-model %s needs the number of spins; give -n N with N ≥ 1", mf.model)
+		}
+		if mf.fileInputs {
+			for _, name := range []string{"couplings", "fields"} {
+				if fs.set(name) {
+					return nil, usagef("-%s is only read with -model file; drop it or use -model file", name)
+				}
+			}
+		}
+		var m *model.Hamiltonian
+		var err error
+		if mf.model == "cw" {
+			m, err = model.CurieWeiss(mf.n, mf.j, mf.field)
+		} else {
+			m, err = model.SherringtonKirkpatrick(mf.n, mf.j, mf.field, mf.seed)
+		}
+		return m, asUsage(err)
+	case "file":
+		if !mf.fileInputs {
+			break
+		}
+		if mf.couplings == "" {
+			return nil, usagef("-model file needs a couplings file; give -couplings FILE")
+		}
+		for _, name := range []string{"J", "field", "seed"} {
+			if fs.set(name) {
+				return nil, usagef("-%s does not apply to -model file (the files give J_ij and h_i); drop it", name)
+			}
+		}
+		m, err := model.LoadCouplings(mf.couplings, mf.hfile, mf.n)
+		return m, asUsage(err)
+	case "":
+		return nil, usagef("no model given; give -model %s", mf.choices())
+	}
+	return nil, usagef("-model %q is not a known model; give -model %s", mf.model, mf.choices())
+}
+
+func (mf *modelFlags) choices() string {
+	if mf.fileInputs {
+		return "cw, sk or file"
+	}
+	return "cw or sk"
+}
+
+// parseBetas parses a comma-separated list of inverse temperatures, each a
+// finite number > 0 (f = -ln Z/(βN) needs β > 0).
+func parseBetas(s string) ([]float64, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, usagef("no inverse temperature given; give -beta B or -beta B1,B2,... with each B > 0")
+	}
+	var out []float64
+	for _, part := range strings.Split(s, ",") {
+		b, err := parseBeta(strings.TrimSpace(part))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+func parseBeta(s string) (float64, error) {
+	b, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(b) || math.IsInf(b, 0) {
+		return 0, usagef("-beta %q is not a number; give inverse temperatures like -beta 0.5,1,1.5", s)
+	}
+	if b <= 0 {
+		return 0, usagef("-beta %v: the inverse temperature must be > 0", b)
+	}
+	return b, nil
+}
+
+// checkWorkers validates -workers (0 = one per available core).
+func checkWorkers(w int) error {
+	if w < 0 {
+		return usagef("-workers %d: give -workers W with W ≥ 1 parallel workers, or 0 for one per core", w)
+	}
+	return nil
+}
+
+// relErr is the signed relative error (f - ref)/|ref| reported as rel_err;
+// it is positive when a variational f lies above the exact one.
+func relErr(f, ref float64) float64 { return (f - ref) / math.Abs(ref) }

@@ -1,0 +1,212 @@
+// Command h2arnn computes exact references for pairwise spin models, samples
+// from autoregressive networks of their Boltzmann distributions, trains the
+// variational ones and writes model instances.
+//
+// Usage:
+//
+//	h2arnn <subcommand> [flags]
+//
+// Run `h2arnn -h` for the list of subcommands and `h2arnn <subcommand> -h`
+// for the flags of one. Results go to standard output as JSON lines, one
+// object per result; messages go to standard error. Bad flags or bad input
+// files give one line on standard error and exit status 2; an internal
+// failure gives one line and exit status 1.
+//
+// The driver only parses, wires and writes: every number it prints is
+// computed by the model and grad packages.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// Exit statuses.
+const (
+	exitOK       = 0
+	exitInternal = 1 // a bug or an I/O failure: not the user's fault
+	exitUsage    = 2 // bad flags or bad input: the message says what to fix
+)
+
+// command is one subcommand.
+type command struct {
+	name, summary string
+	// run parses args with its own FlagSet and does the work. It returns a
+	// *usageError for anything the user can fix and any other error for
+	// internal failures.
+	run func(args []string, env *env) error
+}
+
+// env is what a subcommand writes to.
+type env struct {
+	stdout, stderr io.Writer
+	enc            *json.Encoder
+}
+
+// commands lists the subcommands in the order `h2arnn -h` shows them.
+func commands() []command {
+	return []command{
+		{"exact", "exact free energy, energy, entropy and |m| of a model at given β", runExact},
+		{"sample", "sample from an exact autoregressive net (cw_n, h2arnn) and report the statistics", runSample},
+		{"train", "train a variational autoregressive net with the paper's β annealing", runTrain},
+		{"instance", "write a model instance (couplings file) to standard output", runInstance},
+		{"version", "print the module and Go versions and the kernel sets in use", runVersion},
+	}
+}
+
+// usageError is a problem the user can fix: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// usagef builds a *usageError. By convention the message is
+// "<what was wrong>; <what to do>".
+func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+// asUsage marks err (from model constructors, file readers) as the user's to fix.
+func asUsage(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return err
+	}
+	return &usageError{err.Error()}
+}
+
+// run is main without the process: it returns the exit status. It never
+// panics; a panic inside a subcommand becomes a one-line internal error.
+func run(args []string, stdout, stderr io.Writer) (status int) {
+	sub := ""
+	defer func() {
+		if r := recover(); r != nil {
+			name := "h2arnn"
+			if sub != "" {
+				name += " " + sub
+			}
+			fmt.Fprintf(stderr, "%s: internal error: %s; this is a bug, please report it with the command line\n", name, oneLine(fmt.Sprint(r)))
+			status = exitInternal
+		}
+	}()
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "h2arnn: no subcommand given; run 'h2arnn -h' for the list")
+		return exitUsage
+	}
+	sub = args[0]
+	switch sub {
+	case "-h", "-help", "--help", "help":
+		topUsage(stderr)
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name != sub {
+			continue
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false)
+		err := c.run(args[1:], &env{stdout: stdout, stderr: stderr, enc: enc})
+		switch {
+		case err == nil:
+			return exitOK
+		case errors.Is(err, flag.ErrHelp):
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "h2arnn %s: %s\n", sub, oneLine(err.Error()))
+		var ue *usageError
+		if errors.As(err, &ue) {
+			return exitUsage
+		}
+		return exitInternal
+	}
+	fmt.Fprintf(stderr, "h2arnn: unknown subcommand %q; run 'h2arnn -h' for the list\n", sub)
+	sub = ""
+	return exitUsage
+}
+
+func topUsage(w io.Writer) {
+	fmt.Fprintln(w, "h2arnn: autoregressive neural networks of the Boltzmann distribution of pairwise spin systems")
+	fmt.Fprintln(w, "\nUsage:\n\n\th2arnn <subcommand> [flags]\n\nSubcommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "\t%-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'h2arnn <subcommand> -h' for its flags. Results are JSON lines on standard output;")
+	fmt.Fprintln(w, "errors are one line on standard error with exit status 2 (bad input) or 1 (internal).")
+}
+
+// oneLine folds a message onto one line so that every error is exactly one
+// line of standard error.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }), "; ")
+}
+
+// flagSet is a subcommand's FlagSet with its help text.
+type flagSet struct {
+	*flag.FlagSet
+	synopsis, description string
+	stderr                io.Writer
+}
+
+// newFlagSet returns the FlagSet of subcommand name. Its -h prints the
+// synopsis, the description and every flag with its default to stderr.
+func newFlagSet(name, synopsis, description string, stderr io.Writer) *flagSet {
+	fs := flag.NewFlagSet("h2arnn "+name, flag.ContinueOnError)
+	// The flag package prints the whole usage after every parse error;
+	// parse reports errors in one line instead, and prints the usage only
+	// for -h.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return &flagSet{FlagSet: fs, synopsis: synopsis, description: description, stderr: stderr}
+}
+
+func (fs *flagSet) printUsage() {
+	fmt.Fprintf(fs.stderr, "Usage: %s %s\n\n%s\n\nFlags:\n", fs.Name(), fs.synopsis, fs.description)
+	fs.SetOutput(fs.stderr)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// parse parses args; -h prints the usage and returns flag.ErrHelp, other
+// problems become one-line usage errors. Positional arguments are refused:
+// every input is a flag.
+func (fs *flagSet) parse(args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.printUsage()
+			return err
+		}
+		return usagef("%v; run '%s -h' for the flags", err, fs.Name())
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q (every input is a flag, e.g. -n 20); run '%s -h' for the flags", fs.Arg(0), fs.Name())
+	}
+	return nil
+}
+
+// set reports whether the flag called name was given on the command line.
+func (fs *flagSet) set(name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			found = true
+		}
+	})
+	return found
+}
+
+// emit writes one JSON line. Non-finite numbers cannot be written as JSON;
+// they would mean a bug upstream, so they are an internal error.
+func (e *env) emit(v any) error {
+	if err := e.enc.Encode(v); err != nil {
+		return fmt.Errorf("writing result: %v", err)
+	}
+	return nil
+}

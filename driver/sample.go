@@ -1,0 +1,113 @@
+package main
+
+import (
+	"strconv"
+
+	"github.com/h2arnn/h2arnn/model"
+)
+
+// sampleResult is the JSON line of `h2arnn sample`. FExact and RelErr are
+// present only when an exact reference exists (cw: analytic at any N;
+// other models: enumeration for N ≤ maxRefEnumerate).
+type sampleResult struct {
+	Arch    string   `json:"arch"`
+	N       int      `json:"n"`
+	Beta    float64  `json:"beta"`
+	Samples int      `json:"samples"`
+	F       float64  `json:"f"`
+	FStd    float64  `json:"f_std"`
+	E       float64  `json:"e"`
+	EMin    float64  `json:"e_min"`
+	S       float64  `json:"s"`
+	MAbs    float64  `json:"m_abs"`
+	FExact  *float64 `json:"f_exact,omitempty"`
+	RelErr  *float64 `json:"rel_err,omitempty"`
+}
+
+// maxRefEnumerate is the largest N for which sample and train compute an
+// exact reference by enumeration for non-CW models (2^26 states take about
+// a second).
+const maxRefEnumerate = 26
+
+func runSample(args []string, e *env) error {
+	fs := newFlagSet("sample", "-model cw|sk|file -n N [model flags] -arch cw_n|h2arnn -beta B [-samples 1000] [-sample-seed S] [-workers 0] [-out FILE.npy]",
+		"Draws -samples configurations from an exact autoregressive net at inverse temperature β and prints\n"+
+			"one JSON line {\"arch\",\"n\",\"beta\",\"samples\",\"f\",\"f_std\",\"e\",\"e_min\",\"s\",\"m_abs\"}: per spin,\n"+
+			"f = mean(ln q + βH)/(βN), f_std its population std, e = mean H/N, e_min = min H/N, s = -mean(ln q)/N,\n"+
+			"m_abs = mean |Σx|/N. With an exact reference (cw: any N; other models: N ≤ 26) it adds \"f_exact\"\n"+
+			"and \"rel_err\" = (f - f_exact)/|f_exact|. Trainable architectures are trained with 'h2arnn train'.", e.stderr)
+	mf := addModelFlags(fs, true)
+	arch := fs.String("arch", "", "exact architecture: cw_n (cw models, any N) or h2arnn (any model, N ≤ "+strconv.Itoa(model.MaxExactNet)+")")
+	betaStr := fs.String("beta", "", "inverse temperature β > 0 (required)")
+	samples := fs.Int("samples", 1000, "number of samples M")
+	sampleSeed := fs.Uint64("sample-seed", 0, "seed of the sampling streams (default: the value of -seed)")
+	workers := fs.Int("workers", 0, "sampling goroutines (0 = one per core); results do not depend on it")
+	out := fs.String("out", "", "also write the samples to this `FILE` as an int8 .npy array of shape [M, N]")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	beta, err := parseBeta(*betaStr)
+	if *betaStr == "" {
+		return usagef("no inverse temperature given; give -beta B with B > 0")
+	}
+	if err != nil {
+		return err
+	}
+	if *samples < 1 {
+		return usagef("-samples %d: give at least 1 sample", *samples)
+	}
+	if err := checkWorkers(*workers); err != nil {
+		return err
+	}
+	if *arch == "" {
+		return usagef("no architecture given; give -arch cw_n or -arch h2arnn")
+	}
+	m, err := mf.build(fs)
+	if err != nil {
+		return err
+	}
+	seed := mf.seed
+	if fs.set("sample-seed") {
+		seed = *sampleSeed
+	}
+	net, err := model.NewNet(*arch, m, model.ArchOptions{Beta: beta, Seed: seed})
+	if err != nil {
+		return usagef("-arch %s: %v", *arch, err)
+	}
+	if net.Params() != nil {
+		return usagef("-arch %s has trainable parameters and would sample from its random initialisation; train it with 'h2arnn train', or sample an exact net (cw_n, h2arnn)", *arch)
+	}
+	net.SetBeta(beta)
+	bt := model.SampleBatch(net, *samples, seed, *workers)
+	st := model.BatchStats(bt, beta)
+	res := sampleResult{Arch: net.Arch(), N: m.N, Beta: beta, Samples: *samples,
+		F: st.F, FStd: st.FStd, E: st.E, EMin: st.EMin, S: st.S, MAbs: st.MAbs}
+	if ref, ok, err := exactF(m, beta, *workers); err != nil {
+		return err
+	} else if ok {
+		rel := relErr(st.F, ref)
+		res.FExact, res.RelErr = &ref, &rel
+	}
+	if *out != "" {
+		if err := saveNpyInt8(*out, bt.X, bt.B, bt.N); err != nil {
+			return usagef("-out %s: cannot write the samples (%v); give a writable path", *out, err)
+		}
+	}
+	return e.emit(res)
+}
+
+// exactF returns the exact free energy per spin at β when a reference is
+// cheap: the analytic sum for cw models, enumeration for N ≤ maxRefEnumerate.
+func exactF(m *model.Hamiltonian, beta float64, workers int) (float64, bool, error) {
+	if m.CW != nil {
+		return model.CWExact(m.N, *m.CW, beta).F, true, nil
+	}
+	if m.N > maxRefEnumerate {
+		return 0, false, nil
+	}
+	th, err := model.Enumerate(m, []float64{beta}, workers)
+	if err != nil {
+		return 0, false, err
+	}
+	return th[0].F, true, nil
+}
