@@ -1,0 +1,366 @@
+package model
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/h2arnn/h2arnn"
+)
+
+// SK is the sk_rs / sk_krsb architecture of SPEC §3: for conditional i,
+// with R = N-1-i later spins and the past field F_i[l] = Σ_{s<i} W_sl x_s,
+//
+//	logit q_i = w⁰_i (h_i + F_i[i]) + b⁰_i + Σ_{±} chain±_i(F_i[i+1:N]),
+//
+// where each chain± is a sum over the later spins l of k+1 nested
+// log-sigmoids with per-spin scalar weights and biases, evaluated by the
+// kernel h2arnn.ChainForward (its doc comment gives the exact formula and
+// the row layout). W, h are the first layer: the model's couplings and
+// fields (fixed, the default) or trainable parameters (learning from data,
+// SPEC §5).
+//
+// Parameter layout of Params(): for i = 0..N-1, contiguous blocks
+//
+//	[w⁰_i, b⁰_i, w⁺ ((k+2)R), b⁺ ((k+1)R), w⁻ ((k+2)R), b⁻ ((k+1)R)]
+//
+// (w±, b± in the row layout of h2arnn.ChainForward: w±[j*R+l'] is w_j of
+// later spin i+1+l'), followed, only with a trainable first layer, by the
+// N(N-1)/2 couplings W_sl, s < l, row-major upper triangle (row s holds
+// l = s+1..N-1 contiguously), then the N fields h.
+//
+// ParamCount = len(Params()) = (2k+3)·N(N-1) + 2N, plus N(N-1)/2 + N with a
+// trainable first layer. The fixed first layer (the model's J and h) is not
+// counted. SPEC §3's table gives ≈ 2(2k+3)·N²/2 = (2k+3)N², the leading term
+// of the same count.
+//
+// Initialisation (as the paper's public code, torch.randn/N): every trainable
+// number is Normal(mean 0, standard deviation 1/N), drawn in Params() order
+// from math/rand/v2 PCG(o.Seed, skInitStream); a trainable first layer
+// starts with W_sl ~ Normal(0, std 1/N) (same stream, continuing) and h = 0.
+type SK struct {
+	m     *Hamiltonian
+	k     int
+	train bool
+	p     []float64
+	// condOff[i] is the offset of conditional i's block in p; condOff[N] is
+	// where the first layer starts (= len(p) when it is fixed).
+	condOff []int
+}
+
+// skInitStream is the second PCG word of the sk_krsb initialisation stream.
+const skInitStream = 0x5c0ffee15eed0005
+
+func init() {
+	registerArch("sk_rs", func(m *Hamiltonian, o ArchOptions) (Net, error) {
+		o.K = 0
+		return NewSK(m, o)
+	})
+	registerArch("sk_krsb", func(m *Hamiltonian, o ArchOptions) (Net, error) { return NewSK(m, o) })
+	for k := 1; k <= 3; k++ {
+		registerArch(fmt.Sprintf("sk_%drsb", k), func(m *Hamiltonian, o ArchOptions) (Net, error) {
+			o.K = k
+			return NewSK(m, o)
+		})
+	}
+}
+
+// NewSK builds sk_krsb with k = o.K ≥ 0 steps of replica-symmetry breaking
+// for model m, with a trainable first layer when o.TrainFirstLayer, and
+// parameters initialised from o.Seed (see SK).
+func NewSK(m *Hamiltonian, o ArchOptions) (*SK, error) {
+	if m == nil || m.N < 1 {
+		return nil, fmt.Errorf("architecture sk_krsb needs a model with at least one spin")
+	}
+	if o.K < 0 {
+		return nil, fmt.Errorf("sk_krsb: -k %d: the number of RSB steps must be 0 (sk_rs) or more", o.K)
+	}
+	n, k := m.N, o.K
+	s := &SK{m: m, k: k, train: o.TrainFirstLayer, condOff: make([]int, n+1)}
+	off := 0
+	for i := range n {
+		s.condOff[i] = off
+		off += 2 + 2*(2*k+3)*(n-1-i)
+	}
+	s.condOff[n] = off
+	if s.train {
+		off += n*(n-1)/2 + n
+	}
+	s.p = make([]float64, off)
+	rng := rand.New(rand.NewPCG(o.Seed, skInitStream))
+	std := 1 / float64(n)
+	end := s.condOff[n] + n*(n-1)/2 // h of a trainable first layer stays 0
+	for j := 0; j < end && j < len(s.p); j++ {
+		s.p[j] = std * rng.NormFloat64()
+	}
+	return s, nil
+}
+
+// K returns the number of RSB steps k (0 for sk_rs).
+func (s *SK) K() int { return s.k }
+
+// TrainsFirstLayer reports whether the first layer (W, h) is trainable.
+func (s *SK) TrainsFirstLayer() bool { return s.train }
+
+// Arch returns "sk_rs" for k = 0 and "sk_<k>rsb" otherwise.
+func (s *SK) Arch() string {
+	if s.k == 0 {
+		return "sk_rs"
+	}
+	return fmt.Sprintf("sk_%drsb", s.k)
+}
+
+// Size returns N.
+func (s *SK) Size() int { return s.m.N }
+
+// Model returns the Hamiltonian.
+func (s *SK) Model() *Hamiltonian { return s.m }
+
+// SetBeta does nothing: β enters sk_krsb only through the training loss
+// (the 2β of the exact form is learned by w⁰_i).
+func (s *SK) SetBeta(float64) {}
+
+// Params returns the flat trainable parameters in the layout documented on SK.
+func (s *SK) Params() []float64 { return s.p }
+
+// ParamCount returns len(Params()); see SK for the formula.
+func (s *SK) ParamCount() int { return len(s.p) }
+
+// Conditional returns views into p (a Params()-shaped slice: the parameters
+// or a gradient) of conditional i's numbers: w⁰_i and b⁰_i as the
+// one-element slices w0 and b0, and the chain rows of both signs in the
+// layout of h2arnn.ChainForward with R = N-1-i.
+func (s *SK) Conditional(p []float64, i int) (w0, b0, wp, bp, wm, bm []float64) {
+	o := s.condOff[i]
+	r := s.m.N - 1 - i
+	nw, nb := (s.k+2)*r, (s.k+1)*r
+	w0 = p[o : o+1]
+	b0 = p[o+1 : o+2]
+	o += 2
+	wp = p[o : o+nw]
+	o += nw
+	bp = p[o : o+nb]
+	o += nb
+	wm = p[o : o+nw]
+	o += nw
+	bm = p[o : o+nb]
+	return
+}
+
+// couplingRow returns, within a Params()-shaped slice p, the trainable
+// couplings W_{s,s+1..N-1} (length N-1-s). Only with a trainable first layer.
+func (s *SK) couplingRow(p []float64, r int) []float64 {
+	n := s.m.N
+	o := s.condOff[n] + r*(n-1) - r*(r-1)/2
+	return p[o : o+n-1-r]
+}
+
+// fields returns the trainable fields h within a Params()-shaped slice p.
+// Only with a trainable first layer.
+func (s *SK) fields(p []float64) []float64 {
+	n := s.m.N
+	o := s.condOff[n] + n*(n-1)/2
+	return p[o : o+n]
+}
+
+// FirstLayer returns copies of the first layer in use: W (N×N row-major,
+// symmetric, zero diagonal) and the fields h. With a fixed first layer
+// these are the model's J and h; with a trainable one, the current
+// parameters (SPEC §5 compares |W| with |J|).
+func (s *SK) FirstLayer() (W, h []float64) {
+	n := s.m.N
+	if !s.train {
+		return append([]float64(nil), s.m.J...), append([]float64(nil), s.m.H...)
+	}
+	W = make([]float64, n*n)
+	for r := range n {
+		for j, v := range s.couplingRow(s.p, r) {
+			l := r + 1 + j
+			W[r*n+l] = v
+			W[l*n+r] = v
+		}
+	}
+	return W, append([]float64(nil), s.fields(s.p)...)
+}
+
+// NewWorker returns per-goroutine scratch: the past field, a copy of each
+// conditional's chain input, all chain activations and the logit
+// derivatives of the last sample (about 4(k+1)·N²/2 floats).
+func (s *SK) NewWorker() Worker {
+	n, k := s.m.N, s.k
+	tri := n * (n - 1) / 2
+	w := &skWorker{
+		s:     s,
+		pf:    newPastField(s.m),
+		fin:   make([]float64, tri),
+		act:   make([]float64, 4*(k+1)*tri),
+		delta: make([]float64, n),
+		xin:   make([]float64, n),
+		x:     make([]float64, n),
+	}
+	if s.train {
+		w.F = make([]float64, n)
+		w.acc = make([]float64, n)
+	} else {
+		w.F = w.pf.F
+	}
+	return w
+}
+
+// skWorker evaluates an SK on one sample at a time.
+type skWorker struct {
+	s *SK
+	// pf is the model's past field (energy during sampling). With a fixed
+	// first layer F aliases pf.F; with a trainable one F is the net's own
+	// past field Σ_{s<i} W_sl x_s built from the parameters.
+	pf *pastField
+	F  []float64
+	// fin holds, for conditional i at offset triOff(i), the chain input
+	// F_i[i+1:N] as it was when conditional i was evaluated.
+	fin []float64
+	// act holds, for conditional i at 4(k+1)·triOff(i), the ChainForward
+	// activations of the + chains then the - chains (2(k+1)R each).
+	act []float64
+	// delta[i] = ∂ ln q/∂z_i, xin[i] = h_i + F_i[i] (the skip input), x the
+	// last sample.
+	delta, xin, x []float64
+	// acc is Backward's scratch for the first-layer gradient.
+	acc []float64
+}
+
+// triOff returns Σ_{i'<i} (N-1-i'), the offset of conditional i's rows of
+// length R = N-1-i in a concatenation over conditionals.
+func (w *skWorker) triOff(i int) int {
+	return i*(w.s.m.N-1) - i*(i-1)/2
+}
+
+// forward runs the conditionals in order. With rng non-nil it draws x (and
+// tracks the model energy), otherwise it reads x. It keeps everything
+// Backward needs and, when q is non-nil, sets q_i = σ(z_i). It returns ln q(x).
+func (w *skWorker) forward(rng *rand.Rand, x, q []float64) float64 {
+	s := w.s
+	n, k := s.m.N, s.k
+	w.pf.reset()
+	if s.train {
+		clear(w.F)
+	}
+	h := s.m.H
+	if s.train {
+		h = s.fields(s.p)
+	}
+	logq := 0.0
+	for i := range n {
+		r := n - 1 - i
+		w0, b0, wp, bp, wm, bm := s.Conditional(s.p, i)
+		to := w.triOff(i)
+		f := w.fin[to : to+r]
+		copy(f, w.F[i+1:])
+		a := w.act[4*(k+1)*to : 4*(k+1)*(to+r)]
+		na := 2 * (k + 1) * r
+		xin := h[i] + w.F[i]
+		z := w0[0]*xin + b0[0] +
+			h2arnn.ChainForward(k, f, wp, bp, a[:na]) +
+			h2arnn.ChainForward(k, f, wm, bm, a[na:])
+		if q != nil {
+			q[i] = sigmoid(z)
+		}
+		var xi float64
+		if rng != nil {
+			var lp float64
+			xi, lp = drawSpin(rng, z)
+			x[i] = xi
+			logq += lp
+		} else {
+			xi = x[i]
+			logq += logProbOf(xi, z)
+		}
+		w.x[i] = xi
+		w.xin[i] = xin
+		if xi > 0 {
+			w.delta[i] = sigmoid(-z)
+		} else {
+			w.delta[i] = -sigmoid(z)
+		}
+		switch {
+		case !s.train:
+			w.pf.push(i, xi) // also advances F, which aliases pf.F
+		default:
+			if r > 0 {
+				h2arnn.Axpy(xi, s.couplingRow(s.p, i), w.F[i+1:])
+			}
+			if rng != nil {
+				w.pf.push(i, xi)
+			}
+		}
+	}
+	return logq
+}
+
+// Sample draws x by ancestral sampling and returns ln q(x) and the model
+// energy H(x), the latter accumulated from the model's past field.
+func (w *skWorker) Sample(rng *rand.Rand, x []float64) (logq, energy float64) {
+	logq = w.forward(rng, x, nil)
+	return logq, w.pf.energy
+}
+
+// LogProb returns ln q(x) and keeps the activations for Backward.
+func (w *skWorker) LogProb(x []float64) float64 { return w.forward(nil, x, nil) }
+
+// Conditionals sets q[i] = Q(x_i = +1 | x_<i) and keeps the activations
+// for Backward.
+func (w *skWorker) Conditionals(x []float64, q []float64) { w.forward(nil, x, q) }
+
+// Backward adds cA·∇ln q(x) into gA and, when gC is non-nil, cC·∇ln q(x)
+// into gC, for the x of the last forward pass. With δ_i = ∂ln q/∂z_i:
+// ∂/∂w⁰_i = δ_i x¹_i', ∂/∂b⁰_i = δ_i, the chains by h2arnn.ChainBackward.
+// With a trainable first layer, D_i[l] = ∂ln q/∂F_i[l] (l = i: δ_i w⁰_i;
+// l > i: the chains' df) gives ∂/∂h_i = δ_i w⁰_i and, since
+// F_i[l] = Σ_{s<i} W_sl x_s, ∂/∂W_sl = x_s Σ_{s<i≤l} D_i[l]: walking i
+// downwards, acc[l] holds Σ_{i'>i} D_{i'}[l] when row i of W is emitted.
+func (w *skWorker) Backward(cA float64, gA []float64, cC float64, gC []float64) {
+	s := w.s
+	n, k := s.m.N, s.k
+	if s.train {
+		clear(w.acc)
+	}
+	for i := n - 1; i >= 0; i-- {
+		r := n - 1 - i
+		d := w.delta[i]
+		w0, _, wp, _, wm, _ := s.Conditional(s.p, i)
+		to := w.triOff(i)
+		f := w.fin[to : to+r]
+		a := w.act[4*(k+1)*to : 4*(k+1)*(to+r)]
+		na := 2 * (k + 1) * r
+		var df []float64
+		if s.train {
+			df = w.acc[i+1:]
+			if r > 0 {
+				xs := w.x[i]
+				h2arnn.Axpy(cA*xs, df, s.couplingRow(gA, i))
+				if gC != nil {
+					h2arnn.Axpy(cC*xs, df, s.couplingRow(gC, i))
+				}
+			}
+		}
+		gw0A, gb0A, gwpA, gbpA, gwmA, gbmA := s.Conditional(gA, i)
+		gw0A[0] += cA * d * w.xin[i]
+		gb0A[0] += cA * d
+		if gC != nil {
+			gw0C, gb0C, gwpC, gbpC, gwmC, gbmC := s.Conditional(gC, i)
+			gw0C[0] += cC * d * w.xin[i]
+			gb0C[0] += cC * d
+			h2arnn.ChainBackward(k, f, wp, a[:na], d, cA, cC, gwpA, gbpA, gwpC, gbpC, df)
+			h2arnn.ChainBackward(k, f, wm, a[na:], d, cA, cC, gwmA, gbmA, gwmC, gbmC, df)
+		} else {
+			h2arnn.ChainBackward(k, f, wp, a[:na], d, cA, 0, gwpA, gbpA, nil, nil, df)
+			h2arnn.ChainBackward(k, f, wm, a[na:], d, cA, 0, gwmA, gbmA, nil, nil, df)
+		}
+		if s.train {
+			dh := d * w0[0] // ∂ln q/∂(h_i + F_i[i])
+			w.acc[i] += dh
+			s.fields(gA)[i] += cA * dh
+			if gC != nil {
+				s.fields(gC)[i] += cC * dh
+			}
+		}
+	}
+}
