@@ -74,16 +74,48 @@ func TestCWInfAnalyticFreeEnergy(t *testing.T) {
 		t.Fatal(err)
 	}
 	fExact := -blCWLnZ(n, 1, 0, beta) / (beta * n)
+	cwInfCheckSampledF(t, c, beta, draws, fExact)
+	fq := cwInfExactF(c, beta)
+	for i := range n {
+		c.p[1+i] = -c.p[1+i]
+	}
+	fNeg := cwInfExactF(c, beta)
+	t.Logf("with ω¹ negated: F[q]/N %.10f (rel %.2e)", fNeg, (fNeg-fExact)/math.Abs(fExact))
+	if fNeg-fExact < 3*(fq-fExact) {
+		t.Fatalf("negated ω¹ gives F[q]/N %.10f, not clearly worse than %.10f", fNeg, fq)
+	}
+}
+
+// TestCWInfAnalyticFreeEnergyField repeats the check with a field,
+// h = 0.2 at β = 1.2, N = 200, where the field selects the magnetised
+// state (start (B)).
+func TestCWInfAnalyticFreeEnergyField(t *testing.T) {
+	const n, beta, h, draws = 200, 1.2, 0.2, 20000
+	m, _ := CurieWeiss(n, 1, h)
+	c, err := NewCWInf(m, ArchOptions{AnalyticInit: true, Beta: beta, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cwInfCheckSampledF(t, c, beta, draws, -blCWLnZ(n, 1, h, beta)/(beta*n))
+}
+
+// cwInfCheckSampledF asserts that the free energy per spin estimated from
+// draws samples of c, mean(ln q + βH)/(βN), is within 1e-2 relative of
+// fExact, that it agrees with the exact F[q]/N of the test's dynamic
+// program within 5 standard errors, and that F[q] ≥ F.
+func cwInfCheckSampledF(t *testing.T, c *CWInf, beta float64, draws int, fExact float64) {
+	t.Helper()
+	n := c.Size()
 	fq := cwInfExactF(c, beta)
 	bt := SampleBatch(c, draws, 5, 2)
 	mean, sq := 0.0, 0.0
 	for b := range bt.B {
-		f := (bt.LogQ[b] + beta*bt.Energy[b]) / (beta * n)
+		f := (bt.LogQ[b] + beta*bt.Energy[b]) / (beta * float64(n))
 		mean += f
 		sq += f * f
 	}
-	mean /= draws
-	se := math.Sqrt((sq/draws - mean*mean) / draws)
+	mean /= float64(draws)
+	se := math.Sqrt((sq/float64(draws) - mean*mean) / float64(draws))
 	t.Logf("f exact %.10f, F[q]/N exact %.10f (rel %.2e), samples %.10f ± %.1e (rel %.2e)",
 		fExact, fq, (fq-fExact)/math.Abs(fExact), mean, se, (mean-fExact)/math.Abs(fExact))
 	if rel := math.Abs(mean-fExact) / math.Abs(fExact); rel > 1e-2 {
@@ -94,14 +126,6 @@ func TestCWInfAnalyticFreeEnergy(t *testing.T) {
 	}
 	if math.Abs(mean-fq) > 5*se {
 		t.Fatalf("sampled f %.10f differs from the exact F[q]/N %.10f by more than 5 standard errors (%.2e)", mean, fq, se)
-	}
-	for i := range n {
-		c.p[1+i] = -c.p[1+i]
-	}
-	fNeg := cwInfExactF(c, beta)
-	t.Logf("with ω¹ negated: F[q]/N %.10f (rel %.2e)", fNeg, (fNeg-fExact)/math.Abs(fExact))
-	if fNeg-fExact < 3*(fq-fExact) {
-		t.Fatalf("negated ω¹ gives F[q]/N %.10f, not clearly worse than %.10f", fNeg, fq)
 	}
 }
 
@@ -130,27 +154,65 @@ func TestCWInfAnalyticValues(t *testing.T) {
 		t.Fatalf("β=1.5 m = %v, want 0.8585596366401104", m)
 	}
 	const n, beta = 50, 1.4
-	mdl, _ := CurieWeiss(n, 1.1, 0.25)
-	c, err := NewCWInf(mdl, ArchOptions{AnalyticInit: true, Beta: beta})
+	// Without a field the start is (A) exactly.
+	mdl0, _ := CurieWeiss(n, 1.1, 0)
+	c0, err := NewCWInf(mdl0, ArchOptions{AnalyticInit: true, Beta: beta})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms := cwMeanFieldRoot(beta, 1.1, 0.25)
-	p := c.Params()
-	if len(p) != n+2 || p[0] != 2*beta*1.1/n || p[n+1] != 2*beta*0.25 {
-		t.Fatalf("ω⁰ %v b⁰ %v len %d", p[0], p[n+1], len(p))
+	ms0 := cwMeanFieldRoot(beta, 1.1, 0)
+	p0 := c0.Params()
+	if len(p0) != n+1 || p0[0] != 2*beta*1.1/n {
+		t.Fatalf("h=0: ω⁰ %v, len %d", p0[0], len(p0))
 	}
 	for i := range n {
-		want := 2 * beta * 1.1 * float64(n-1-i) / n * ms
-		if math.Abs(p[1+i]-want) > 1e-15 {
-			t.Fatalf("ω¹_%d = %v, want %v", i, p[1+i], want)
+		if want := 2 * beta * 1.1 * float64(n-1-i) / n * ms0; math.Abs(p0[1+i]-want) > 1e-15 {
+			t.Fatalf("h=0: ω¹_%d = %v, want %v", i, p0[1+i], want)
+		}
+	}
+	// With a field: (A) or (B), whichever has the lower exact F[q]
+	// (computed here by the test's own dynamic program).
+	for _, h := range []float64{0.25, -0.25, 0.001} {
+		mdl, _ := CurieWeiss(n, 1.1, h)
+		c, err := NewCWInf(mdl, ArchOptions{AnalyticInit: true, Beta: beta})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms := math.Abs(cwMeanFieldRoot(beta, 1.1, h))
+		a, b := make([]float64, n+2), make([]float64, n+2)
+		a[0], b[0] = 2*beta*1.1/n, 2*beta*1.1/n
+		for i := range n {
+			a[1+i] = 2 * beta * 1.1 * float64(n-1-i) / n * ms
+			b[1+i] = -2 * beta * 1.1 * float64(i+1) / n * ms
+		}
+		a[n+1], b[n+1] = 2*beta*h, 2*beta*(h+1.1*math.Copysign(ms, h))
+		got := append([]float64(nil), c.Params()...)
+		fOf := func(p []float64) float64 { copy(c.p, p); return cwInfExactF(c, beta) }
+		fA, fB := fOf(a), fOf(b)
+		want := a
+		if fB < fA {
+			want = b
+		}
+		for k := range got {
+			if math.Abs(got[k]-want[k]) > 1e-15 {
+				t.Fatalf("h=%v: param %d = %v, want %v (F_A %.10f, F_B %.10f)", h, k, got[k], want[k], fA, fB)
+			}
+		}
+		t.Logf("h=%v: F[q]/N (A) %.10f, (B) %.10f, exact f %.10f", h, fA, fB, -blCWLnZ(n, 1.1, h, beta)/(beta*n))
+		fw := fOf(want) // leaves c.p = want
+		if fv, err := c.VariationalFreeEnergy(beta); err != nil || math.Abs(fv-fw) > 1e-13 {
+			t.Fatalf("VariationalFreeEnergy %v (%v), test program %v", fv, err, fw)
 		}
 	}
 	sk, _ := SherringtonKirkpatrick(n, 1, 0, 1)
 	if _, err := NewCWInf(sk, ArchOptions{AnalyticInit: true, Beta: 1}); err == nil {
 		t.Fatal("analytic cw_inf accepted an SK model")
 	}
-	if c, err := NewCWInf(sk, ArchOptions{Seed: 1}); err != nil || c.ParamCount() != n+1 {
+	c, err := NewCWInf(sk, ArchOptions{Seed: 1})
+	if err != nil || c.ParamCount() != n+1 {
 		t.Fatalf("random cw_inf on SK: %v, %d params", err, c.ParamCount())
+	}
+	if _, err := c.VariationalFreeEnergy(1); err == nil {
+		t.Fatal("VariationalFreeEnergy accepted an SK model")
 	}
 }
