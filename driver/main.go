@@ -202,10 +202,15 @@ func (fs *flagSet) set(name string) bool {
 	return found
 }
 
-// emit writes one JSON line. Non-finite numbers cannot be written as JSON;
-// they would mean a bug upstream, so they are an internal error.
+// emit writes one JSON line. JSON has no NaN or ±Inf: a non-finite result
+// (an overflow for extreme inputs, or a bug) is reported as an internal
+// error instead of a line that readers would reject.
 func (e *env) emit(v any) error {
 	if err := e.enc.Encode(v); err != nil {
+		var ue *json.UnsupportedValueError
+		if errors.As(err, &ue) {
+			return fmt.Errorf("a result is not a finite number (%s); inputs this large can overflow float64: try smaller -J, -field or -beta values", ue.Str)
+		}
 		return fmt.Errorf("writing result: %v", err)
 	}
 	return nil

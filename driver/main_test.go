@@ -481,3 +481,13 @@ func TestTrainSmoke(t *testing.T) {
 		}
 	}
 }
+
+// TestNonFiniteResult: an overflowing model gives one line and status 1,
+// never a half-written JSON line.
+func TestNonFiniteResult(t *testing.T) {
+	st, out, errs := runCLI("exact", "-model", "cw", "-n", "20", "-J", "1e308", "-beta", "1")
+	checkNoCrash(t, out, errs)
+	if st != exitInternal || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "not a finite number") {
+		t.Fatalf("status %d stdout %q stderr %q", st, out, errs)
+	}
+}
