@@ -46,10 +46,10 @@ import (
 //	    since then b⁰ + ω¹_i sgn(h) = 2βh + 2βJ m* (N-1-i)/N, and at i = 0
 //	    the logit 2β(h + J m*) = 2 artanh(m*) is the mean-field one.
 //
-// (B) is the SPEC's "ω¹_i = -2βJ|m̃_i|" with |m̃_i| = (i+1)|m*|/N, the
-// past's magnetisation per spin of the system, once b⁰ carries 2βJm*; with
-// b⁰ = 2βh and h = 0 that minus sign would push every spin against its
-// past (TestCWInfAnalyticFreeEnergy measures it 0.28 relative off at
+// (B) has the minus sign of the SPEC's "ω¹_i = -2βJ|m̃_i|" (with
+// |m̃_i| = (i+1)|m*|/N, the past's magnetisation per spin of the system),
+// but only because its b⁰ carries 2βJm*; with the SPEC's b⁰ = 2βh at h = 0
+// that minus sign would push every spin against its past (TestCWInfAnalyticFreeEnergy measures it 0.28 relative off at
 // N = 200, β = 1.5, against 1.7e-4 for (A)). Which of (A) and (B) is better
 // at finite N depends on βN|h m*| (the log-odds of the two states is
 // 2βN h m*), so NewCWInf computes the exact variational free energy of
