@@ -18,6 +18,8 @@ type exactResult struct {
 	MAbs   float64 `json:"m_abs"`
 }
 
+// runExact prints the exact thermodynamics of a model at each β, by the
+// method the user picked or the cheapest exact one (auto).
 func runExact(args []string, e *env) error {
 	fs := newFlagSet("exact", "-model cw|sk|file -n N [-J 1] [-field 0] [-seed S] [-couplings FILE] [-fields FILE] -beta B[,B...] [-method auto] [-workers 0]",
 		"Prints one JSON line per β: {\"model\",\"n\",\"beta\",\"method\",\"f\",\"e\",\"s\",\"m_abs\"}, the exact\n"+

@@ -126,7 +126,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"sample", "-model", "cw", "-n", "10", "-beta", "1", "-arch", "nope"}, "-arch nope"},
 		{[]string{"sample", "-model", "sk", "-n", "10", "-beta", "1", "-arch", "cw_n"}, "-arch cw_n"},
 		{[]string{"sample", "-model", "cw", "-n", "10", "-arch", "cw_n"}, "-beta"},
-		{[]string{"sample", "-model", "cw", "-n", "10", "-beta", "1,2", "-arch", "cw_n"}, "-beta"},
+		{[]string{"sample", "-model", "cw", "-n", "10", "-beta", "1,2", "-arch", "cw_n"}, "one inverse temperature"},
 		{[]string{"sample", "-model", "cw", "-n", "10", "-beta", "-2", "-arch", "cw_n"}, "-beta"},
 		{[]string{"sample", "-model", "cw", "-n", "10", "-beta", "1", "-arch", "cw_n", "-samples", "0"}, "-samples"},
 		{[]string{"sample", "-model", "cw", "-n", "10", "-beta", "1", "-arch", "cw_n", "-workers", "-2"}, "-workers"},

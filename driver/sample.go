@@ -2,6 +2,7 @@ package main
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/h2arnn/h2arnn/model"
 )
@@ -29,6 +30,9 @@ type sampleResult struct {
 // a second).
 const maxRefEnumerate = 26
 
+// runSample draws samples from an exact net (one without trainable
+// parameters) and reports their statistics. The sampling streams use
+// -sample-seed, which defaults to -seed, so that one flag reproduces a run.
 func runSample(args []string, e *env) error {
 	fs := newFlagSet("sample", "-model cw|sk|file -n N [model flags] -arch cw_n|h2arnn -beta B [-samples 1000] [-sample-seed S] [-workers 0] [-out FILE.npy]",
 		"Draws -samples configurations from an exact autoregressive net at inverse temperature β and prints\n"+
@@ -46,10 +50,13 @@ func runSample(args []string, e *env) error {
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	beta, err := parseBeta(*betaStr)
 	if *betaStr == "" {
 		return usagef("no inverse temperature given; give -beta B with B > 0")
 	}
+	if strings.Contains(*betaStr, ",") {
+		return usagef("-beta %q: sample takes one inverse temperature; run it once per β", *betaStr)
+	}
+	beta, err := parseBeta(*betaStr)
 	if err != nil {
 		return err
 	}
