@@ -47,6 +47,9 @@ type SK struct {
 	condOff []int
 }
 
+// skMaxFloats bounds the float64s one SK and one worker may need (16 GB).
+const skMaxFloats = 2 << 30
+
 // skInitStream is the second PCG word of the sk_krsb initialisation stream.
 const skInitStream = 0x5c0ffee15eed0005
 
@@ -75,6 +78,11 @@ func NewSK(m *Hamiltonian, o ArchOptions) (*SK, error) {
 		return nil, fmt.Errorf("sk_krsb: -k %d: the number of RSB steps must be 0 (sk_rs) or more", o.K)
 	}
 	n, k := m.N, o.K
+	// Parameters plus one worker's activations are ≈ (2k+3)N² + 2(k+1)N²
+	// floats; refuse sizes that cannot be allocated rather than panic.
+	if need := (4*float64(k) + 5) * float64(n) * float64(n); need > skMaxFloats {
+		return nil, fmt.Errorf("sk_krsb: N=%d with k=%d needs about %.3g GB per worker; use a smaller -n or -k", n, k, need*8/1e9)
+	}
 	s := &SK{m: m, k: k, train: o.TrainFirstLayer, condOff: make([]int, n+1)}
 	off := 0
 	for i := range n {

@@ -355,6 +355,32 @@ func TestSKTinySizes(t *testing.T) {
 	}
 }
 
+// TestSKSamplerWorkers checks that batches drawn on 1 and 3 goroutines are
+// identical (workers share no scratch) and consistent with LogProb.
+func TestSKSamplerWorkers(t *testing.T) {
+	m := skTestModel(t, 12, 95)
+	for _, train := range []bool{false, true} {
+		s := skTestNet(t, m, 1, train, 0.5, 96)
+		a := SampleBatch(s, 64, 9, 1)
+		b := SampleBatch(s, 64, 9, 3)
+		w := s.NewWorker()
+		for i := range a.B {
+			if a.LogQ[i] != b.LogQ[i] || a.Energy[i] != b.Energy[i] {
+				t.Fatalf("train=%v sample %d: 1 worker (%v, %v), 3 workers (%v, %v)", train, i, a.LogQ[i], a.Energy[i], b.LogQ[i], b.Energy[i])
+			}
+			x := a.Sample(i)
+			if lq := w.LogProb(x); math.Abs(lq-a.LogQ[i]) > 1e-12*(1+math.Abs(lq)) {
+				t.Fatalf("train=%v sample %d: ln q %v, LogProb %v", train, i, a.LogQ[i], lq)
+			}
+		}
+		for j := range a.X {
+			if a.X[j] != b.X[j] {
+				t.Fatalf("train=%v: spins differ between 1 and 3 workers", train)
+			}
+		}
+	}
+}
+
 // TestSKNoAllocs asserts that Sample and Backward allocate nothing.
 func TestSKNoAllocs(t *testing.T) {
 	for _, train := range []bool{false, true} {
@@ -414,6 +440,9 @@ func TestSKArchAndLayout(t *testing.T) {
 	}
 	if _, err := NewNet("sk_krsb", m, ArchOptions{K: -1}); err == nil {
 		t.Fatal("K = -1 accepted")
+	}
+	if _, err := NewNet("sk_krsb", m, ArchOptions{K: 1 << 30}); err == nil {
+		t.Fatal("absurd K accepted")
 	}
 
 	// Initialisation: deterministic in the seed, Normal(0, std 1/N), h = 0.
