@@ -55,14 +55,14 @@ func ReadCouplings(couplings io.Reader, couplingsName string, fields io.Reader, 
 func LoadCouplings(couplingsPath, fieldsPath string, n int) (*Hamiltonian, error) {
 	cf, err := os.Open(couplingsPath)
 	if err != nil {
-		return nil, fmt.Errorf("cannot open couplings file: %w", err)
+		return nil, fmt.Errorf("cannot open the couplings file: %w; check the path", err)
 	}
 	defer cf.Close()
 	var fr io.Reader
 	if fieldsPath != "" {
 		ff, err := os.Open(fieldsPath)
 		if err != nil {
-			return nil, fmt.Errorf("cannot open fields file: %w", err)
+			return nil, fmt.Errorf("cannot open the fields file: %w; check the path", err)
 		}
 		defer ff.Close()
 		fr = ff
