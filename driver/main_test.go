@@ -106,6 +106,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"exact", "-model", "file", "-couplings", filepath.Join(dir, "missing.txt"), "-beta", "1"}, "missing.txt"},
 		{[]string{"exact", "-model", "file", "-couplings", good, "-fields", filepath.Join(dir, "nofields.txt"), "-beta", "1"}, "nofields.txt"},
 		{[]string{"exact", "-model", "file", "-couplings", good, "-n", "2", "-beta", "1"}, "DIR/good.txt:2:"},
+		{[]string{"exact", "-model", "file", "-couplings", good, "-n", "30000", "-beta", "1"}, "-n 30000"},
 		{fileCase("empty"), "empty.txt:1:"},
 		{fileCase("comments"), "comments.txt:2:"},
 		{fileCase("fields2"), "fields2.txt:2:"},

@@ -82,7 +82,7 @@ type entry struct {
 // MaxSpins² matrices.
 func readCouplings(couplings io.Reader, cname string, fields io.Reader, fname string, n, maxN int) (*Hamiltonian, error) {
 	if n > maxN {
-		return nil, fmt.Errorf("N=%d: at most %d spins are supported (dense couplings)", n, maxN)
+		return nil, fmt.Errorf("-n %d: at most %d spins are supported (dense couplings); give a smaller N", n, maxN)
 	}
 	limit := maxN
 	if n > 0 {
