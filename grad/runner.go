@@ -42,9 +42,10 @@ type chunkBody func(s *slot, acc *accum, b int, first bool)
 // and reduces the per-chunk accumulators into (A, C) in chunk order, so the
 // sums are bit-for-bit independent of the number of goroutines.
 //
-// Memory is O(workers × params): a pool of 2·workers accumulators is
+// Memory is O(workers × params): a pool of workers+2 accumulator pairs is
 // recycled; a finished chunk waits in a ring until every earlier chunk has
-// been added. Goroutines are started once and parked between runs, so a run
+// been added (the two spares let a goroutine that finishes ahead of a slow
+// earlier chunk go on working instead of waiting). Goroutines are started once and parked between runs, so a run
 // after the first allocates nothing.
 type runner struct {
 	p     int // number of parameters
@@ -85,7 +86,7 @@ func newRunner(net model.Net, workers, chunk int, body chunkBody) *runner {
 		src := rand.NewPCG(0, 0)
 		r.slots = append(r.slots, &slot{w: net.NewWorker(), src: src, rng: rand.New(src), x: make([]float64, net.Size())})
 	}
-	k := 2 * workers
+	k := workers + 2
 	r.free = make(chan *accum, k)
 	for range k {
 		r.free <- &accum{a: make([]float64, p), c: make([]float64, p)}
