@@ -23,16 +23,38 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"sync/atomic"
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	// An interrupt (Ctrl-C) asks long subcommands to stop at the next step
+	// boundary, so that the files they write stay complete; a second one
+	// kills the process as usual.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt)
+	go func() {
+		<-sig
+		interrupted.Store(true)
+		signal.Stop(sig)
+	}()
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// interrupted is set by the first interrupt signal.
+var interrupted atomic.Bool
+
+// errInterrupted stops a subcommand after an interrupt: exit status 130,
+// the shell's convention for death by SIGINT.
+var errInterrupted = errors.New("interrupted; the output written so far is complete up to the last finished β")
 
 // Exit statuses.
 const (
 	exitOK       = 0
 	exitInternal = 1 // a bug or an I/O failure: not the user's fault
 	exitUsage    = 2 // bad flags or bad input: the message says what to fix
+	exitSignal   = 130
 )
 
 // command is one subcommand.
@@ -120,6 +142,9 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 			return exitOK
 		}
 		fmt.Fprintf(stderr, "h2arnn %s: %s\n", sub, oneLine(err.Error()))
+		if errors.Is(err, errInterrupted) {
+			return exitSignal
+		}
 		var ue *usageError
 		if errors.As(err, &ue) {
 			return exitUsage

@@ -492,3 +492,14 @@ func TestNonFiniteResult(t *testing.T) {
 		t.Fatalf("status %d stdout %q stderr %q", st, out, errs)
 	}
 }
+
+// TestTrainInterrupt: after an interrupt, train stops at the next step with
+// one line and status 130.
+func TestTrainInterrupt(t *testing.T) {
+	interrupted.Store(true)
+	defer interrupted.Store(false)
+	st, out, errs := runCLI("train", "-model", "cw", "-n", "6", "-arch", "1p", "-beta-range", "1,1,1", "-init-steps", "100", "-batch", "10", "-eval-samples", "0")
+	if st != exitSignal || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "interrupted") {
+		t.Fatalf("status %d stdout %q stderr %q", st, out, errs)
+	}
+}

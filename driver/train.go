@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -112,6 +113,12 @@ func runTrain(args []string, e *env) error {
 		return usagef("%v; check the protocol flags with 'h2arnn train -h'", err)
 	}
 	defer tr.Close()
+	tr.OnStep = func(j, steps int, st grad.Stats) error {
+		if interrupted.Load() {
+			return errInterrupted
+		}
+		return nil
+	}
 	var results []trainResult
 	tr.OnBeta = func(r grad.Result) error {
 		st := r.Stats
@@ -131,6 +138,9 @@ func runTrain(args []string, e *env) error {
 		return e.emit(res)
 	}
 	out, err := tr.Train()
+	if errors.Is(err, errInterrupted) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("training stopped: %v", err)
 	}
