@@ -72,9 +72,38 @@ func LoadCouplings(couplingsPath, fieldsPath string, n int) (*Hamiltonian, error
 
 // entry is one data line: a coupling (i, j, v) or a field (i, -, v).
 type entry struct {
-	i, j int32
-	line int
-	v    float64
+	i, j, line int32
+	v          float64
+}
+
+// entryChunk is the number of entries per block of an entryList.
+const entryChunk = 1 << 14
+
+// entryList stores the entries of a file in fixed-size blocks, so that
+// reading a large file never copies what it has already stored.
+type entryList struct{ blocks [][]entry }
+
+func (l *entryList) add(e entry) {
+	if len(l.blocks) == 0 || len(l.blocks[len(l.blocks)-1]) == entryChunk {
+		l.blocks = append(l.blocks, make([]entry, 0, entryChunk))
+	}
+	b := &l.blocks[len(l.blocks)-1]
+	*b = append(*b, e)
+}
+
+func (l *entryList) empty() bool { return len(l.blocks) == 0 }
+
+// firstPair returns the line of the first entry with the unordered pair
+// {lo, hi}.
+func (l *entryList) firstPair(lo, hi int32) int32 {
+	for _, b := range l.blocks {
+		for _, e := range b {
+			if min(e.i, e.j) == lo && max(e.i, e.j) == hi {
+				return e.line
+			}
+		}
+	}
+	return 0
 }
 
 // readCouplings is ReadCouplings with the largest admissible N as a
@@ -92,7 +121,7 @@ func readCouplings(couplings io.Reader, cname string, fields io.Reader, fname st
 	if err != nil {
 		return nil, err
 	}
-	var fs []entry
+	var fs entryList
 	fmax := -1
 	if fields != nil {
 		fs, fmax, err = readEntries(fields, fname, 2, n, limit)
@@ -108,30 +137,27 @@ func readCouplings(couplings io.Reader, cname string, fields io.Reader, fname st
 	// seen marks the upper-triangle pairs already given; one bit per pair
 	// index lo*N+hi keeps the check at N²/8 bytes even for large N.
 	seen := make([]uint64, (N*N+63)/64)
-	for k, e := range cs {
-		lo, hi := int(min(e.i, e.j)), int(max(e.i, e.j))
-		p := lo*N + hi
-		if seen[p/64]&(1<<(p%64)) != 0 {
-			first := 0
-			for _, f := range cs[:k] {
-				if min(f.i, f.j) == int32(lo) && max(f.i, f.j) == int32(hi) {
-					first = f.line
-					break
-				}
+	for _, b := range cs.blocks {
+		for _, e := range b {
+			lo, hi := min(e.i, e.j), max(e.i, e.j)
+			p := int(lo)*N + int(hi)
+			if seen[p/64]&(1<<(p%64)) != 0 {
+				return nil, &FileError{cname, int(e.line), fmt.Sprintf("pair (%d, %d) was already given at line %d; give each pair once, in either order", lo, hi, cs.firstPair(lo, hi))}
 			}
-			return nil, &FileError{cname, e.line, fmt.Sprintf("pair (%d, %d) was already given at line %d; give each pair once, in either order", lo, hi, first)}
+			seen[p/64] |= 1 << (p % 64)
+			m.SetCoupling(int(lo), int(hi), e.v)
 		}
-		seen[p/64] |= 1 << (p % 64)
-		m.SetCoupling(lo, hi, e.v)
 	}
 	if fields != nil {
-		firstLine := make([]int, N)
-		for _, e := range fs {
-			if l := firstLine[e.i]; l != 0 {
-				return nil, &FileError{fname, e.line, fmt.Sprintf("field of spin %d was already given at line %d; give each spin's field once", e.i, l)}
+		firstLine := make([]int32, N)
+		for _, b := range fs.blocks {
+			for _, e := range b {
+				if l := firstLine[e.i]; l != 0 {
+					return nil, &FileError{fname, int(e.line), fmt.Sprintf("field of spin %d was already given at line %d; give each spin's field once", e.i, l)}
+				}
+				firstLine[e.i] = e.line
+				m.H[e.i] = e.v
 			}
-			firstLine[e.i] = e.line
-			m.H[e.i] = e.v
 		}
 	}
 	m.Kind = "file"
@@ -146,14 +172,14 @@ func readCouplings(couplings io.Reader, cname string, fields io.Reader, fname st
 // couplings, 2 for fields). It returns the entries and the largest index.
 // n > 0 is the N the caller fixed; limit is the bound every index must stay
 // below (n, or the largest supported N).
-func readEntries(r io.Reader, name string, nf, n, limit int) ([]entry, int, error) {
+func readEntries(r io.Reader, name string, nf, n, limit int) (entryList, int, error) {
 	what := "`i j J_ij` (two 0-based spin indices and a coupling)"
 	if nf == 2 {
 		what = "`i h_i` (a 0-based spin index and a field)"
 	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxLineBytes)
-	var out []entry
+	var out entryList
 	maxIdx := -1
 	line := 0
 	var tok [4][]byte
@@ -175,14 +201,16 @@ func readEntries(r io.Reader, name string, nf, n, limit int) ([]entry, int, erro
 			if cnt > nf {
 				found = "more"
 			}
-			return nil, 0, &FileError{name, line, fmt.Sprintf("expected %d fields %s, found %s; write one entry per line, comments after #", nf, what, found)}
+			return out, 0, &FileError{name, line, fmt.Sprintf("expected %d fields %s, found %s; write one entry per line, comments after #", nf, what, found)}
 		}
-		var e entry
-		e.line = line
+		if line > math.MaxInt32 {
+			return out, 0, &FileError{name, line, "more than 2³¹ lines; this is not a couplings file of a supported size"}
+		}
+		e := entry{line: int32(line)}
 		for k := 0; k < nf-1; k++ {
 			idx, msg := parseIndex(tok[k], n, limit)
 			if msg != "" {
-				return nil, 0, &FileError{name, line, msg}
+				return out, 0, &FileError{name, line, msg}
 			}
 			maxIdx = max(maxIdx, idx)
 			if k == 0 {
@@ -192,7 +220,7 @@ func readEntries(r io.Reader, name string, nf, n, limit int) ([]entry, int, erro
 			}
 		}
 		if nf == 3 && e.i == e.j {
-			return nil, 0, &FileError{name, line, fmt.Sprintf("self-coupling %d %d: J_ii is always zero; remove the line", e.i, e.j)}
+			return out, 0, &FileError{name, line, fmt.Sprintf("self-coupling %d %d: J_ii is always zero; remove the line", e.i, e.j)}
 		}
 		v, err := strconv.ParseFloat(string(tok[nf-1]), 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
@@ -200,19 +228,19 @@ func readEntries(r io.Reader, name string, nf, n, limit int) ([]entry, int, erro
 			if nf == 2 {
 				kind = "field"
 			}
-			return nil, 0, &FileError{name, line, fmt.Sprintf("%s %s is not a finite number; write a decimal number such as -0.25 or 1.5e-3", kind, quoteToken(tok[nf-1]))}
+			return out, 0, &FileError{name, line, fmt.Sprintf("%s %s is not a finite number; write a decimal number such as -0.25 or 1.5e-3", kind, quoteToken(tok[nf-1]))}
 		}
 		e.v = v
-		out = append(out, e)
+		out.add(e)
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, 0, &FileError{name, line + 1, fmt.Sprintf("line longer than %d bytes; this is not a %s file", maxLineBytes, what)}
+			return out, 0, &FileError{name, line + 1, fmt.Sprintf("line longer than %d bytes; this is not a %s file", maxLineBytes, what)}
 		}
-		return nil, 0, &FileError{name, line + 1, fmt.Sprintf("read failed: %v", err)}
+		return out, 0, &FileError{name, line + 1, fmt.Sprintf("read failed: %v", err)}
 	}
-	if len(out) == 0 {
-		return nil, 0, &FileError{name, max(line, 1), fmt.Sprintf("no data lines (the input is empty or only comments); give lines %s", what)}
+	if out.empty() {
+		return out, 0, &FileError{name, max(line, 1), fmt.Sprintf("no data lines (the input is empty or only comments); give lines %s", what)}
 	}
 	return out, maxIdx, nil
 }

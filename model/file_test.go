@@ -302,3 +302,25 @@ func BenchmarkReadCouplingsDense1000(b *testing.B) {
 		}
 	}
 }
+
+// TestReadCouplingsLargeDuplicate: the duplicate check and its "first given
+// at" line work across the reader's storage blocks (entryChunk entries).
+func TestReadCouplingsLargeDuplicate(t *testing.T) {
+	data := denseFile(t, 200) // a comment line and 19,900 pairs
+	lines := strings.Count(string(data), "\n")
+	if lines-1 <= entryChunk {
+		t.Fatalf("file of %d pairs does not span two blocks of %d", lines-1, entryChunk)
+	}
+	first := strings.SplitN(string(data), "\n", 3)[1] // "0 1 v"
+	f := strings.Fields(first)
+	dup := append(data, []byte(f[1]+" "+f[0]+" 1\n")...)
+	_, err := ReadCouplings(bytes.NewReader(dup), "big.txt", nil, "", 0)
+	var fe *FileError
+	if !errors.As(err, &fe) || fe.Line != lines+1 || !strings.Contains(fe.Msg, "(0, 1) was already given at line 2") {
+		t.Fatalf("got %v, want big.txt:%d naming line 2", err, lines+1)
+	}
+	m, err := ReadCouplings(bytes.NewReader(data), "big.txt", nil, "", 0)
+	if err != nil || m.N != 200 {
+		t.Fatalf("N=%v err=%v", m, err)
+	}
+}
