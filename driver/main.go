@@ -12,6 +12,15 @@
 // files give one line on standard error and exit status 2; an internal
 // failure gives one line and exit status 1.
 //
+// Examples:
+//
+//	h2arnn exact -model cw -n 20 -beta 0.5,1,1.5           # analytic finite-N reference
+//	h2arnn exact -model sk -n 20 -seed 3 -beta 1 -workers 2 # enumeration of 2^20 states
+//	h2arnn instance -model sk -n 20 -seed 3 > sk20.txt      # the same instance as a file
+//	h2arnn exact -model file -couplings sk20.txt -beta 1    # ... gives the same numbers
+//	h2arnn sample -model cw -n 200 -arch cw_n -beta 1.3 -samples 20000 -out samples.npy
+//	h2arnn train -model sk -n 50 -seed 1 -arch sk_1rsb -out run1
+//
 // The driver only parses, wires and writes: every number it prints is
 // computed by the model and grad packages.
 package main
