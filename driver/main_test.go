@@ -147,6 +147,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"train", "-model", "cw", "-n", "8", "-arch", "1p", "-lr", "NaN"}, "-lr"},
 		{[]string{"train", "-model", "cw", "-n", "8", "-arch", "1p", "-std-limit", "-1"}, "-std-limit"},
 		{[]string{"train", "-model", "cw", "-n", "8", "-arch", "1p", "-stats-batches", "0"}, "-stats-batches"},
+		{[]string{"train", "-model", "cw", "-n", "8", "-arch", "1p", "-overlap-bins", "-1"}, "-overlap-bins"},
 		{[]string{"train", "-model", "cw", "-n", "8", "-arch", "1p", "-eval-samples", "1"}, "-eval-samples"},
 		{[]string{"train", "-model", "cw", "-n", "8", "-arch", "1p", "-workers", "-1"}, "-workers"},
 		{[]string{"train", "-model", "cw", "-n", "8", "-arch", "1p", "-k", "2"}, "-k"},
@@ -463,6 +464,20 @@ func TestTrainSmoke(t *testing.T) {
 	npy, err := os.ReadFile(filepath.Join(dir, "samples.npy"))
 	if h := npyHeader(400, 8); err != nil || len(npy) != len(h)+400*8 || !bytes.Equal(npy[:len(h)], h) {
 		t.Errorf("samples.npy: %v, %d bytes", err, len(npy))
+	}
+	ov, err := os.ReadFile(filepath.Join(dir, "overlaps.csv"))
+	if err != nil || strings.Count(string(ov), "\n") != 101 || !strings.HasPrefix(string(ov), "q_low,q_high,density\n-1,-0.98,") {
+		t.Errorf("overlaps.csv: %v %.80q", err, ov)
+	} else {
+		// A density: Σ density · width = 1.
+		total := 0.0
+		for _, l := range strings.Split(strings.TrimSpace(string(ov)), "\n")[1:] {
+			parts := strings.Split(l, ",")
+			total += mustFloat(parts[2]) * (mustFloat(parts[1]) - mustFloat(parts[0]))
+		}
+		if math.Abs(total-1) > 1e-9 {
+			t.Errorf("overlaps.csv integrates to %v", total)
+		}
 	}
 	var sum map[string]any
 	b, _ := os.ReadFile(filepath.Join(dir, "summary.json"))

@@ -45,6 +45,7 @@ type trainFlags struct {
 	trainSeed                 uint64
 	workers                   int
 	out                       string
+	overlapBins               int
 	analyticInit              bool
 }
 
@@ -76,7 +77,8 @@ func runTrain(args []string, e *env) error {
 	fs.IntVar(&tf.evalSamples, "eval-samples", def.EvalSamples, "samples of the evaluation batch drawn after each β (0: report training statistics)")
 	fs.Uint64Var(&tf.trainSeed, "train-seed", 0, "seed of the parameter initialisation and of the training samples")
 	fs.IntVar(&tf.workers, "workers", 0, "goroutines (0 = one per core); results do not depend on it")
-	fs.StringVar(&tf.out, "out", "", "also write stats.csv, summary.json and samples.npy (last evaluation batch) into this `DIR`")
+	fs.StringVar(&tf.out, "out", "", "also write stats.csv, summary.json, and from the last evaluation batch samples.npy and overlaps.csv, into this `DIR`")
+	fs.IntVar(&tf.overlapBins, "overlap-bins", 100, "bins of the overlap histogram P(q) on [-1, 1] written to DIR/overlaps.csv from the last evaluation batch (0: none)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -150,6 +152,11 @@ func runTrain(args []string, e *env) error {
 			if err := saveNpyInt8(p, last.Samples.X, last.Samples.B, last.Samples.N); err != nil {
 				return fmt.Errorf("writing %s: %v", p, err)
 			}
+			if tf.overlapBins > 0 {
+				if err := writeOverlaps(filepath.Join(tf.out, "overlaps.csv"), model.Overlaps(last.Samples, tf.overlapBins, tf.workers)); err != nil {
+					return err
+				}
+			}
 		}
 		sum := map[string]any{
 			"model": m.Kind, "source": m.Source, "n": m.N, "arch": tf.arch, "params": net.ParamCount(),
@@ -195,6 +202,8 @@ func (tf *trainFlags) config(fs *flagSet, def grad.Config) (grad.Config, error) 
 		return cfg, usagef("-stats-batches %d: give at least 1", tf.statsBatches)
 	case tf.evalSamples < 0 || tf.evalSamples == 1:
 		return cfg, usagef("-eval-samples %d: give 0 (no evaluation batch) or at least 2", tf.evalSamples)
+	case tf.overlapBins < 0:
+		return cfg, usagef("-overlap-bins %d: give a number of bins ≥ 1, or 0 for no histogram", tf.overlapBins)
 	case tf.k < 0:
 		return cfg, usagef("-k %d: give 0 (sk_rs) or more RSB steps", tf.k)
 	case tf.depth < 1:
@@ -298,6 +307,23 @@ func writeJSONFile(path string, v any) error {
 	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %v", path, err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// writeOverlaps writes the P(q) density histogram as CSV rows
+// q_low,q_high,density over equal bins of [-1, 1].
+func writeOverlaps(path string, density []float64) error {
+	var b strings.Builder
+	b.WriteString("q_low,q_high,density\n")
+	w := 2 / float64(len(density))
+	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	for j, d := range density {
+		b.WriteString(g(-1+float64(j)*w) + "," + g(-1+float64(j+1)*w) + "," + g(d) + "\n")
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("writing %s: %v", path, err)
 	}
 	return os.Rename(tmp, path)
