@@ -40,11 +40,12 @@ const maxLineBytes = 1 << 20
 // index at most once; spins not listed have h_i = 0.
 //
 // n ≤ 0 means N = 1 + the largest index in either input; n > 0 fixes N and
-// every index must then be below n. Every problem — a malformed line, a
-// negative or too large index, a pair given twice (in either order), a
-// self-coupling, a NaN or infinite value, an input without data lines — is
-// reported as a *FileError naming the input and line. The names are used
-// only in messages and in the model's Source.
+// every index must then be below n. N is at most MaxSpins; a larger n is a
+// plain error, the only one without a line. Every problem in the inputs — a
+// malformed line, a negative or too large index, a pair given twice (in
+// either order), a self-coupling, a NaN or infinite value, an input without
+// data lines — is reported as a *FileError naming the input and line. The
+// names are used only in messages and in the model's Source.
 func ReadCouplings(couplings io.Reader, couplingsName string, fields io.Reader, fieldsName string, n int) (*Hamiltonian, error) {
 	return readCouplings(couplings, couplingsName, fields, fieldsName, n, MaxSpins)
 }
