@@ -1,0 +1,127 @@
+package output
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// OverlapsFile is the name of the overlap histogram of the last (or only)
+// β of a run.
+const OverlapsFile = "overlaps.csv"
+
+// OverlapsFileFor returns the name of the overlap histogram file of one β:
+// "overlaps_beta" + β with at most 6 significant digits + ".csv", e.g.
+// overlaps_beta1.3.csv. Six digits drop the rounding noise of a linspace
+// schedule (1.3000000000000003) while keeping distinct any two β of a
+// schedule with steps above 1e-5.
+func OverlapsFileFor(beta float64) string {
+	return "overlaps_beta" + strconv.FormatFloat(beta, 'g', 6, 64) + ".csv"
+}
+
+// WriteOverlapsCSV writes an overlap histogram P(q) to path, atomically.
+// hist[k] is the probability density of bin k of len(hist) equal bins on
+// [-1, 1] (so that Σ_k hist[k]·2/len(hist) = 1 for a normalised histogram).
+// The file has the header q_low,q_high,density and one line per bin, with
+// the bin edges -1 + 2k/len(hist) and the density in the shortest exact
+// float form. An empty histogram, or a negative, NaN or infinite density, is
+// an error and writes nothing.
+func WriteOverlapsCSV(path string, hist []float64) error {
+	if len(hist) == 0 {
+		return fmt.Errorf("overlaps %s: empty histogram", path)
+	}
+	for k, v := range hist {
+		if !(v >= 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("overlaps %s: bin %d has density %v; a density is a finite number ≥ 0", path, k, v)
+		}
+	}
+	return WriteFileAtomic(path, func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		bw.WriteString("q_low,q_high,density\n")
+		var b []byte
+		for k, v := range hist {
+			lo, hi := binEdges(k, len(hist))
+			b = strconv.AppendFloat(b[:0], lo, 'g', -1, 64)
+			b = append(b, ',')
+			b = strconv.AppendFloat(b, hi, 'g', -1, 64)
+			b = append(b, ',')
+			b = strconv.AppendFloat(b, v, 'g', -1, 64)
+			b = append(b, '\n')
+			bw.Write(b)
+		}
+		return bw.Flush()
+	})
+}
+
+// binEdges returns the edges of bin k of nb equal bins on [-1, 1]; the
+// outer edges are exactly -1 and 1.
+func binEdges(k, nb int) (lo, hi float64) {
+	return -1 + 2*float64(k)/float64(nb), -1 + 2*float64(k+1)/float64(nb)
+}
+
+// WriteOverlaps stores the histogram of one β in dir twice: as
+// OverlapsFileFor(beta), so that every β of an annealing run is kept, and
+// as OverlapsFile, which always holds the latest β written.
+func WriteOverlaps(dir string, beta float64, hist []float64) error {
+	if err := WriteOverlapsCSV(filepath.Join(dir, OverlapsFileFor(beta)), hist); err != nil {
+		return err
+	}
+	return WriteOverlapsCSV(filepath.Join(dir, OverlapsFile), hist)
+}
+
+// ReadOverlapsCSV reads a file written by WriteOverlapsCSV and returns the
+// densities. It checks the header and that the bins are the equal bins on
+// [-1, 1] in order (to a relative 1e-9, so that files rewritten with fewer
+// digits still read); errors name the file and line.
+func ReadOverlapsCSV(path string) ([]float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	if !sc.Scan() || strings.TrimSpace(sc.Text()) != "q_low,q_high,density" {
+		return nil, fmt.Errorf("%s:1: header must be q_low,q_high,density", path)
+	}
+	type bin struct{ lo, hi, d float64 }
+	var bins []bin
+	line := 1
+	for sc.Scan() {
+		line++
+		t := strings.TrimSpace(sc.Text())
+		if t == "" {
+			continue
+		}
+		fs := strings.Split(t, ",")
+		if len(fs) != 3 {
+			return nil, fmt.Errorf("%s:%d: want 3 fields q_low,q_high,density, found %d", path, line, len(fs))
+		}
+		var v [3]float64
+		for k, s := range fs {
+			if v[k], err = strconv.ParseFloat(strings.TrimSpace(s), 64); err != nil {
+				return nil, fmt.Errorf("%s:%d: %q is not a number", path, line, s)
+			}
+		}
+		bins = append(bins, bin{v[0], v[1], v[2]})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(bins) == 0 {
+		return nil, fmt.Errorf("%s: no bins", path)
+	}
+	out := make([]float64, len(bins))
+	for k, b := range bins {
+		lo, hi := binEdges(k, len(bins))
+		if math.Abs(b.lo-lo) > 1e-9 || math.Abs(b.hi-hi) > 1e-9 {
+			return nil, fmt.Errorf("%s:%d: bin [%v, %v] is not bin %d of %d equal bins on [-1, 1] ([%v, %v])", path, k+2, b.lo, b.hi, k, len(bins), lo, hi)
+		}
+		out[k] = b.d
+	}
+	return out, nil
+}

@@ -1,0 +1,386 @@
+package output
+
+import (
+	"errors"
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// Axis labels, short enough to fit along a panel's height (gonum shrinks
+// the data area to fit a longer one); the panel titles say the rest.
+// Energies are per spin in units of the coupling scale J and β
+// in units of 1/J, as in SPEC §1.
+const (
+	labelBeta   = "inverse temperature β  [1/J]"
+	labelF      = "free energy per spin f  [J]"
+	labelRelErr = "|f − f_exact| / |f_exact|"
+	labelFStd   = "std of per-sample f  [J]"
+)
+
+// RelErrFloor is the smallest relative error the free-energy plot draws: a
+// log axis cannot show 0, and below float64's resolution (2^-53) the error
+// carries no information, so smaller values are drawn at the floor.
+const RelErrFloor = 0x1p-53
+
+// PlotFreeEnergy draws the free energy per spin f against β for every run
+// (one colour per run, the legend shows Run.Label) and writes the figure as
+// pathNoExt+".png" and pathNoExt+".svg", each atomically.
+//
+// The figure has two panels sharing the β axis. The upper one shows f, and
+// the exact f as a thin black dashed line for runs that have it. The lower
+// one, on a log axis, shows the relative error |f − f_exact|/|f_exact| of
+// the runs with an exact reference (values below RelErrFloor drawn at it);
+// if no run has one, it shows the standard deviation of the per-sample free
+// energy instead, which is 0 for an exact network (values below the float64
+// resolution 2^-53·|f| drawn at it). Runs with the same label
+// are told apart by their directory name. Rows with a NaN or infinite f are
+// skipped. It is an error if no run has a row to draw.
+func PlotFreeEnergy(runs []Run, pathNoExt string) error {
+	labels := runLabels(runs)
+	top := newPlot("Variational free energy", labelBeta, labelF)
+	// f falls steeply as -ln2/β at small β, so the lower right corner is
+	// the one place the curves leave free for the legend.
+	top.Legend.Top = false
+	bottom := newPlot("Relative error against the exact free energy", labelBeta, labelRelErr)
+	bottom.Legend = plot.NewLegend() // the upper panel's legend serves both
+	anyExact := false
+	for _, r := range runs {
+		for _, s := range r.Stats {
+			anyExact = anyExact || (s.HasExact && finite(s.FExact))
+		}
+	}
+	if !anyExact {
+		bottom.Title.Text = "Spread of the per-sample free energy (0 for an exact network)"
+		bottom.Y.Label.Text = labelFStd
+	}
+	drawn := 0
+	lo, hi := math.Inf(1), math.Inf(-1) // range of the lower panel
+	exactLegend := false
+	for k, r := range runs {
+		var f, ex, low plotter.XYs
+		for _, s := range r.Stats {
+			if !finite(s.Beta) || !finite(s.F) {
+				continue
+			}
+			f = append(f, plotter.XY{X: s.Beta, Y: s.F})
+			if anyExact {
+				if s.HasExact && finite(s.FExact) {
+					ex = append(ex, plotter.XY{X: s.Beta, Y: s.FExact})
+					// f_exact = 0 gives an infinite relative error,
+					// which no axis can show.
+					if e := relErr(s.F, s.FExact); finite(e) {
+						low = append(low, plotter.XY{X: s.Beta, Y: e})
+					}
+				}
+			} else if finite(s.FStd) && s.FStd >= 0 {
+				// A spread below the float64 resolution of f itself is
+				// zero in all but name; draw it at that resolution.
+				floor := math.Max(RelErrFloor*math.Abs(s.F), math.SmallestNonzeroFloat64)
+				low = append(low, plotter.XY{X: s.Beta, Y: math.Max(s.FStd, floor)})
+			}
+		}
+		if len(f) == 0 {
+			continue
+		}
+		drawn++
+		c := plotutil.Color(k)
+		if err := addLinePoints(top, f, c, k, labels[k]); err != nil {
+			return err
+		}
+		if len(ex) > 0 {
+			l, err := plotter.NewLine(ex)
+			if err != nil {
+				return err
+			}
+			l.Color = color.Black
+			l.Width = vg.Points(0.7)
+			l.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
+			top.Add(l)
+			if !exactLegend {
+				top.Legend.Add("exact", l)
+				exactLegend = true
+			}
+		}
+		if len(low) > 0 {
+			for i := range low {
+				if anyExact {
+					low[i].Y = math.Max(low[i].Y, RelErrFloor)
+				}
+				low[i].Y = math.Log10(low[i].Y) // see setLogY
+				lo, hi = math.Min(lo, low[i].Y), math.Max(hi, low[i].Y)
+			}
+			if err := addLinePoints(bottom, low, c, k, ""); err != nil {
+				return err
+			}
+		}
+	}
+	if drawn == 0 {
+		return errors.New("plot free energy: no run has a row with a finite β and f")
+	}
+	panels := []*plot.Plot{top}
+	if !math.IsInf(lo, 1) {
+		setLogY(bottom, lo, hi)
+		panels = append(panels, bottom)
+		// Both panels show the same β range so that they read as one
+		// figure.
+		bottom.X.Min, bottom.X.Max = top.X.Min, top.X.Max
+	}
+	h := 4 * vg.Inch
+	if len(panels) == 2 {
+		h = 7 * vg.Inch
+	}
+	return savePanels(panels, 6*vg.Inch, h, pathNoExt)
+}
+
+// PlotOverlaps draws the overlap distribution P(q) of every run that has
+// one, at the stored β nearest to beta (the title gives the β drawn if it is
+// the same for all runs, else the legend gives each run's), as a step line over the histogram's
+// bins, and writes pathNoExt+".png" and pathNoExt+".svg" atomically. Runs
+// without overlap histograms are skipped; it is an error if none has one.
+func PlotOverlaps(runs []Run, beta float64, pathNoExt string) error {
+	labels := runLabels(runs)
+	// used[k] is the β drawn for run k, NaN if it has no histogram.
+	used := make([]float64, len(runs))
+	same := true // all runs drawn at one β: say it once, in the title
+	first := math.NaN()
+	for k, r := range runs {
+		used[k] = math.NaN()
+		if b, ok := nearestBeta(r.Overlaps, beta); ok && len(r.Overlaps[b]) > 0 {
+			used[k] = b
+			if math.IsNaN(first) {
+				first = b
+			}
+			same = same && math.Abs(b-first) <= 1e-6
+		}
+	}
+	title := "Overlap distribution"
+	if same && !math.IsNaN(first) {
+		title += " at β = " + fmtG(first)
+	}
+	p := newPlot(title, "overlap q of two samples  (x·y / N)", "probability density P(q)")
+	p.X.Min, p.X.Max = -1, 1
+	p.X.Tick.Marker = niceTicks{}
+	p.Y.Min = 0
+	drawn := 0
+	top := 0.0
+	for k, r := range runs {
+		b := used[k]
+		if math.IsNaN(b) {
+			continue
+		}
+		hist := r.Overlaps[b]
+		// A step line through both edges of every bin draws the histogram
+		// as flat tops, which reads better than bars when runs overlap.
+		xy := make(plotter.XYs, 0, 2*len(hist))
+		for i, d := range hist {
+			lo, hi := binEdges(i, len(hist))
+			xy = append(xy, plotter.XY{X: lo, Y: d}, plotter.XY{X: hi, Y: d})
+			if finite(d) {
+				top = math.Max(top, d)
+			}
+		}
+		l, err := plotter.NewLine(xy)
+		if err != nil {
+			return fmt.Errorf("plot overlaps: run %s: %w", labels[k], err)
+		}
+		l.Color = plotutil.Color(k)
+		l.Dashes = plotutil.Dashes(k)
+		l.Width = vg.Points(1.5)
+		p.Add(l)
+		name := labels[k]
+		if !same {
+			name += " (β = " + fmtG(b) + ")"
+		}
+		p.Legend.Add(name, l)
+		drawn++
+	}
+	if drawn == 0 {
+		return errors.New("plot overlaps: no run has an overlap histogram")
+	}
+	if top > 0 {
+		p.Y.Max = 1.25 * top // headroom for the legend above the peaks
+	}
+	return savePanels([]*plot.Plot{p}, 6*vg.Inch, 4*vg.Inch, pathNoExt)
+}
+
+func newPlot(title, x, y string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = x
+	p.Y.Label.Text = y
+	p.Legend.Top = true
+	p.X.Tick.Marker = niceTicks{}
+	p.Add(plotter.NewGrid())
+	return p
+}
+
+// addLinePoints adds a line with markers in colour c, glyph and dashes of
+// series k, and a legend entry unless label is empty.
+func addLinePoints(p *plot.Plot, xy plotter.XYs, c color.Color, k int, label string) error {
+	l, s, err := plotter.NewLinePoints(xy)
+	if err != nil {
+		return fmt.Errorf("plot %s: %w", label, err)
+	}
+	l.Color = c
+	l.Dashes = plotutil.Dashes(k)
+	s.Color = c
+	s.Shape = plotutil.Shape(k)
+	s.Radius = vg.Points(2.5)
+	p.Add(l, s)
+	if label != "" {
+		p.Legend.Add(label, l, s)
+	}
+	return nil
+}
+
+// setLogY prepares p for values plotted as their base-10 logarithm
+// (gonum's own LogScale misplaces the y label's glyph box, which squeezes
+// the panel): a linear axis spanning the whole decades around the
+// exponents [lo, hi], with ticks labelled as the powers of ten they stand
+// for.
+func setLogY(p *plot.Plot, lo, hi float64) {
+	a, b := math.Floor(lo), math.Ceil(hi)
+	if b <= a {
+		b = a + 1
+	}
+	p.Y.Min, p.Y.Max = a, b
+	p.Y.Tick.Marker = decadeTicks{}
+}
+
+// decadeTicks is the ticker of an axis of base-10 exponents. It labels
+// whole exponents e as "1e-07" (every one, or every other or sparser when
+// there are more than 10) and, when the range spans at most 6 decades, puts
+// unlabelled minor ticks at 2..9 times each power.
+type decadeTicks struct{}
+
+func (decadeTicks) Ticks(min, max float64) []plot.Tick {
+	a := int(math.Floor(min + 1e-9))
+	b := int(math.Ceil(max - 1e-9))
+	step := 1 + (b-a)/10
+	var ts []plot.Tick
+	for e := a; e <= b; e++ {
+		t := plot.Tick{Value: float64(e)}
+		if (e-a)%step == 0 {
+			t.Label = strconv.FormatFloat(math.Pow(10, float64(e)), 'e', 0, 64)
+		}
+		ts = append(ts, t)
+		if b-a <= 6 && e < b {
+			for m := 2; m < 10; m++ {
+				ts = append(ts, plot.Tick{Value: float64(e) + math.Log10(float64(m))})
+			}
+		}
+	}
+	return ts
+}
+
+// savePanels stacks the plots vertically, aligned, on a w×h canvas and
+// writes it as PNG and SVG.
+func savePanels(ps []*plot.Plot, w, h vg.Length, pathNoExt string) error {
+	for _, format := range []string{"png", "svg"} {
+		c, err := draw.NewFormattedCanvas(w, h, format)
+		if err != nil {
+			return err
+		}
+		rows := make([][]*plot.Plot, len(ps))
+		for i, p := range ps {
+			rows[i] = []*plot.Plot{p}
+		}
+		tiles := draw.Tiles{Rows: len(ps), Cols: 1, PadY: vg.Points(6),
+			PadTop: vg.Points(4), PadBottom: vg.Points(4), PadLeft: vg.Points(4), PadRight: vg.Points(8)}
+		dc := draw.New(c)
+		// plot.Align lines up the data areas horizontally (so the β axes
+		// of stacked panels coincide) but also moves them vertically in a
+		// way that leaves a wide gap between panels; take its horizontal
+		// extent and the plain tile's vertical one.
+		cs := plot.Align(rows, tiles, dc)
+		for i, p := range ps {
+			tile := tiles.At(dc, 0, i)
+			tile.Min.X, tile.Max.X = cs[i][0].Min.X, cs[i][0].Max.X
+			p.Draw(tile)
+		}
+		if err := WriteFileAtomic(pathNoExt+"."+format, func(wr io.Writer) error {
+			_, err := c.WriteTo(wr)
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runLabels returns the legend label of each run: Run.Label (or "run k" if
+// empty), followed by the directory's name when several runs share a label.
+func runLabels(runs []Run) []string {
+	out := make([]string, len(runs))
+	count := map[string]int{}
+	for k, r := range runs {
+		out[k] = r.Label
+		if out[k] == "" {
+			out[k] = "run " + strconv.Itoa(k+1)
+		}
+		count[out[k]]++
+	}
+	for k, r := range runs {
+		if count[out[k]] > 1 {
+			if r.Dir != "" {
+				out[k] += " (" + r.Dir + ")"
+			} else {
+				out[k] += " #" + strconv.Itoa(k+1)
+			}
+		}
+	}
+	return out
+}
+
+func relErr(f, exact float64) float64 {
+	d := math.Abs(f - exact)
+	if d == 0 {
+		return 0
+	}
+	return d / math.Abs(exact)
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+func fmtG(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+
+// niceTicks labels multiples of a step 1, 2 or 5 × 10^k chosen to give 5 to
+// 10 labels, with an unlabelled minor tick half way between them.
+type niceTicks struct{}
+
+func (niceTicks) Ticks(min, max float64) []plot.Tick {
+	if !(max > min) || !finite(min) || !finite(max) {
+		return plot.DefaultTicks{}.Ticks(min, max)
+	}
+	step := math.Pow(10, math.Floor(math.Log10((max-min)/10)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if (max-min)/(m*step) <= 10 {
+			step *= m
+			break
+		}
+	}
+	var ts []plot.Tick
+	for i := math.Ceil(min/step - 1e-9); i*step <= max+1e-9*step; i++ {
+		v := i * step
+		if math.Abs(v) < 1e-9*step {
+			v = 0 // no "-0" label
+		}
+		ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', 6, 64)})
+		if h := v + step/2; h <= max {
+			ts = append(ts, plot.Tick{Value: h})
+		}
+	}
+	if len(ts) > 0 && ts[0].Value-step/2 >= min {
+		ts = append(ts, plot.Tick{Value: ts[0].Value - step/2})
+	}
+	return ts
+}
