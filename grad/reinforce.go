@@ -15,7 +15,9 @@ import (
 //
 // Each sample's backward pass runs right after the sample is drawn, while
 // its activations are still in the network worker, and is added into two
-// accumulators (Σ L_b g_b and Σ g_b), so memory does not grow with B.
+// accumulators (Σ L_b g_b and Σ g_b), so the memory for activations and
+// gradients does not grow with B; only the batch itself (B·N int8 spins and
+// 2B float64) is kept.
 // Sample b of a call uses the random stream model.SampleRNG(seed, step, b),
 // and partial sums are formed per chunk of consecutive samples and added in
 // chunk order: for a given (seed, step), parameters and chunk size the
