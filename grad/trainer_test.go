@@ -1,6 +1,7 @@
 package grad
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"slices"
@@ -239,7 +240,17 @@ func TestTrainerResumeBitForBit(t *testing.T) {
 	cfg.Workers = 3
 	tr, _ = NewTrainer(resumed, cfg)
 	defer tr.Close()
-	if err := tr.SetState(saved); err != nil {
+	// The state goes through JSON, as a checkpoint file would take it: every
+	// field that matters must be exported and survive the round trip.
+	js, err := json.Marshal(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var loaded State
+	if err := json.Unmarshal(js, &loaded); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.SetState(loaded); err != nil {
 		t.Fatal(err)
 	}
 	rest, err := tr.Train()
