@@ -1,0 +1,220 @@
+package model
+
+import (
+	"math"
+	"math/bits"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Stats are the per-spin figures of one batch at inverse temperature β
+// (SPEC §4), with L_b = ln q(x_b) + β H(x_b):
+//
+//	F    = mean_b L_b / (βN)         variational free energy per spin
+//	FStd = std_b L_b / (βN)          population std (divides by B, not B-1)
+//	E    = mean_b H(x_b) / N         energy per spin
+//	EMin = min_b H(x_b) / N          lowest energy per spin in the batch
+//	S    = -mean_b ln q(x_b) / N     entropy per spin (nats)
+//	MAbs = mean_b |Σ_i x_{b,i}| / N  absolute magnetisation per spin
+//
+// At β = 0, F and FStd are ±Inf or NaN (division by zero), as the
+// definition gives.
+type Stats struct {
+	F, FStd, E, EMin, S, MAbs float64
+}
+
+// BatchStats returns the Stats of bt at β. Means are compensated sums and
+// the std is computed in two passes (about the mean), so that a nearly
+// zero-variance batch (an exact network) reports a std at rounding level
+// rather than the cancellation error of E[L²] - E[L]². An empty batch gives
+// NaN in every field.
+func BatchStats(bt *Batch, beta float64) Stats {
+	if bt == nil || bt.B <= 0 || bt.N <= 0 {
+		nan := math.NaN()
+		return Stats{nan, nan, nan, nan, nan, nan}
+	}
+	nb, n := bt.B, bt.N
+	var lAcc, eAcc, qAcc neumaier
+	emin := math.Inf(1)
+	mSum := 0 // integer: exact
+	for b := range nb {
+		lAcc.add(bt.LogQ[b] + beta*bt.Energy[b])
+		eAcc.add(bt.Energy[b])
+		qAcc.add(bt.LogQ[b])
+		emin = math.Min(emin, bt.Energy[b])
+		M := 0
+		for _, v := range bt.X[b*n : (b+1)*n] {
+			M += int(v)
+		}
+		if M < 0 {
+			M = -M
+		}
+		mSum += M
+	}
+	bf, nf := float64(nb), float64(n)
+	mean := lAcc.value() / bf
+	var vAcc neumaier
+	for b := range nb {
+		d := bt.LogQ[b] + beta*bt.Energy[b] - mean
+		vAcc.add(d * d)
+	}
+	return Stats{
+		F:    mean / (beta * nf),
+		FStd: math.Sqrt(vAcc.value()/bf) / (beta * nf),
+		E:    eAcc.value() / bf / nf,
+		EMin: emin / nf,
+		S:    -qAcc.value() / bf / nf,
+		MAbs: float64(mSum) / bf / nf,
+	}
+}
+
+// MeanStats averages several Stats field by field (used for "the mean over
+// the last 20 batches"): every field is the arithmetic mean, except EMin,
+// which is the minimum. FStd is therefore the mean of the per-batch stds.
+// An empty slice gives NaN in every field.
+func MeanStats(s []Stats) Stats {
+	if len(s) == 0 {
+		nan := math.NaN()
+		return Stats{nan, nan, nan, nan, nan, nan}
+	}
+	var f, fs, e, sv, m neumaier
+	emin := math.Inf(1)
+	for _, x := range s {
+		f.add(x.F)
+		fs.add(x.FStd)
+		e.add(x.E)
+		sv.add(x.S)
+		m.add(x.MAbs)
+		emin = math.Min(emin, x.EMin)
+	}
+	k := float64(len(s))
+	return Stats{F: f.value() / k, FStd: fs.value() / k, E: e.value() / k, EMin: emin, S: sv.value() / k, MAbs: m.value() / k}
+}
+
+// overlapRowBlock is the number of first-sample rows a worker claims at a
+// time: small enough to balance the triangular workload, large enough that
+// claiming costs nothing.
+const overlapRowBlock = 16
+
+// Overlaps returns the overlap distribution P(q) of bt as a density
+// histogram on [-1, 1]: bins equal bins of width 2/bins, element j counting
+// the pairs with -1 + j·w ≤ q < -1 + (j+1)·w (q = 1 goes in the last bin),
+// normalised so that Σ_j density_j · w = 1. The overlaps are
+// q_ab = (1/N) Σ_i x^a_i x^b_i over all B(B-1)/2 distinct pairs a < b.
+//
+// Spins are packed into 64-bit words (bit set ⇔ x = +1), so a pair costs
+// ⌈N/64⌉ XORs and popcounts: with d differing spins, q = 1 - 2d/N, and the
+// bin is the exact integer ⌊(N-d)·bins/N⌋, free of floating-point boundary
+// effects. The pairs are shared among workers goroutines (≤ 0 means
+// GOMAXPROCS), each counting into its own integer histogram over d; integer
+// sums make the result identical for any worker count.
+//
+// bins < 1 gives nil; a batch with fewer than two samples (no pairs) gives a
+// histogram of NaN.
+func Overlaps(bt *Batch, bins int, workers int) []float64 {
+	if bins < 1 {
+		return nil
+	}
+	out := make([]float64, bins)
+	if bt == nil || bt.B < 2 || bt.N < 1 {
+		for j := range out {
+			out[j] = math.NaN()
+		}
+		return out
+	}
+	n, nb := bt.N, bt.B
+	nw := (n + 63) / 64
+	packed := make([]uint64, nb*nw)
+	for b := range nb {
+		row := bt.X[b*n : (b+1)*n]
+		words := packed[b*nw : (b+1)*nw]
+		for i, v := range row {
+			if v > 0 {
+				words[i>>6] |= 1 << (i & 63)
+			}
+		}
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	blocks := (nb - 1 + overlapRowBlock - 1) / overlapRowBlock // rows 0..B-2 have partners
+	workers = max(1, min(workers, blocks))
+	counts := make([][]int64, workers)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cnt := make([]int64, n+1)
+			for {
+				blk := int(next.Add(1) - 1)
+				if blk >= blocks {
+					break
+				}
+				for a := blk * overlapRowBlock; a < min((blk+1)*overlapRowBlock, nb-1); a++ {
+					overlapRow(cnt, packed, nw, a, nb)
+				}
+			}
+			counts[w] = cnt
+		}()
+	}
+	wg.Wait()
+	total := make([]int64, n+1)
+	for _, c := range counts {
+		for d, v := range c {
+			total[d] += v
+		}
+	}
+	var pairs int64
+	for d, v := range total {
+		j := (n - d) * bins / n
+		if j == bins {
+			j = bins - 1
+		}
+		out[j] += float64(v)
+		pairs += v
+	}
+	// density = count / (pairs · width), width = 2/bins.
+	norm := float64(bins) / (2 * float64(pairs))
+	for j := range out {
+		out[j] *= norm
+	}
+	return out
+}
+
+// overlapRow adds to cnt[d] the pairs (a, b), b > a, whose configurations
+// differ in d spins.
+func overlapRow(cnt []int64, packed []uint64, nw, a, nb int) {
+	ra := packed[a*nw : (a+1)*nw]
+	switch nw {
+	case 1:
+		x0 := ra[0]
+		for _, y := range packed[a+1 : nb] {
+			cnt[bits.OnesCount64(x0^y)]++
+		}
+	case 2:
+		x0, x1 := ra[0], ra[1]
+		rest := packed[(a+1)*2 : nb*2]
+		for k := 0; k+1 < len(rest); k += 2 {
+			cnt[bits.OnesCount64(x0^rest[k])+bits.OnesCount64(x1^rest[k+1])]++
+		}
+	case 4:
+		x0, x1, x2, x3 := ra[0], ra[1], ra[2], ra[3]
+		rest := packed[(a+1)*4 : nb*4]
+		for k := 0; k+3 < len(rest); k += 4 {
+			cnt[bits.OnesCount64(x0^rest[k])+bits.OnesCount64(x1^rest[k+1])+
+				bits.OnesCount64(x2^rest[k+2])+bits.OnesCount64(x3^rest[k+3])]++
+		}
+	default:
+		for b := a + 1; b < nb; b++ {
+			rb := packed[b*nw : (b+1)*nw]
+			d := 0
+			for k, v := range ra {
+				d += bits.OnesCount64(v ^ rb[k])
+			}
+			cnt[d]++
+		}
+	}
+}
