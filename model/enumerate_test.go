@@ -193,28 +193,47 @@ func TestEnumerateErrors(t *testing.T) {
 	}
 }
 
-// TestEnumerateLong checks N = 28 and 32 against CWExact. It takes minutes,
-// so it runs only when named: go test ./model -run TestEnumerateLong -timeout 1h
-func TestEnumerateLong(t *testing.T) {
-	if f := flag.Lookup("test.run"); f == nil || !strings.Contains(f.Value.String(), "TestEnumerateLong") {
-		t.Skip("long (minutes): run it by name with -run TestEnumerateLong")
-	}
+// exLongRequested reports whether the -run pattern names the test
+// explicitly: the long checks run only then.
+func exLongRequested(name string) bool {
+	f := flag.Lookup("test.run")
+	return f != nil && strings.Contains(f.Value.String(), name)
+}
+
+func exEnumerateCW(t *testing.T, n int) {
 	betas := []float64{0.3, 1, 1.5}
-	for _, n := range []int{28, 32} {
-		m, err := CurieWeiss(n, 1, 0.1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		start := time.Now()
-		got, err := Enumerate(m, betas, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("N=%d: %d β in %v", n, len(betas), time.Since(start))
-		for i, beta := range betas {
-			exCheckThermo(t, "CW N="+strconv.Itoa(n)+" β="+ftoa(beta), got[i], CWExact(n, CWParams{J: 1, H: 0.1}, beta), 1e-12)
-		}
+	m, err := CurieWeiss(n, 1, 0.1)
+	if err != nil {
+		t.Fatal(err)
 	}
+	start := time.Now()
+	got, err := Enumerate(m, betas, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("N=%d: %d β in %v", n, len(betas), time.Since(start))
+	for i, beta := range betas {
+		exCheckThermo(t, "CW N="+strconv.Itoa(n)+" β="+ftoa(beta), got[i], CWExact(n, CWParams{J: 1, H: 0.1}, beta), 1e-12)
+	}
+}
+
+// TestEnumerateLong checks N = 28 against CWExact (about half a minute of
+// CPU time). It runs only when named: go test ./model -run TestEnumerateLong$
+func TestEnumerateLong(t *testing.T) {
+	if !exLongRequested("TestEnumerateLong") {
+		t.Skip("long (30 s): run it by name with -run TestEnumerateLong$")
+	}
+	exEnumerateCW(t, 28)
+}
+
+// TestEnumerateLong32 checks the largest size, N = 32, against CWExact
+// (minutes). It runs only when named:
+// go test ./model -run TestEnumerateLong32 -timeout 1h
+func TestEnumerateLong32(t *testing.T) {
+	if !exLongRequested("TestEnumerateLong32") {
+		t.Skip("long (minutes): run it by name with -run TestEnumerateLong32")
+	}
+	exEnumerateCW(t, 32)
 }
 
 func BenchmarkEnumerateN20(b *testing.B) { exBenchEnumerate(b, 20) }
