@@ -350,12 +350,21 @@ func TestOverlapsFiles(t *testing.T) {
 			}
 		}
 	}
-	for _, bad := range [][]float64{nil, {1, -0.5}, {math.NaN()}, {math.Inf(1), 0}} {
+	for _, bad := range [][]float64{nil, {1, -0.5}, {math.Inf(1), 0}} {
 		if err := WriteOverlapsCSV(filepath.Join(dir, "bad.csv"), bad); err == nil {
 			t.Errorf("histogram %v accepted", bad)
 		}
 	}
 	assertOnlyFiles(t, dir, "overlaps.csv", "overlaps_beta1.3.csv")
+	// An undefined histogram (fewer than two samples) is stored as nan.
+	nan := filepath.Join(t.TempDir(), "nan.csv")
+	if err := WriteOverlapsCSV(nan, []float64{math.NaN(), math.NaN()}); err != nil {
+		t.Fatal(err)
+	}
+	assertFile(t, nan, "q_low,q_high,density\n-1,0,nan\n0,1,nan\n")
+	if h, err := ReadOverlapsCSV(nan); err != nil || !math.IsNaN(h[1]) {
+		t.Errorf("nan histogram read back as %v, %v", h, err)
+	}
 	if OverlapsFileFor(0.1) != "overlaps_beta0.1.csv" || OverlapsFileFor(2) != "overlaps_beta2.csv" {
 		t.Errorf("names %s %s", OverlapsFileFor(0.1), OverlapsFileFor(2))
 	}

@@ -29,15 +29,16 @@ func OverlapsFileFor(beta float64) string {
 // [-1, 1] (so that Σ_k hist[k]·2/len(hist) = 1 for a normalised histogram).
 // The file has the header q_low,q_high,density and one line per bin, with
 // the bin edges -1 + 2k/len(hist) and the density in the shortest exact
-// float form. An empty histogram, or a negative, NaN or infinite density, is
-// an error and writes nothing.
+// float form. NaN densities (an undefined histogram, e.g. from fewer than
+// two samples) are written as nan. An empty histogram, or a negative or
+// infinite density, is an error and writes nothing.
 func WriteOverlapsCSV(path string, hist []float64) error {
 	if len(hist) == 0 {
 		return fmt.Errorf("overlaps %s: empty histogram", path)
 	}
 	for k, v := range hist {
-		if !(v >= 0) || math.IsInf(v, 0) {
-			return fmt.Errorf("overlaps %s: bin %d has density %v; a density is a finite number ≥ 0", path, k, v)
+		if v < 0 || math.IsInf(v, 0) {
+			return fmt.Errorf("overlaps %s: bin %d has density %v; a density is a finite number ≥ 0 (or NaN if undefined)", path, k, v)
 		}
 	}
 	return WriteFileAtomic(path, func(w io.Writer) error {
@@ -50,7 +51,7 @@ func WriteOverlapsCSV(path string, hist []float64) error {
 			b = append(b, ',')
 			b = strconv.AppendFloat(b, hi, 'g', -1, 64)
 			b = append(b, ',')
-			b = strconv.AppendFloat(b, v, 'g', -1, 64)
+			b = appendFloat(b, v)
 			b = append(b, '\n')
 			bw.Write(b)
 		}

@@ -145,7 +145,8 @@ func PlotFreeEnergy(runs []Run, pathNoExt string) error {
 // one, at the stored β nearest to beta (the title gives the β drawn if it is
 // the same for all runs, else the legend gives each run's), as a step line over the histogram's
 // bins, and writes pathNoExt+".png" and pathNoExt+".svg" atomically. Runs
-// without overlap histograms are skipped; it is an error if none has one.
+// without overlap histograms, or whose nearest one is undefined (NaN), are
+// skipped; it is an error if none is left.
 func PlotOverlaps(runs []Run, beta float64, pathNoExt string) error {
 	labels := runLabels(runs)
 	// used[k] is the β drawn for run k, NaN if it has no histogram.
@@ -154,7 +155,7 @@ func PlotOverlaps(runs []Run, beta float64, pathNoExt string) error {
 	first := math.NaN()
 	for k, r := range runs {
 		used[k] = math.NaN()
-		if b, ok := nearestBeta(r.Overlaps, beta); ok && len(r.Overlaps[b]) > 0 {
+		if b, ok := nearestBeta(r.Overlaps, beta); ok && drawable(r.Overlaps[b]) {
 			used[k] = b
 			if math.IsNaN(first) {
 				first = b
@@ -339,6 +340,17 @@ func runLabels(runs []Run) []string {
 		}
 	}
 	return out
+}
+
+// drawable reports whether a histogram has bins and only finite densities
+// (NaN marks an undefined one, which is skipped).
+func drawable(hist []float64) bool {
+	for _, d := range hist {
+		if !finite(d) {
+			return false
+		}
+	}
+	return len(hist) > 0
 }
 
 func relErr(f, exact float64) float64 {

@@ -123,13 +123,13 @@ func TestPlotFreeEnergy(t *testing.T) {
 func TestPlotOverlaps(t *testing.T) {
 	dir := plotDir(t)
 	runs := demoRuns()
-	runs = append(runs, Run{Label: "no overlaps"})
+	runs = append(runs, Run{Label: "no overlaps"}, Run{Label: "undefined overlaps", Overlaps: map[float64][]float64{1.3: {math.NaN(), math.NaN()}}})
 	if err := PlotOverlaps(runs, 1.31, filepath.Join(dir, "overlaps")); err != nil {
 		t.Fatal(err)
 	}
 	checkImages(t, filepath.Join(dir, "overlaps"))
 	svg, _ := os.ReadFile(filepath.Join(dir, "overlaps.svg"))
-	if !strings.Contains(string(svg), "at β = 1.3<") || strings.Contains(string(svg), "no overlaps") {
+	if !strings.Contains(string(svg), "at β = 1.3<") || strings.Contains(string(svg), "no overlaps") || strings.Contains(string(svg), "undefined") {
 		t.Error("title does not give the β used, or the legend lists a run without histograms")
 	}
 	// Runs stored at different β: each legend entry says which.
