@@ -33,7 +33,7 @@
 //	steps     optimiser steps taken at this β (integer)
 //	seconds   wall-clock time spent at this β [s]
 //	f_exact   exact free energy per spin [J]            (only if the run has an exact reference)
-//	rel_err   |f - f_exact| / |f_exact|                 (only with f_exact)
+//	rel_err   (f - f_exact) / |f_exact|, signed          (only with f_exact)
 //
 // overlaps_beta<β>.csv, one per β (β with at most 6 significant digits,
 // e.g. overlaps_beta1.3.csv), and overlaps.csv, a copy of the latest one:

@@ -240,8 +240,12 @@ func TestStatsRoundTrip(t *testing.T) {
 func TestSetExact(t *testing.T) {
 	r := StatsRow{F: -1.1}
 	r.SetExact(-1)
-	if !r.HasExact || r.FExact != -1 || math.Abs(r.RelErr-0.1) > 1e-15 {
-		t.Errorf("SetExact(-1) with F=-1.1: %+v", r)
+	if !r.HasExact || r.FExact != -1 || math.Abs(r.RelErr+0.1) > 1e-15 {
+		t.Errorf("SetExact(-1) with F=-1.1: %+v, want rel_err -0.1 (below the bound)", r)
+	}
+	r = StatsRow{F: -0.9}
+	if r.SetExact(-1); math.Abs(r.RelErr-0.1) > 1e-15 {
+		t.Errorf("SetExact(-1) with F=-0.9: rel_err %v, want +0.1 (above the bound)", r.RelErr)
 	}
 	r = StatsRow{F: 0.5}
 	if r.SetExact(0); !math.IsInf(r.RelErr, 1) {

@@ -26,21 +26,22 @@ type StatsRow struct {
 	Steps int
 	// Seconds is the wall-clock time spent at this β.
 	Seconds float64
-	// FExact is the exact free energy per spin and RelErr the relative error
-	// |F - FExact| / |FExact|; both are meaningful only if HasExact. Set
-	// all three with SetExact.
+	// FExact is the exact free energy per spin and RelErr the signed
+	// relative error (F - FExact) / |FExact| (≥ 0 up to sampling noise, as
+	// the variational f bounds the exact one from above); both are
+	// meaningful only if HasExact. Set all three with SetExact.
 	FExact, RelErr float64
 	HasExact       bool
 }
 
-// SetExact records the exact free energy per spin fExact and the relative
-// error |F - fExact| / |fExact| of the row's F (+Inf if fExact is 0 and F is
-// not, 0 if both are 0).
+// SetExact records the exact free energy per spin fExact and the signed
+// relative error (F - fExact) / |fExact| of the row's F (±Inf if fExact is
+// 0 and F is not, 0 if both are 0).
 func (r *StatsRow) SetExact(fExact float64) {
 	r.FExact = fExact
 	r.HasExact = true
 	r.RelErr = 0
-	if d := math.Abs(r.F - fExact); d != 0 {
+	if d := r.F - fExact; d != 0 {
 		r.RelErr = d / math.Abs(fExact)
 	}
 }
