@@ -7,7 +7,9 @@ import (
 	"errors"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -162,6 +164,75 @@ func TestWriteNPZRoundTrip(t *testing.T) {
 			if len(rest) != 15*8 || math.Float64frombits(binary.LittleEndian.Uint64(rest)) != 1.0/6 {
 				t.Errorf("data: %d bytes, first %v", len(rest), math.Float64frombits(binary.LittleEndian.Uint64(rest)))
 			}
+		}
+	}
+}
+
+// TestWriteNPZLoadsInPython checks WriteNPZ against numpy.load and, when
+// scipy is installed, scipy.sparse.load_npz, using the interpreter named by
+// H2ARNN_PYTHON (default python3). It is skipped when that interpreter or
+// numpy is missing.
+func TestWriteNPZLoadsInPython(t *testing.T) {
+	py := os.Getenv("H2ARNN_PYTHON")
+	if py == "" {
+		py = "python3"
+	}
+	if err := exec.Command(py, "-c", "import numpy").Run(); err != nil {
+		t.Skipf("%s with numpy not available (set H2ARNN_PYTHON): %v", py, err)
+	}
+	m, _ := SherringtonKirkpatrick(7, 1, 0, 5)
+	m.SetCoupling(2, 5, 0)
+	path := filepath.Join(t.TempDir(), "j.npz")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.WriteNPZ(f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	// The script rebuilds the dense upper triangle from the CSR arrays
+	// (and through scipy if present) and prints it with repr, which is
+	// exact for float64.
+	script := `
+import sys, numpy as np
+z = np.load(sys.argv[1], allow_pickle=False)
+assert sorted(z.files) == ['data', 'format', 'indices', 'indptr', 'shape'], z.files
+assert z['format'].item() == b'csr' and z['format'].dtype.str == '|S3' and z['format'].shape == ()
+assert z['indices'].dtype.str == '<i4' and z['indptr'].dtype.str == '<i4' and z['data'].dtype.str == '<f8'
+assert z['shape'].dtype.str == '<i8' and tuple(z['shape']) == (7, 7)
+n = int(z['shape'][0]); J = np.zeros((n, n))
+ptr, ind, dat = z['indptr'], z['indices'], z['data']
+for i in range(n):
+    J[i, ind[ptr[i]:ptr[i+1]]] = dat[ptr[i]:ptr[i+1]]
+try:
+    import scipy.sparse
+    S = scipy.sparse.load_npz(sys.argv[1])
+    assert S.format == 'csr' and (S.toarray() == J).all()
+    print('scipy')
+except ImportError:
+    print('numpy')
+print(' '.join(repr(float(v)) for v in J.ravel()))
+`
+	out, err := exec.Command(py, "-c", script, path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", py, err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	t.Logf("checked with %s", lines[0])
+	vals := strings.Fields(lines[len(lines)-1])
+	if len(vals) != 49 {
+		t.Fatalf("python printed %d values, want 49", len(vals))
+	}
+	for k, s := range vals {
+		i, j := k/7, k%7
+		want := 0.0
+		if j > i {
+			want = m.Coupling(i, j)
+		}
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.Float64bits(v) != math.Float64bits(want) {
+			t.Errorf("J[%d][%d]: python read %s, want %v", i, j, s, want)
 		}
 	}
 }
