@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/h2arnn/h2arnn/model"
@@ -57,7 +58,9 @@ func DefaultConfig() Config {
 	}
 }
 
-// Schedule returns the β values in training order.
+// Schedule returns the β values in training order: Betas if given, else
+// BetaCount values evenly spaced from BetaStart to BetaEnd (both included),
+// each rounded to 12 significant digits.
 func (c Config) Schedule() []float64 {
 	if len(c.Betas) > 0 {
 		return slices.Clone(c.Betas)
@@ -67,9 +70,12 @@ func (c Config) Schedule() []float64 {
 	}
 	out := make([]float64, max(c.BetaCount, 0))
 	for i := range out {
-		// Interpolate from both ends so the last value is exactly BetaEnd.
-		t := float64(i) / float64(c.BetaCount-1)
-		out[i] = c.BetaStart*(1-t) + c.BetaEnd*t
+		k := float64(c.BetaCount - 1)
+		v := (c.BetaStart*(k-float64(i)) + c.BetaEnd*float64(i)) / k
+		// Round to 12 significant digits so that the intended decimal values
+		// come out (1.1, not 1.0999999999999999) in every file and message;
+		// the change is below 1e-12 relative.
+		out[i], _ = strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
 	}
 	return out
 }

@@ -3,8 +3,10 @@ package grad
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,10 +18,21 @@ func TestDefaultSchedule(t *testing.T) {
 	if len(s) != 39 || s[0] != 0.1 || s[38] != 2.0 {
 		t.Fatalf("schedule has %d values from %v to %v, want 39 from 0.1 to 2.0", len(s), s[0], s[len(s)-1])
 	}
-	for i := 1; i < len(s); i++ {
-		if math.Abs(s[i]-s[i-1]-0.05) > 1e-15 {
-			t.Errorf("step %d: %v → %v is not 0.05", i, s[i-1], s[i])
+	for i := range s {
+		// Every value is the nearest float64 to its decimal 0.1 + 0.05 i.
+		want, _ := strconv.ParseFloat(fmt.Sprintf("%.2f", 0.1+0.05*float64(i)), 64)
+		if s[i] != want {
+			t.Errorf("β %d is %v, want %v", i, s[i], want)
 		}
+	}
+	c := DefaultConfig()
+	c.BetaStart, c.BetaEnd, c.BetaCount = 2, 1, 3
+	if got := c.Schedule(); !slices.Equal(got, []float64{2, 1.5, 1}) {
+		t.Errorf("decreasing schedule %v", got)
+	}
+	c.BetaCount = 1
+	if got := c.Schedule(); !slices.Equal(got, []float64{2}) {
+		t.Errorf("one-value schedule %v", got)
 	}
 }
 
