@@ -1,0 +1,450 @@
+//go:build amd64 && !noasm
+
+package h2arnn
+
+// AVX2+FMA kernels (kernels_amd64.s) and their registration.
+//
+// Dispatch: registerAsm runs in a package-level variable initialiser, i.e.
+// before kernels.go's init picks the active set, and prepends the avx2 set to
+// available when cpuid reports AVX2 and FMA3 (with OS support for YMM state,
+// which cpuid checks through XGETBV). No AVX-512 set is registered: the
+// machine this was developed on (a virtualised AMD EPYC, family 25 model 1)
+// does not expose AVX-512 in cpuid, so such code could not be tested here.
+//
+// Approximations (all coefficients are computed in kcInit below from exact
+// rationals, rounded once to float64; nothing is copied from a table):
+//
+//   - exp(x): x is clamped to [-1000, 1000] (NaN passes through; ±Inf map to
+//     the clamps, whose results are +Inf and 0), n = round(x·log2 e) by the
+//     1.5·2^52 shifter, r = x - n·ln2hi - n·ln2lo with two FMAs (ln2hi is ln 2
+//     rounded to float64, ln2lo the float64 nearest to the remainder, from a
+//     256-bit series Σ 1/(j·2^j)), |r| ≤ ln2/2. exp(r) is the degree-13 Taylor
+//     polynomial Σ r^i/i! in Horner form (truncation ≤ 0.3466^14/14! ≈ 4e-18
+//     relative). The result is scaled by 2^⌊n/2⌋·2^⌈n/2⌉, two exact multiplies
+//     that give overflow to +Inf, and gradual underflow with a single rounding.
+//     Measured error (TestExpAccuracy, 10^7 random inputs plus edges): ≤ 1 ulp.
+//   - log1p(x), general: u = 1+x, u = 2^k·m with m ∈ [√2/2, √2) from the
+//     exponent bits, f = m-1 (exact), log(1+f) = 2·atanh(t), t = f/(2+f),
+//     |t| ≤ 0.1716, as t·Σ_{i=0..9} 2s^i/(2i+1) with s = t² (Taylor series of
+//     atanh, truncation ≈ 2.4e-17 relative); the rounding of u is corrected
+//     by c = (x-(u-1))/u; result = k·ln2hi + (k·ln2lo + c + t·P(s)).
+//     Special cases by blends: |x| < 2^-54 → x (keeps ±0 and subnormals),
+//     -1 → -Inf, < -1 → NaN, +Inf → +Inf. Measured error: ≤ 1 ulp.
+//   - lnσ(z) and σ(-z) in the chain and in LogSigmoid: e = exp(-|z|) ∈ [0,1]
+//     and log1p(e) with no special cases: for e ≤ √2-1, 2·atanh(e/(2+e));
+//     otherwise ln2 + 2·atanh((e-1)/(e+3)); both keep |t| ≤ 0.1716 and use the
+//     same polynomial. One division q = 1/((1+e)·d) gives both t = a·(1+e)·q
+//     and 1/(1+e) = q·d, so σ(-z) = 1/(1+e) (z < 0) or e/(1+e) (z ≥ 0).
+//     lnσ(z) = min(z,0) - log1p(e). Error: a few ulp (see the tests).
+//
+// Tails: the assembly loops process multiples of 4 elements; the last
+// len%4 elements go through the same assembly on a zero-padded 4-element
+// copy, so every element is computed by the same code whatever its position.
+
+import (
+	"math"
+	"math/big"
+
+	"github.com/klauspost/cpuid/v2"
+)
+
+// Indices into kc, the constant table the assembly reads (each entry is one
+// YMM worth: four copies). The assembly's #define offsets are index·32 and
+// must be kept in step with these numbers.
+const (
+	kcOne      = 0
+	kcTwo      = 1
+	kcZero     = 2
+	kcAbs      = 3  // bits 0x7FFF_FFFF_FFFF_FFFF
+	kcSign     = 4  // bits 0x8000_0000_0000_0000
+	kcExpMin   = 5  // -1000
+	kcExpMax   = 6  // +1000
+	kcLog2E    = 7  // log2 e
+	kcShift    = 8  // 1.5·2^52
+	kcLn2Hi    = 9  // ln 2 rounded to float64
+	kcLn2Lo    = 10 // ln 2 - ln2Hi
+	kcBias     = 11 // integer 1023 (exponent bias) as raw bits
+	kcSqrt2m1  = 12 // √2 - 1
+	kcSqrt2    = 13 // √2
+	kcHalf     = 14 // 0.5
+	kcTiny     = 15 // 2^-54
+	kcInf      = 16 // +Inf
+	kcNaN      = 17 // quiet NaN
+	kcMinusOne = 18 // -1
+	kcMant     = 19 // bits 0x000F_FFFF_FFFF_FFFF
+	kcMagic    = 20 // 2^52 (bits 0x4330_0000_0000_0000)
+	kcMagicB   = 21 // 2^52 + 1023
+	kcNegInf   = 22 // -Inf
+	kcExp0     = 23 // 1/i! for i = 0..13 at kcExp0+i
+	kcExpDeg   = 13
+	kcLog0     = kcExp0 + kcExpDeg + 1 // 2/(2i+1) for i = 0..9 at kcLog0+i
+	kcLogDeg   = 9
+	kcN        = kcLog0 + kcLogDeg + 1
+)
+
+// kc is read by the assembly (·kc+off(SB)); filled by kcInit before any
+// kernel runs (package variable initialisation).
+var kc [kcN][4]float64
+
+// ln2Big returns ln 2 to 256 bits from ln 2 = Σ_{j≥1} 1/(j·2^j).
+func ln2Big() *big.Float {
+	const prec = 256
+	sum := new(big.Float).SetPrec(prec)
+	pow := new(big.Float).SetPrec(prec).SetInt64(1)
+	for j := int64(1); j <= 300; j++ {
+		pow.Quo(pow, big.NewFloat(2).SetPrec(prec))
+		term := new(big.Float).SetPrec(prec).Quo(pow, new(big.Float).SetPrec(prec).SetInt64(j))
+		sum.Add(sum, term)
+	}
+	return sum
+}
+
+// kcValues computes every constant of the table (one value each).
+func kcValues() [kcN]float64 {
+	var v [kcN]float64
+	v[kcOne] = 1
+	v[kcTwo] = 2
+	v[kcZero] = 0
+	v[kcAbs] = math.Float64frombits(1<<63 - 1)
+	v[kcSign] = math.Float64frombits(1 << 63)
+	v[kcExpMin] = -1000
+	v[kcExpMax] = 1000
+	v[kcLog2E] = math.Log2E
+	v[kcShift] = 1.5 * (1 << 52)
+	ln2 := ln2Big()
+	hi, _ := ln2.Float64()
+	lo, _ := new(big.Float).SetPrec(256).Sub(ln2, big.NewFloat(hi)).Float64()
+	v[kcLn2Hi] = hi
+	v[kcLn2Lo] = lo
+	v[kcBias] = math.Float64frombits(1023)
+	v[kcSqrt2m1] = math.Sqrt2 - 1
+	v[kcSqrt2] = math.Sqrt2
+	v[kcHalf] = 0.5
+	v[kcTiny] = 0x1p-54
+	v[kcInf] = math.Inf(1)
+	v[kcNaN] = math.NaN()
+	v[kcMinusOne] = -1
+	v[kcMant] = math.Float64frombits(1<<52 - 1)
+	v[kcMagic] = 1 << 52
+	v[kcMagicB] = 1<<52 + 1023
+	v[kcNegInf] = math.Inf(-1)
+	fact := big.NewInt(1)
+	for i := 0; i <= kcExpDeg; i++ {
+		if i > 0 {
+			fact.Mul(fact, big.NewInt(int64(i)))
+		}
+		v[kcExp0+i], _ = new(big.Rat).SetFrac(big.NewInt(1), fact).Float64()
+	}
+	for i := 0; i <= kcLogDeg; i++ {
+		v[kcLog0+i], _ = big.NewRat(2, int64(2*i+1)).Float64()
+	}
+	return v
+}
+
+func kcInit() bool {
+	v := kcValues()
+	for i, x := range v {
+		kc[i] = [4]float64{x, x, x, x}
+	}
+	return true
+}
+
+var _ = kcInit()
+
+var avx2Kernels = kernelSet{
+	name:       "avx2",
+	exp:        expAVX2,
+	log1p:      log1pAVX2,
+	logSigmoid: logSigmoidAVX2,
+	sigmoid:    sigmoidAVX2,
+	logSumExp:  logSumExpAVX2,
+	axpy:       axpyAVX2,
+	dot:        dotAVX2,
+	chainFwd:   chainForwardAVX2,
+	chainBwd:   chainBackwardAVX2,
+	lseAffine:  lseAffineAVX2,
+}
+
+// hasAVX2 reports whether the CPU and OS support the avx2 set.
+func hasAVX2() bool { return cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3) }
+
+// registerAsm prepends the assembly sets to available. It runs during
+// package variable initialisation, before kernels.go's init chooses active.
+func registerAsm() bool {
+	if hasAVX2() {
+		available = append([]*kernelSet{&avx2Kernels}, available...)
+	}
+	return true
+}
+
+var _ = registerAsm()
+
+// Assembly, n a multiple of 4 (n ≥ 0). Pointers may be to any float64.
+
+//go:noescape
+func expAsm(dst, x *float64, n int)
+
+//go:noescape
+func log1pAsm(dst, x *float64, n int)
+
+//go:noescape
+func logSigmoidAsm(dst, x *float64, n int)
+
+//go:noescape
+func sigmoidAsm(dst, x *float64, n int)
+
+// sumExpAsm returns Σ exp(x[i] - shift); x[i]-shift ≤ 0 expected.
+//
+//go:noescape
+func sumExpAsm(x *float64, n int, shift float64) float64
+
+// sumExpAffineAsm returns Σ exp(b[i] + w[i]·m - shift) (b+w·m by one FMA).
+//
+//go:noescape
+func sumExpAffineAsm(b, w *float64, n int, m, shift float64) float64
+
+// axpyAsm: y[i] += alpha·x[i] (FMA); dotAsm: Σ x[i]·y[i] in 4×4 partial sums.
+//
+//go:noescape
+func axpyAsm(alpha float64, x, y *float64, n int)
+
+//go:noescape
+func dotAsm(x, y *float64, n int) float64
+
+// chainFwdAsm is ChainForward over the first n elements of rows of stride
+// elements (n ≤ stride, n%4 == 0).
+//
+//go:noescape
+func chainFwdAsm(k, n, stride int, f, w, b, act *float64) float64
+
+// chainBwdAsm is ChainBackward (without the C accumulators when gwC is nil,
+// without df when df is nil) over n elements of rows of stride elements.
+//
+//go:noescape
+func chainBwdAsm(k, n, stride int, f, w, act *float64, grad, cA, cC float64, gwA, gbA, gwC, gbC, df *float64)
+
+// fmaPeakAsm runs iters iterations of 12 independent VFMADD231PD chains on
+// YMM registers (12·4·2 = 96 flops per iteration).
+//
+//go:noescape
+func fmaPeakAsm(iters int)
+
+// fmaPeak runs the FMA-peak loop; flops per iteration, and whether available.
+func fmaPeak(iters int) (flopsPerIter int, ok bool) {
+	if !hasAVX2() {
+		return 0, false
+	}
+	fmaPeakAsm(iters)
+	return 96, true
+}
+
+// unary applies an elementwise assembly kernel, the tail through a
+// zero-padded 4-element buffer.
+func unary(dst, x []float64, f func(dst, x *float64, n int)) {
+	n := len(x)
+	n4 := n &^ 3
+	if n4 > 0 {
+		f(&dst[0], &x[0], n4)
+	}
+	if n4 < n {
+		var buf [4]float64
+		copy(buf[:], x[n4:])
+		f(&buf[0], &buf[0], 4)
+		copy(dst[n4:], buf[:n-n4])
+	}
+}
+
+func expAVX2(dst, x []float64)        { unary(dst, x, expAsm) }
+func log1pAVX2(dst, x []float64)      { unary(dst, x, log1pAsm) }
+func logSigmoidAVX2(dst, x []float64) { unary(dst, x, logSigmoidAsm) }
+func sigmoidAVX2(dst, x []float64)    { unary(dst, x, sigmoidAsm) }
+
+func axpyAVX2(alpha float64, x, y []float64) {
+	n := len(x)
+	n4 := n &^ 3
+	if n4 > 0 {
+		axpyAsm(alpha, &x[0], &y[0], n4)
+	}
+	for i := n4; i < n; i++ {
+		y[i] = math.FMA(alpha, x[i], y[i])
+	}
+}
+
+func dotAVX2(x, y []float64) float64 {
+	n := len(x)
+	n4 := n &^ 3
+	s := 0.0
+	if n4 > 0 {
+		s = dotAsm(&x[0], &y[0], n4)
+	}
+	for i := n4; i < n; i++ {
+		s = math.FMA(x[i], y[i], s)
+	}
+	return s
+}
+
+// logSumExpAVX2 finds the maximum in Go (with the generic NaN/Inf rules) and
+// sums the shifted exponentials in assembly; the tail is padded with -Inf.
+func logSumExpAVX2(x []float64) float64 {
+	m := math.Inf(-1)
+	for _, v := range x {
+		if v > m || v != v {
+			m = v
+		}
+	}
+	if math.IsInf(m, 0) || m != m {
+		return m // also -Inf for len(x) == 0
+	}
+	n := len(x)
+	n4 := n &^ 3
+	s := 0.0
+	if n4 > 0 {
+		s = sumExpAsm(&x[0], n4, m)
+	}
+	if n4 < n {
+		buf := [4]float64{math.Inf(-1), math.Inf(-1), math.Inf(-1), math.Inf(-1)}
+		copy(buf[:], x[n4:])
+		s += sumExpAsm(&buf[0], 4, m)
+	}
+	return m + math.Log(s)
+}
+
+func lseAffineAVX2(b, w []float64, m float64) float64 {
+	mx := math.Inf(-1)
+	for i := range b {
+		if t := b[i] + w[i]*m; t > mx {
+			mx = t
+		}
+	}
+	if math.IsInf(mx, 0) {
+		return mx
+	}
+	n := len(b)
+	n4 := n &^ 3
+	s := 0.0
+	if n4 > 0 {
+		s = sumExpAffineAsm(&b[0], &w[0], n4, m, mx)
+	}
+	if n4 < n {
+		bb := [4]float64{math.Inf(-1), math.Inf(-1), math.Inf(-1), math.Inf(-1)}
+		var ww [4]float64
+		copy(bb[:], b[n4:])
+		copy(ww[:], w[n4:])
+		s += sumExpAffineAsm(&bb[0], &ww[0], 4, m, mx)
+	}
+	return mx + math.Log(s)
+}
+
+// maxPadK bounds the depth whose chain tails use stack buffers; deeper
+// chains allocate their (small) tail buffers.
+const maxPadK = 7
+
+func chainForwardAVX2(k int, f, w, b, act []float64) float64 {
+	r := len(f)
+	n4 := r &^ 3
+	sum := 0.0
+	if n4 > 0 {
+		sum = chainFwdAsm(k, n4, r, &f[0], &w[0], &b[0], &act[0])
+	}
+	if n4 == r {
+		return sum
+	}
+	// Tail: rows of stride 4, zero padded; padded lanes have w_{k+1} = 0 and
+	// finite activations, so they add exactly 0 to the sum.
+	var pfA [4]float64
+	var pwA [(maxPadK + 2) * 4]float64
+	var pbA [(maxPadK + 1) * 4]float64
+	var paA [2 * (maxPadK + 1) * 4]float64
+	pf, pw, pb, pa := pfA[:], pwA[:], pbA[:], paA[:]
+	if k > maxPadK {
+		pw, pb, pa = make([]float64, (k+2)*4), make([]float64, (k+1)*4), make([]float64, 2*(k+1)*4)
+	}
+	rem := r - n4
+	copy(pf, f[n4:])
+	for j := 0; j <= k+1; j++ {
+		copy(pw[j*4:j*4+rem], w[j*r+n4:(j+1)*r])
+	}
+	for j := 0; j <= k; j++ {
+		copy(pb[j*4:j*4+rem], b[j*r+n4:(j+1)*r])
+	}
+	sum += chainFwdAsm(k, 4, 4, &pf[0], &pw[0], &pb[0], &pa[0])
+	for j := 0; j < 2*(k+1); j++ {
+		copy(act[j*r+n4:(j+1)*r], pa[j*4:j*4+rem])
+	}
+	return sum
+}
+
+func chainBackwardAVX2(k int, f, w, act []float64, g, cA, cC float64, gwA, gbA, gwC, gbC, df []float64) {
+	r := len(f)
+	n4 := r &^ 3
+	var pgwC, pgbC, pdf *float64
+	if n4 > 0 {
+		if gwC != nil {
+			pgwC, pgbC = &gwC[0], &gbC[0]
+		}
+		if df != nil {
+			pdf = &df[0]
+		}
+		chainBwdAsm(k, n4, r, &f[0], &w[0], &act[0], g, cA, cC, &gwA[0], &gbA[0], pgwC, pgbC, pdf)
+	}
+	if n4 == r {
+		return
+	}
+	// Tail through zero-padded stride-4 copies: padded lanes have σ = 0 and
+	// w = 0, so their gradients stay 0 and are not copied back.
+	var pfA, pdfA [4]float64
+	var pwA, pgwAA, pgwCA [(maxPadK + 2) * 4]float64
+	var pgbAA, pgbCA [(maxPadK + 1) * 4]float64
+	var paA [2 * (maxPadK + 1) * 4]float64
+	pf, pdfS := pfA[:], pdfA[:]
+	pw, pgwA, pgwC2 := pwA[:], pgwAA[:], pgwCA[:]
+	pgbA, pgbC2 := pgbAA[:], pgbCA[:]
+	pa := paA[:]
+	if k > maxPadK {
+		pw, pgwA, pgwC2 = make([]float64, (k+2)*4), make([]float64, (k+2)*4), make([]float64, (k+2)*4)
+		pgbA, pgbC2 = make([]float64, (k+1)*4), make([]float64, (k+1)*4)
+		pa = make([]float64, 2*(k+1)*4)
+	}
+	rem := r - n4
+	copy(pf, f[n4:])
+	for j := 0; j <= k+1; j++ {
+		copy(pw[j*4:j*4+rem], w[j*r+n4:(j+1)*r])
+		copy(pgwA[j*4:j*4+rem], gwA[j*r+n4:(j+1)*r])
+		if gwC != nil {
+			copy(pgwC2[j*4:j*4+rem], gwC[j*r+n4:(j+1)*r])
+		}
+	}
+	for j := 0; j <= k; j++ {
+		copy(pgbA[j*4:j*4+rem], gbA[j*r+n4:(j+1)*r])
+		if gwC != nil {
+			copy(pgbC2[j*4:j*4+rem], gbC[j*r+n4:(j+1)*r])
+		}
+	}
+	for j := 0; j < 2*(k+1); j++ {
+		copy(pa[j*4:j*4+rem], act[j*r+n4:(j+1)*r])
+	}
+	pgwC, pgbC, pdf = nil, nil, nil
+	if gwC != nil {
+		pgwC, pgbC = &pgwC2[0], &pgbC2[0]
+	}
+	if df != nil {
+		copy(pdfS, df[n4:])
+		pdf = &pdfS[0]
+	}
+	chainBwdAsm(k, 4, 4, &pf[0], &pw[0], &pa[0], g, cA, cC, &pgwA[0], &pgbA[0], pgwC, pgbC, pdf)
+	for j := 0; j <= k+1; j++ {
+		copy(gwA[j*r+n4:(j+1)*r], pgwA[j*4:j*4+rem])
+		if gwC != nil {
+			copy(gwC[j*r+n4:(j+1)*r], pgwC2[j*4:j*4+rem])
+		}
+	}
+	for j := 0; j <= k; j++ {
+		copy(gbA[j*r+n4:(j+1)*r], pgbA[j*4:j*4+rem])
+		if gwC != nil {
+			copy(gbC[j*r+n4:(j+1)*r], pgbC2[j*4:j*4+rem])
+		}
+	}
+	if df != nil {
+		copy(df[n4:], pdfS[:rem])
+	}
+}

@@ -1,0 +1,737 @@
+//go:build amd64 && !noasm
+
+// AVX2+FMA kernels. The algorithms and their error bounds are documented in
+// kernels_amd64.go; the Go twins are in kernels_generic.go. Every loop here
+// handles a multiple of 4 float64 (one YMM); the Go wrappers do the tails.
+// Go operand order is reversed from Intel's: VSUBPD b, a, d means d = a - b,
+// VFMADD231PD m, a, d means d += a*m, VFMADD213PD m, a, d means d = a*d + m,
+// VDIVPD b, a, d means d = a / b, VBLENDVPD mask, x, y, d means
+// d = sign(mask) ? x : y, VMAXPD x, a, d returns x when either is NaN.
+
+#include "textflag.h"
+
+// Constant table ·kc (kernels_amd64.go): entry i at offset 32*i, 4 copies.
+#define ONE ·kc+0(SB)
+#define TWO ·kc+32(SB)
+#define ZERO ·kc+64(SB)
+#define ABSM ·kc+96(SB)
+#define SIGNM ·kc+128(SB)
+#define EXPMIN ·kc+160(SB)
+#define EXPMAX ·kc+192(SB)
+#define LOG2E ·kc+224(SB)
+#define SHIFT ·kc+256(SB)
+#define LN2HI ·kc+288(SB)
+#define LN2LO ·kc+320(SB)
+#define BIAS ·kc+352(SB)
+#define SQRT2M1 ·kc+384(SB)
+#define SQRT2 ·kc+416(SB)
+#define HALF ·kc+448(SB)
+#define TINY ·kc+480(SB)
+#define INF ·kc+512(SB)
+#define NAN ·kc+544(SB)
+#define MINUSONE ·kc+576(SB)
+#define MANT ·kc+608(SB)
+#define MAGIC ·kc+640(SB)
+#define MAGICB ·kc+672(SB)
+#define NEGINF ·kc+704(SB)
+#define E0 ·kc+736(SB)
+#define E1 ·kc+768(SB)
+#define E2 ·kc+800(SB)
+#define E3 ·kc+832(SB)
+#define E4 ·kc+864(SB)
+#define E5 ·kc+896(SB)
+#define E6 ·kc+928(SB)
+#define E7 ·kc+960(SB)
+#define E8 ·kc+992(SB)
+#define E9 ·kc+1024(SB)
+#define E10 ·kc+1056(SB)
+#define E11 ·kc+1088(SB)
+#define E12 ·kc+1120(SB)
+#define E13 ·kc+1152(SB)
+#define L0 ·kc+1184(SB)
+#define L1 ·kc+1216(SB)
+#define L2 ·kc+1248(SB)
+#define L3 ·kc+1280(SB)
+#define L4 ·kc+1312(SB)
+#define L5 ·kc+1344(SB)
+#define L6 ·kc+1376(SB)
+#define L7 ·kc+1408(SB)
+#define L8 ·kc+1440(SB)
+#define L9 ·kc+1472(SB)
+
+// CLAMP(X, T): X = min(1000, max(-1000, X)); NaN stays NaN. Clobbers T.
+#define CLAMP(X, T) \
+	VMOVUPD EXPMIN, T; \
+	VMAXPD  X, T, X; \
+	VMOVUPD EXPMAX, T; \
+	VMINPD  X, T, X
+
+// CLAMPLO(X, T): X = max(-1000, X); NaN stays NaN. Clobbers T.
+#define CLAMPLO(X, T) \
+	VMOVUPD EXPMIN, T; \
+	VMAXPD  X, T, X
+
+// EXPCORE(X, N, T, U): X = exp(X) for X in [-1000, 1000] or NaN.
+//
+//	N = x*log2e + 1.5·2^52         // bits of N hold round(x*log2e) = n
+//	T = N - 1.5·2^52               // n as float64
+//	X = x - n*ln2hi - n*ln2lo      // r, |r| ≤ ln2/2
+//	U = Σ_{i=0..13} r^i/i!         // Horner
+//	T = N>>1 (+1023) <<52          // 2^⌊n/2⌋ (the shifter's low 12 bits are 0)
+//	N = N - N>>1 (+1023) <<52      // 2^⌈n/2⌉
+//	X = U * T * N
+#define EXPCORE(X, N, T, U) \
+	VMOVUPD      SHIFT, N; \
+	VFMADD231PD  LOG2E, X, N; \
+	VSUBPD       SHIFT, N, T; \
+	VFNMADD231PD LN2HI, T, X; \
+	VFNMADD231PD LN2LO, T, X; \
+	VMOVUPD      E13, U; \
+	VFMADD213PD  E12, X, U; \
+	VFMADD213PD  E11, X, U; \
+	VFMADD213PD  E10, X, U; \
+	VFMADD213PD  E9, X, U; \
+	VFMADD213PD  E8, X, U; \
+	VFMADD213PD  E7, X, U; \
+	VFMADD213PD  E6, X, U; \
+	VFMADD213PD  E5, X, U; \
+	VFMADD213PD  E4, X, U; \
+	VFMADD213PD  E3, X, U; \
+	VFMADD213PD  E2, X, U; \
+	VFMADD213PD  E1, X, U; \
+	VFMADD213PD  E0, X, U; \
+	VPSRLQ       $1, N, T; \
+	VPSUBQ       T, N, N; \
+	VPADDQ       BIAS, T, T; \
+	VPADDQ       BIAS, N, N; \
+	VPSLLQ       $52, T, T; \
+	VPSLLQ       $52, N, N; \
+	VMULPD       T, U, U; \
+	VMULPD       N, U, X
+
+// ATANHPOLY(S, P): P = Σ_{i=0..9} 2 s^i/(2i+1) (so t*P = 2 atanh t), S = t².
+#define ATANHPOLY(S, P) \
+	VMOVUPD     L9, P; \
+	VFMADD213PD L8, S, P; \
+	VFMADD213PD L7, S, P; \
+	VFMADD213PD L6, S, P; \
+	VFMADD213PD L5, S, P; \
+	VFMADD213PD L4, S, P; \
+	VFMADD213PD L3, S, P; \
+	VFMADD213PD L2, S, P; \
+	VFMADD213PD L1, S, P; \
+	VFMADD213PD L0, S, P
+
+// ATANHQ(S, P): P = Σ_{i=1..9} 2 s^(i-1)/(2i+1) (so 2atanh t = 2t + t*s*P).
+#define ATANHQ(S, P) \
+	VMOVUPD     L9, P; \
+	VFMADD213PD L8, S, P; \
+	VFMADD213PD L7, S, P; \
+	VFMADD213PD L6, S, P; \
+	VFMADD213PD L5, S, P; \
+	VFMADD213PD L4, S, P; \
+	VFMADD213PD L3, S, P; \
+	VFMADD213PD L2, S, P; \
+	VFMADD213PD L1, S, P
+
+// LNSIG(Z, E, Y, S, A, B, C, ONEV): given Z = z and E = e^{-|z|} in [0,1],
+// Y = lnσ(z) = min(z,0) - log1p(e) and S = σ(-z). ONEV holds 1.0.
+// Clobbers A, B, C; E is kept.
+//
+//	A = e > √2-1                        // mask: use ln2 + 2atanh((e-1)/(e+3))
+//	B = A&1;  C = A&ln2                 // offsets
+//	A = e - B                           // a: e or e-1
+//	Y = e + 2 + B                       // d: e+2 or e+3
+//	B = 1 + e                           // u
+//	S = 1/(u*d)                         // the only division
+//	A = a*u*S                           // t = a/d, |t| ≤ 0.1716
+//	S = S*d                             // 1/u = 1/(1+e)
+//	Y = t*P(t²) + C                     // log1p(e)
+//	S = z<0 ? S : e*S                   // σ(-z)
+//	Y = min(z,0) - Y
+#define LNSIG(Z, E, Y, S, A, B, C, ONEV) \
+	VCMPPD    $0x1E, SQRT2M1, E, A; \
+	VANDPD    ONE, A, B; \
+	VANDPD    LN2HI, A, C; \
+	VSUBPD    B, E, A; \
+	VADDPD    TWO, E, Y; \
+	VADDPD    B, Y, Y; \
+	VADDPD    ONEV, E, B; \
+	VMULPD    Y, B, S; \
+	VDIVPD    S, ONEV, S; \
+	VMULPD    B, A, A; \
+	VMULPD    S, A, A; \
+	VMULPD    Y, S, S; \
+	VMULPD    A, A, B; \
+	ATANHPOLY(B, Y); \
+	VFMADD213PD C, A, Y; \
+	VMULPD    E, S, A; \
+	VBLENDVPD Z, S, A, S; \
+	VMINPD    ZERO, Z, B; \
+	VSUBPD    Y, B, Y
+
+// HSUM(Y, X, XT) leaves the sum of the 4 lanes of Y in the low lane of X
+// (X is Y's low half). Clobbers XT.
+#define HSUM(Y, X, XT) \
+	VEXTRACTF128 $1, Y, XT; \
+	VADDPD       XT, X, X; \
+	VPERMILPD    $1, X, XT; \
+	VADDSD       XT, X, X
+
+// func expAsm(dst, x *float64, n int)
+// for i := range n { dst[i] = math.Exp(x[i]) }
+TEXT ·expAsm(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHLQ $3, CX
+	XORQ AX, AX
+	TESTQ CX, CX
+	JZ   expdone
+
+	MOVQ CX, DX
+	ANDQ $-64, DX // bytes in whole 8-element blocks
+	JZ   exp4
+
+exploop:
+	// two independent vectors per step for instruction-level parallelism
+	VMOVUPD (SI)(AX*1), Y0
+	VMOVUPD 32(SI)(AX*1), Y4
+	CLAMP(Y0, Y1)
+	CLAMP(Y4, Y5)
+	EXPCORE(Y0, Y1, Y2, Y3)
+	EXPCORE(Y4, Y5, Y6, Y7)
+	VMOVUPD Y0, (DI)(AX*1)
+	VMOVUPD Y4, 32(DI)(AX*1)
+	ADDQ $64, AX
+	CMPQ AX, DX
+	JB   exploop
+
+exp4:
+	CMPQ AX, CX
+	JAE  expdone
+	VMOVUPD (SI)(AX*1), Y0
+	CLAMP(Y0, Y1)
+	EXPCORE(Y0, Y1, Y2, Y3)
+	VMOVUPD Y0, (DI)(AX*1)
+
+expdone:
+	VZEROUPPER
+	RET
+
+// func log1pAsm(dst, x *float64, n int)
+// for i := range n { dst[i] = math.Log1p(x[i]) }
+//
+//	U = 1 + x
+//	K = exponent(U) - 1023;  M = mantissa(U) in [1,2)
+//	if M > √2 { M /= 2; K++ }
+//	f = M-1; t = f/(2+f)
+//	lo = (x - (U-1))/U + K*ln2lo - t*(f - t²*Q(t²))   // c corrects the rounding of U
+//	result = K*ln2hi + (f + lo)
+//	special cases by blends (tiny, +Inf, -1, < -1)
+TEXT ·log1pAsm(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHLQ $3, CX
+	XORQ AX, AX
+	TESTQ CX, CX
+	JZ   log1pdone
+
+log1ploop:
+	VMOVUPD (SI)(AX*1), Y0
+	VADDPD  ONE, Y0, Y1
+	VPSRLQ  $52, Y1, Y2
+	VPOR    MAGIC, Y2, Y2
+	VSUBPD  MAGICB, Y2, Y2
+	VANDPD  MANT, Y1, Y3
+	VORPD   ONE, Y3, Y3
+	VCMPPD  $0x1E, SQRT2, Y3, Y4
+	VMULPD  HALF, Y3, Y5
+	VANDPD  Y4, Y5, Y5
+	VSUBPD  Y5, Y3, Y3
+	VANDPD  ONE, Y4, Y4
+	VADDPD  Y4, Y2, Y2
+	VSUBPD  ONE, Y3, Y3
+	// Y7 = t = f/(2+f); Y5 = c + k*ln2lo
+	VADDPD  TWO, Y3, Y5
+	VDIVPD  Y5, Y3, Y7
+	VSUBPD  ONE, Y1, Y5
+	VSUBPD  Y5, Y0, Y5
+	VDIVPD  Y1, Y5, Y5
+	VFMADD231PD  LN2LO, Y2, Y5
+	// log(1+f) = 2atanh(t) = f - t*(f - s*Q(s)), s = t² (since 2t = f - t*f)
+	VMULPD  Y7, Y7, Y4
+	ATANHQ(Y4, Y6)
+	VFNMADD213PD Y3, Y4, Y6
+	VFNMADD231PD Y6, Y7, Y5
+	// Y6 = k*ln2hi + (f + lo)
+	VADDPD       Y5, Y3, Y6
+	VFMADD231PD  LN2HI, Y2, Y6
+	// |x| < 2^-54 → x (±0, subnormals: log1p(x) rounds to x)
+	VANDPD    ABSM, Y0, Y4
+	VCMPPD    $0x11, TINY, Y4, Y4
+	VBLENDVPD Y4, Y0, Y6, Y6
+	// x == +Inf → +Inf
+	VCMPPD    $0x00, INF, Y0, Y4
+	VBLENDVPD Y4, INF, Y6, Y6
+	// x == -1 → -Inf
+	VCMPPD    $0x00, MINUSONE, Y0, Y4
+	VBLENDVPD Y4, NEGINF, Y6, Y6
+	// x < -1 → NaN
+	VCMPPD    $0x11, MINUSONE, Y0, Y4
+	VBLENDVPD Y4, NAN, Y6, Y6
+	VMOVUPD   Y6, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JB   log1ploop
+
+log1pdone:
+	VZEROUPPER
+	RET
+
+// func logSigmoidAsm(dst, x *float64, n int)
+// for i := range n { dst[i] = logSigmoid1(x[i]) }
+TEXT ·logSigmoidAsm(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHLQ $3, CX
+	XORQ AX, AX
+	VMOVUPD ONE, Y8
+	TESTQ CX, CX
+	JZ   lsdone
+
+lsloop:
+	// Y0 = z; Y1 = e^{-|z|}
+	VMOVUPD (SI)(AX*1), Y0
+	VANDPD  ABSM, Y0, Y1
+	VXORPD  SIGNM, Y1, Y1
+	CLAMPLO(Y1, Y2)
+	EXPCORE(Y1, Y2, Y3, Y4)
+	LNSIG(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y8)
+	VMOVUPD Y2, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JB   lsloop
+
+lsdone:
+	VZEROUPPER
+	RET
+
+// func sigmoidAsm(dst, x *float64, n int)
+// for i := range n { e := exp(-|x|); dst[i] = x >= 0 ? 1/(1+e) : e/(1+e) }
+TEXT ·sigmoidAsm(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHLQ $3, CX
+	XORQ AX, AX
+	VMOVUPD ONE, Y8
+	TESTQ CX, CX
+	JZ   sigdone
+
+sigloop:
+	VMOVUPD (SI)(AX*1), Y0
+	VANDPD  ABSM, Y0, Y1
+	VXORPD  SIGNM, Y1, Y1
+	CLAMPLO(Y1, Y2)
+	EXPCORE(Y1, Y2, Y3, Y4)
+	// Y2 = 1+e; Y3 = 1/(1+e); Y4 = e/(1+e); pick by the sign of x
+	VADDPD    Y8, Y1, Y2
+	VDIVPD    Y2, Y8, Y3
+	VDIVPD    Y2, Y1, Y4
+	VBLENDVPD Y0, Y4, Y3, Y3
+	VMOVUPD   Y3, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JB   sigloop
+
+sigdone:
+	VZEROUPPER
+	RET
+
+// func sumExpAsm(x *float64, n int, shift float64) float64
+// s := 0.0; for i := range n { s += exp(x[i] - shift) }; return s
+TEXT ·sumExpAsm(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	SHLQ $3, CX
+	VBROADCASTSD shift+16(FP), Y7
+	VXORPD Y8, Y8, Y8
+	XORQ AX, AX
+	TESTQ CX, CX
+	JZ   sedone
+
+seloop:
+	VMOVUPD (SI)(AX*1), Y0
+	VSUBPD  Y7, Y0, Y0
+	CLAMP(Y0, Y1)
+	EXPCORE(Y0, Y1, Y2, Y3)
+	VADDPD  Y0, Y8, Y8
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JB   seloop
+
+sedone:
+	HSUM(Y8, X8, X1)
+	VMOVSD X8, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func sumExpAffineAsm(b, w *float64, n int, m, shift float64) float64
+// s := 0.0; for i := range n { s += exp(b[i] + w[i]*m - shift) }; return s
+TEXT ·sumExpAffineAsm(SB), NOSPLIT, $0-48
+	MOVQ b+0(FP), SI
+	MOVQ w+8(FP), DI
+	MOVQ n+16(FP), CX
+	SHLQ $3, CX
+	VBROADCASTSD m+24(FP), Y6
+	VBROADCASTSD shift+32(FP), Y7
+	VXORPD Y8, Y8, Y8
+	XORQ AX, AX
+	TESTQ CX, CX
+	JZ   seadone
+
+sealoop:
+	VMOVUPD     (SI)(AX*1), Y0
+	VFMADD231PD (DI)(AX*1), Y6, Y0
+	VSUBPD      Y7, Y0, Y0
+	CLAMP(Y0, Y1)
+	EXPCORE(Y0, Y1, Y2, Y3)
+	VADDPD      Y0, Y8, Y8
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JB   sealoop
+
+seadone:
+	HSUM(Y8, X8, X1)
+	VMOVSD X8, ret+40(FP)
+	VZEROUPPER
+	RET
+
+// func axpyAsm(alpha float64, x, y *float64, n int)
+// for i := range n { y[i] += alpha * x[i] }   (one FMA per element)
+TEXT ·axpyAsm(SB), NOSPLIT, $0-32
+	VBROADCASTSD alpha+0(FP), Y0
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+	SHLQ $3, CX
+	XORQ AX, AX
+	TESTQ CX, CX
+	JZ   axpydone
+
+axpyloop:
+	VMOVUPD     (DI)(AX*1), Y1
+	VFMADD231PD (SI)(AX*1), Y0, Y1
+	VMOVUPD     Y1, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JB   axpyloop
+
+axpydone:
+	VZEROUPPER
+	RET
+
+// func dotAsm(x, y *float64, n int) float64
+// Σ x[i]*y[i] in four 4-lane partial sums (16 elements per step), then 4.
+TEXT ·dotAsm(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	SHLQ $3, CX
+	XORQ AX, AX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	MOVQ CX, DX
+	ANDQ $-128, DX // bytes in whole 16-element blocks
+	JZ   dot4
+
+dot16:
+	VMOVUPD     (SI)(AX*1), Y4
+	VMOVUPD     32(SI)(AX*1), Y5
+	VMOVUPD     64(SI)(AX*1), Y6
+	VMOVUPD     96(SI)(AX*1), Y7
+	VFMADD231PD (DI)(AX*1), Y4, Y0
+	VFMADD231PD 32(DI)(AX*1), Y5, Y1
+	VFMADD231PD 64(DI)(AX*1), Y6, Y2
+	VFMADD231PD 96(DI)(AX*1), Y7, Y3
+	ADDQ $128, AX
+	CMPQ AX, DX
+	JB   dot16
+
+dot4:
+	CMPQ AX, CX
+	JAE  dotsum
+	VMOVUPD     (SI)(AX*1), Y4
+	VFMADD231PD (DI)(AX*1), Y4, Y0
+	ADDQ $32, AX
+	JMP  dot4
+
+dotsum:
+	VADDPD Y1, Y0, Y0
+	VADDPD Y3, Y2, Y2
+	VADDPD Y2, Y0, Y0
+	HSUM(Y0, X0, X1)
+	VMOVSD X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// Chain forward registers.
+#define CIN Y0  // layer input; LNSIG writes y_j into it
+#define CPRE Y1 // pre_j
+#define CE Y2   // e^{-|pre_j|}
+#define CSG Y4  // σ(-pre_j)
+#define CTA Y5
+#define CTB Y6
+#define CTC Y7
+#define CONE Y8
+#define CACC Y9
+
+// func chainFwdAsm(k, n, stride int, f, w, b, act *float64) float64
+//
+//	for l := 0; l < n; l += 4 {          // AX = 8l
+//		in := f[l:l+4]
+//		for j := 0; j <= k; j++ {      // R11 = &w_j[l], R12 = &b_j[l], R13 = &act_j[l]
+//			pre := b_j + w_j*in
+//			y, s := lnσ(pre), σ(-pre)
+//			act[j*stride+l] = y; act[(k+1+j)*stride+l] = s   // R10 = (k+1)*stride bytes
+//			in = y
+//		}
+//		acc += w_{k+1}*in
+//	}
+//	return Σ lanes of acc
+TEXT ·chainFwdAsm(SB), NOSPLIT, $0-64
+	MOVQ  k+0(FP), CX
+	INCQ  CX
+	MOVQ  n+8(FP), DX
+	SHLQ  $3, DX
+	MOVQ  stride+16(FP), BX
+	SHLQ  $3, BX
+	MOVQ  f+24(FP), SI
+	MOVQ  w+32(FP), DI
+	MOVQ  b+40(FP), R8
+	MOVQ  act+48(FP), R9
+	MOVQ  CX, R10
+	IMULQ BX, R10
+	VMOVUPD ONE, CONE
+	VXORPD  CACC, CACC, CACC
+	XORQ  AX, AX
+	TESTQ DX, DX
+	JZ    fwddone
+
+fwdloop:
+	VMOVUPD (SI)(AX*1), CIN
+	LEAQ    (DI)(AX*1), R11
+	LEAQ    (R8)(AX*1), R12
+	LEAQ    (R9)(AX*1), R13
+	MOVQ    k+0(FP), CX
+	INCQ    CX
+
+fwdlayer:
+	// pre = b_j + w_j*in; e = exp(max(-1000, -|pre|))
+	VMOVUPD     (R12), CPRE
+	VFMADD231PD (R11), CIN, CPRE
+	VANDPD      ABSM, CPRE, CE
+	VXORPD      SIGNM, CE, CE
+	CLAMPLO(CE, CTA)
+	EXPCORE(CE, CTA, CTB, CTC)
+	LNSIG(CPRE, CE, CIN, CSG, CTA, CTB, CTC, CONE)
+	VMOVUPD CIN, (R13)
+	VMOVUPD CSG, (R13)(R10*1)
+	ADDQ    BX, R11
+	ADDQ    BX, R12
+	ADDQ    BX, R13
+	DECQ    CX
+	JNZ     fwdlayer
+
+	// acc += w_{k+1}*y_k (R11 now points at row k+1 of w)
+	VFMADD231PD (R11), CIN, CACC
+	ADDQ $32, AX
+	CMPQ AX, DX
+	JB   fwdloop
+
+fwddone:
+	HSUM(CACC, X9, X1)
+	VMOVSD X9, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// Chain backward registers. GPRs: SI f, DI w, R8 act - stride (so that
+// y_{j-1} is at R8 + j*stride), R9 σ rows (act + (k+1)*stride), R10 gwA,
+// R11 gbA, R12 gwC (0: none), R13 gbC, DX df (0: none), BX stride bytes,
+// CX = j*stride bytes (the row offset), AX elements left. Every row pointer
+// advances by 32 bytes per 4 elements.
+#define BDELTA Y0
+#define BDP Y1
+#define BIN Y2
+#define BTA Y3
+#define BTB Y4
+#define BG Y10
+#define BCA Y11
+#define BCC Y12
+
+// BWDA(INADDR): one layer j (CX = j*stride) into the A accumulators.
+//
+//	dp := delta*σ_j; in := INADDR
+//	gbA_j += cA*dp; gwA_j += (cA*dp)*in
+#define BWDA(INADDR) \
+	VMULPD      (R9)(CX*1), BDELTA, BDP; \
+	VMOVUPD     INADDR, BIN; \
+	VMULPD      BCA, BDP, BTA; \
+	VADDPD      (R11)(CX*1), BTA, BTB; \
+	VMOVUPD     BTB, (R11)(CX*1); \
+	VMOVUPD     (R10)(CX*1), BTB; \
+	VFMADD231PD BIN, BTA, BTB; \
+	VMOVUPD     BTB, (R10)(CX*1)
+
+// BWDC: the same layer into the C accumulators: gbC_j += cC*dp; gwC_j += (cC*dp)*in
+#define BWDC \
+	VMULPD      BCC, BDP, BTA; \
+	VADDPD      (R13)(CX*1), BTA, BTB; \
+	VMOVUPD     BTB, (R13)(CX*1); \
+	VMOVUPD     (R12)(CX*1), BTB; \
+	VFMADD231PD BIN, BTA, BTB; \
+	VMOVUPD     BTB, (R12)(CX*1)
+
+// func chainBwdAsm(k, n, stride int, f, w, act *float64, grad, cA, cC float64, gwA, gbA, gwC, gbC, df *float64)
+//
+//	for l := 0; l < n; l += 4 {
+//		d := g*y_k; gwA_{k+1} += cA*d; gwC_{k+1} += cC*d
+//		delta := g*w_{k+1}
+//		for j := k; j >= 0; j-- { BWDA; BWDC; delta = dp*w_j }   // in = y_{j-1}, or f for j = 0
+//		df += delta
+//	}
+TEXT ·chainBwdAsm(SB), NOSPLIT, $0-112
+	MOVQ  n+8(FP), AX
+	MOVQ  stride+16(FP), BX
+	SHLQ  $3, BX
+	MOVQ  f+24(FP), SI
+	MOVQ  w+32(FP), DI
+	MOVQ  act+40(FP), R8
+	MOVQ  k+0(FP), CX
+	INCQ  CX
+	IMULQ BX, CX
+	LEAQ  (R8)(CX*1), R9
+	SUBQ  BX, R8
+	VBROADCASTSD grad+48(FP), BG
+	VBROADCASTSD cA+56(FP), BCA
+	VBROADCASTSD cC+64(FP), BCC
+	MOVQ  gwA+72(FP), R10
+	MOVQ  gbA+80(FP), R11
+	MOVQ  gwC+88(FP), R12
+	MOVQ  gbC+96(FP), R13
+	MOVQ  df+104(FP), DX
+	TESTQ AX, AX
+	JZ    bwddone
+
+bwdloop:
+	// CX = (k+1)*stride: row k+1 of w/gw, row k of y (through R8)
+	MOVQ  k+0(FP), CX
+	INCQ  CX
+	IMULQ BX, CX
+	// d = g*y_k; gwA_{k+1} += cA*d
+	VMULPD      (R8)(CX*1), BG, BTA
+	VMOVUPD     (R10)(CX*1), BTB
+	VFMADD231PD BCA, BTA, BTB
+	VMOVUPD     BTB, (R10)(CX*1)
+	TESTQ R12, R12
+	JZ    bwdnoc0
+	// gwC_{k+1} += cC*d
+	VMOVUPD     (R12)(CX*1), BTB
+	VFMADD231PD BCC, BTA, BTB
+	VMOVUPD     BTB, (R12)(CX*1)
+
+bwdnoc0:
+	// delta = g*w_{k+1}
+	VMULPD (DI)(CX*1), BG, BDELTA
+	SUBQ   BX, CX
+	JZ     bwdlast
+
+bwdlayer:
+	// layers j = k..1: in = y_{j-1}
+	BWDA((R8)(CX*1))
+	TESTQ R12, R12
+	JZ    bwdnoc1
+	BWDC
+
+bwdnoc1:
+	VMULPD (DI)(CX*1), BDP, BDELTA
+	SUBQ   BX, CX
+	JNZ    bwdlayer
+
+bwdlast:
+	// layer 0: in = f
+	BWDA((SI))
+	TESTQ R12, R12
+	JZ    bwdnoc2
+	BWDC
+	ADDQ  $32, R12
+	ADDQ  $32, R13
+
+bwdnoc2:
+	VMULPD (DI), BDP, BDELTA
+	TESTQ  DX, DX
+	JZ     bwdnodf
+	// df += delta
+	VADDPD  (DX), BDELTA, BTA
+	VMOVUPD BTA, (DX)
+	ADDQ    $32, DX
+
+bwdnodf:
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $32, R11
+	SUBQ $4, AX
+	JNZ  bwdloop
+
+bwddone:
+	VZEROUPPER
+	RET
+
+// func fmaPeakAsm(iters int)
+// 12 independent accumulator chains of VFMADD231PD on YMM: 96 flops/iteration.
+TEXT ·fmaPeakAsm(SB), NOSPLIT, $0-8
+	MOVQ   iters+0(FP), CX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	VMOVUPD ONE, Y12
+	VMOVUPD HALF, Y13
+	TESTQ  CX, CX
+	JZ     peakdone
+
+peakloop:
+	VFMADD231PD Y12, Y13, Y0
+	VFMADD231PD Y12, Y13, Y1
+	VFMADD231PD Y12, Y13, Y2
+	VFMADD231PD Y12, Y13, Y3
+	VFMADD231PD Y12, Y13, Y4
+	VFMADD231PD Y12, Y13, Y5
+	VFMADD231PD Y12, Y13, Y6
+	VFMADD231PD Y12, Y13, Y7
+	VFMADD231PD Y12, Y13, Y8
+	VFMADD231PD Y12, Y13, Y9
+	VFMADD231PD Y12, Y13, Y10
+	VFMADD231PD Y12, Y13, Y11
+	DECQ CX
+	JNZ  peakloop
+
+peakdone:
+	VZEROUPPER
+	RET
