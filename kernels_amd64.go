@@ -211,11 +211,11 @@ func axpyAsm(alpha float64, x, y *float64, n int)
 //go:noescape
 func dotAsm(x, y *float64, n int) float64
 
-// chainFwdAsm is ChainForward over the first n elements of rows of stride
-// elements (n ≤ stride, n%4 == 0).
+// lnsigLayerAsm is one ChainForward layer over n elements (n%4 == 0):
+// y[l], s[l] = lnσ(pre), σ(-pre) with pre = b[l] + w[l]*in[l] (one FMA).
 //
 //go:noescape
-func chainFwdAsm(k, n, stride int, f, w, b, act *float64) float64
+func lnsigLayerAsm(n int, in, w, b, y, s *float64)
 
 // chainBwdAsm is ChainBackward (without the C accumulators when gwC is nil,
 // without df when df is nil) over n elements of rows of stride elements.
@@ -335,50 +335,43 @@ func lseAffineAVX2(b, w []float64, m float64) float64 {
 	return mx + math.Log(s)
 }
 
-// maxPadK bounds the depth whose chain tails use stack buffers; deeper
-// chains allocate their (small) tail buffers.
-const maxPadK = 7
-
+// chainForwardAVX2 runs the layers one after the other over the whole row
+// (see lnsigLayerAsm for why), then sums w_{k+1}·y_k with the dot kernel.
 func chainForwardAVX2(k int, f, w, b, act []float64) float64 {
 	r := len(f)
+	if r == 0 {
+		return 0
+	}
 	n4 := r &^ 3
-	sum := 0.0
-	if n4 > 0 {
-		sum = chainFwdAsm(k, n4, r, &f[0], &w[0], &b[0], &act[0])
-	}
-	if n4 == r {
-		return sum
-	}
-	// Tail: rows of stride 4, zero padded; padded lanes have w_{k+1} = 0 and
-	// finite activations, so they add exactly 0 to the sum.
-	var pfA [4]float64
-	var pwA [(maxPadK + 2) * 4]float64
-	var pbA [(maxPadK + 1) * 4]float64
-	var paA [2 * (maxPadK + 1) * 4]float64
-	pf, pw, pb, pa := pfA[:], pwA[:], pbA[:], paA[:]
-	if k > maxPadK {
-		pw, pb, pa = make([]float64, (k+2)*4), make([]float64, (k+1)*4), make([]float64, 2*(k+1)*4)
-	}
-	rem := r - n4
-	copy(pf, f[n4:])
-	for j := 0; j <= k+1; j++ {
-		copy(pw[j*4:j*4+rem], w[j*r+n4:(j+1)*r])
-	}
 	for j := 0; j <= k; j++ {
-		copy(pb[j*4:j*4+rem], b[j*r+n4:(j+1)*r])
+		in := f
+		if j > 0 {
+			in = act[(j-1)*r : j*r]
+		}
+		wj, bj := w[j*r:(j+1)*r], b[j*r:(j+1)*r]
+		y, s := act[j*r:(j+1)*r], act[(k+1+j)*r:(k+2+j)*r]
+		if n4 > 0 {
+			lnsigLayerAsm(n4, &in[0], &wj[0], &bj[0], &y[0], &s[0])
+		}
+		if n4 < r {
+			// tail through zero-padded 4-element copies
+			var pi, pw, pb, py, ps [4]float64
+			copy(pi[:], in[n4:])
+			copy(pw[:], wj[n4:])
+			copy(pb[:], bj[n4:])
+			lnsigLayerAsm(4, &pi[0], &pw[0], &pb[0], &py[0], &ps[0])
+			copy(y[n4:], py[:])
+			copy(s[n4:], ps[:])
+		}
 	}
-	sum += chainFwdAsm(k, 4, 4, &pf[0], &pw[0], &pb[0], &pa[0])
-	for j := 0; j < 2*(k+1); j++ {
-		copy(act[j*r+n4:(j+1)*r], pa[j*4:j*4+rem])
-	}
-	return sum
+	return dotAVX2(w[(k+1)*r:], act[k*r:(k+1)*r])
 }
 
 func chainBackwardAVX2(k int, f, w, act []float64, g, cA, cC float64, gwA, gbA, gwC, gbC, df []float64) {
 	r := len(f)
 	n4 := r &^ 3
-	var pgwC, pgbC, pdf *float64
 	if n4 > 0 {
+		var pgwC, pgbC, pdf *float64
 		if gwC != nil {
 			pgwC, pgbC = &gwC[0], &gbC[0]
 		}
@@ -387,64 +380,33 @@ func chainBackwardAVX2(k int, f, w, act []float64, g, cA, cC float64, gwA, gbA, 
 		}
 		chainBwdAsm(k, n4, r, &f[0], &w[0], &act[0], g, cA, cC, &gwA[0], &gbA[0], pgwC, pgbC, pdf)
 	}
-	if n4 == r {
-		return
-	}
-	// Tail through zero-padded stride-4 copies: padded lanes have σ = 0 and
-	// w = 0, so their gradients stay 0 and are not copied back.
-	var pfA, pdfA [4]float64
-	var pwA, pgwAA, pgwCA [(maxPadK + 2) * 4]float64
-	var pgbAA, pgbCA [(maxPadK + 1) * 4]float64
-	var paA [2 * (maxPadK + 1) * 4]float64
-	pf, pdfS := pfA[:], pdfA[:]
-	pw, pgwA, pgwC2 := pwA[:], pgwAA[:], pgwCA[:]
-	pgbA, pgbC2 := pgbAA[:], pgbCA[:]
-	pa := paA[:]
-	if k > maxPadK {
-		pw, pgwA, pgwC2 = make([]float64, (k+2)*4), make([]float64, (k+2)*4), make([]float64, (k+2)*4)
-		pgbA, pgbC2 = make([]float64, (k+1)*4), make([]float64, (k+1)*4)
-		pa = make([]float64, 2*(k+1)*4)
-	}
-	rem := r - n4
-	copy(pf, f[n4:])
-	for j := 0; j <= k+1; j++ {
-		copy(pw[j*4:j*4+rem], w[j*r+n4:(j+1)*r])
-		copy(pgwA[j*4:j*4+rem], gwA[j*r+n4:(j+1)*r])
+	// The last r%4 elements: the backward pass is plain arithmetic, so the
+	// tail uses the scalar loop (with the assembly's FMA rounding).
+	for l := n4; l < r; l++ {
+		d := g * act[k*r+l]
+		gwA[(k+1)*r+l] = math.FMA(cA, d, gwA[(k+1)*r+l])
 		if gwC != nil {
-			copy(pgwC2[j*4:j*4+rem], gwC[j*r+n4:(j+1)*r])
+			gwC[(k+1)*r+l] = math.FMA(cC, d, gwC[(k+1)*r+l])
 		}
-	}
-	for j := 0; j <= k; j++ {
-		copy(pgbA[j*4:j*4+rem], gbA[j*r+n4:(j+1)*r])
-		if gwC != nil {
-			copy(pgbC2[j*4:j*4+rem], gbC[j*r+n4:(j+1)*r])
+		delta := g * w[(k+1)*r+l]
+		for j := k; j >= 0; j-- {
+			dpre := delta * act[(k+1+j)*r+l]
+			in := f[l]
+			if j > 0 {
+				in = act[(j-1)*r+l]
+			}
+			a := cA * dpre
+			gbA[j*r+l] += a
+			gwA[j*r+l] = math.FMA(a, in, gwA[j*r+l])
+			if gwC != nil {
+				c := cC * dpre
+				gbC[j*r+l] += c
+				gwC[j*r+l] = math.FMA(c, in, gwC[j*r+l])
+			}
+			delta = dpre * w[j*r+l]
 		}
-	}
-	for j := 0; j < 2*(k+1); j++ {
-		copy(pa[j*4:j*4+rem], act[j*r+n4:(j+1)*r])
-	}
-	pgwC, pgbC, pdf = nil, nil, nil
-	if gwC != nil {
-		pgwC, pgbC = &pgwC2[0], &pgbC2[0]
-	}
-	if df != nil {
-		copy(pdfS, df[n4:])
-		pdf = &pdfS[0]
-	}
-	chainBwdAsm(k, 4, 4, &pf[0], &pw[0], &pa[0], g, cA, cC, &pgwA[0], &pgbA[0], pgwC, pgbC, pdf)
-	for j := 0; j <= k+1; j++ {
-		copy(gwA[j*r+n4:(j+1)*r], pgwA[j*4:j*4+rem])
-		if gwC != nil {
-			copy(gwC[j*r+n4:(j+1)*r], pgwC2[j*4:j*4+rem])
+		if df != nil {
+			df[l] += delta
 		}
-	}
-	for j := 0; j <= k; j++ {
-		copy(gbA[j*r+n4:(j+1)*r], pgbA[j*4:j*4+rem])
-		if gwC != nil {
-			copy(gbC[j*r+n4:(j+1)*r], pgbC2[j*4:j*4+rem])
-		}
-	}
-	if df != nil {
-		copy(df[n4:], pdfS[:rem])
 	}
 }

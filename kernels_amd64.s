@@ -71,35 +71,49 @@
 	VMOVUPD EXPMIN, T; \
 	VMAXPD  X, T, X
 
-// EXPCORE(X, N, T, U): X = exp(X) for X in [-1000, 1000] or NaN.
+// EXPCORE(X, N, T, U, R2, R4, Q): X = exp(X) for X in [-1000, 1000] or NaN.
+// Clobbers N, T, U, R2, R4, Q. The polynomial is evaluated in Estrin form
+// (pairs c_i + c_{i+1} r combined with r², r⁴, r⁸) for a short dependency
+// chain: the loops are latency-bound otherwise.
 //
 //	N = x*log2e + 1.5·2^52         // bits of N hold round(x*log2e) = n
 //	T = N - 1.5·2^52               // n as float64
 //	X = x - n*ln2hi - n*ln2lo      // r, |r| ≤ ln2/2
-//	U = Σ_{i=0..13} r^i/i!         // Horner
+//	U = Σ_{i=0..13} r^i/i!
+//	  = [(c0+c1r) + (c2+c3r)r²] + [(c4+c5r) + (c6+c7r)r²]r⁴
+//	    + {[(c8+c9r) + (c10+c11r)r²] + (c12+c13r)r⁴} r⁸
 //	T = N>>1 (+1023) <<52          // 2^⌊n/2⌋ (the shifter's low 12 bits are 0)
 //	N = N - N>>1 (+1023) <<52      // 2^⌈n/2⌉
 //	X = U * T * N
-#define EXPCORE(X, N, T, U) \
+#define EXPCORE(X, N, T, U, R2, R4, Q) \
 	VMOVUPD      SHIFT, N; \
 	VFMADD231PD  LOG2E, X, N; \
 	VSUBPD       SHIFT, N, T; \
 	VFNMADD231PD LN2HI, T, X; \
 	VFNMADD231PD LN2LO, T, X; \
-	VMOVUPD      E13, U; \
-	VFMADD213PD  E12, X, U; \
-	VFMADD213PD  E11, X, U; \
-	VFMADD213PD  E10, X, U; \
-	VFMADD213PD  E9, X, U; \
-	VFMADD213PD  E8, X, U; \
-	VFMADD213PD  E7, X, U; \
-	VFMADD213PD  E6, X, U; \
-	VFMADD213PD  E5, X, U; \
-	VFMADD213PD  E4, X, U; \
-	VFMADD213PD  E3, X, U; \
-	VFMADD213PD  E2, X, U; \
-	VFMADD213PD  E1, X, U; \
+	VMULPD       X, X, R2; \
+	VMULPD       R2, R2, R4; \
+	VMOVUPD      E1, U; \
 	VFMADD213PD  E0, X, U; \
+	VMOVUPD      E3, T; \
+	VFMADD213PD  E2, X, T; \
+	VFMADD231PD  T, R2, U; \
+	VMOVUPD      E5, T; \
+	VFMADD213PD  E4, X, T; \
+	VMOVUPD      E7, Q; \
+	VFMADD213PD  E6, X, Q; \
+	VFMADD231PD  Q, R2, T; \
+	VFMADD231PD  T, R4, U; \
+	VMOVUPD      E9, T; \
+	VFMADD213PD  E8, X, T; \
+	VMOVUPD      E11, Q; \
+	VFMADD213PD  E10, X, Q; \
+	VFMADD231PD  Q, R2, T; \
+	VMOVUPD      E13, Q; \
+	VFMADD213PD  E12, X, Q; \
+	VFMADD231PD  Q, R4, T; \
+	VMULPD       R4, R4, R2; \
+	VFMADD231PD  T, R2, U; \
 	VPSRLQ       $1, N, T; \
 	VPSUBQ       T, N, N; \
 	VPADDQ       BIAS, T, T; \
@@ -109,18 +123,24 @@
 	VMULPD       T, U, U; \
 	VMULPD       N, U, X
 
-// ATANHPOLY(S, P): P = Σ_{i=0..9} 2 s^i/(2i+1) (so t*P = 2 atanh t), S = t².
-#define ATANHPOLY(S, P) \
-	VMOVUPD     L9, P; \
-	VFMADD213PD L8, S, P; \
-	VFMADD213PD L7, S, P; \
-	VFMADD213PD L6, S, P; \
-	VFMADD213PD L5, S, P; \
-	VFMADD213PD L4, S, P; \
-	VFMADD213PD L3, S, P; \
-	VFMADD213PD L2, S, P; \
+// ATANHQE(S, P, S2, T1, T2): P = Σ_{i=1..9} 2 s^(i-1)/(2i+1) (so that
+// 2atanh t = 2t + t*s*P for s = t²) in Estrin form:
+// [(L1+L2s) + (L3+L4s)s²] + [(L5+L6s) + (L7+L8s)s² + L9s⁴]s⁴. Clobbers S2, T1, T2.
+#define ATANHQE(S, P, S2, T1, T2) \
+	VMULPD      S, S, S2; \
+	VMOVUPD     L2, P; \
 	VFMADD213PD L1, S, P; \
-	VFMADD213PD L0, S, P
+	VMOVUPD     L4, T1; \
+	VFMADD213PD L3, S, T1; \
+	VFMADD231PD T1, S2, P; \
+	VMOVUPD     L6, T1; \
+	VFMADD213PD L5, S, T1; \
+	VMOVUPD     L8, T2; \
+	VFMADD213PD L7, S, T2; \
+	VFMADD231PD T2, S2, T1; \
+	VMULPD      S2, S2, S2; \
+	VFMADD231PD L9, S2, T1; \
+	VFMADD231PD T1, S2, P
 
 // ATANHQ(S, P): P = Σ_{i=1..9} 2 s^(i-1)/(2i+1) (so 2atanh t = 2t + t*s*P).
 #define ATANHQ(S, P) \
@@ -134,41 +154,52 @@
 	VFMADD213PD L2, S, P; \
 	VFMADD213PD L1, S, P
 
-// LNSIG(Z, E, Y, S, A, B, C, ONEV): given Z = z and E = e^{-|z|} in [0,1],
-// Y = lnσ(z) = min(z,0) - log1p(e) and S = σ(-z). ONEV holds 1.0.
-// Clobbers A, B, C; E is kept.
+// LNSIG(Z, E, Y, S, A, B, C, D, F, G, H, ONEV): given Z = z and
+// E = e^{-|z|} in [0,1], Y = lnσ(z) = min(z,0) - log1p(e) and S = σ(-z).
+// ONEV holds 1.0. Clobbers A, B, C, D, F, G, H; E is kept.
 //
-//	A = e > √2-1                        // mask: use ln2 + 2atanh((e-1)/(e+3))
-//	B = A&1;  C = A&ln2                 // offsets
+// log1p(e) = off + log1p(f) with f = e (e ≤ √2-1, off = 0) or
+// f = (e-1)/2 (off = ln2, since 1+e = 2(1+f)); either way |f/(2+f)| ≤ 0.1716.
+// log1p(f) = f - t*(f - s*Q(s)), t = f/(2+f) = a/d, s = t², which keeps the
+// rounding errors of t in the small correction term only.
+//
+//	A = e > √2-1                        // mask
+//	B = A&1;  C = A&ln2;  H = 1 - A&0.5 // offsets and the halving factor
 //	A = e - B                           // a: e or e-1
-//	Y = e + 2 + B                       // d: e+2 or e+3
+//	H = a*H                             // f (exact)
+//	Y = e + 2 + B                       // d = 2(2+f)/... : e+2 or e+3
 //	B = 1 + e                           // u
 //	S = 1/(u*d)                         // the only division
-//	A = a*u*S                           // t = a/d, |t| ≤ 0.1716
+//	A = a*u*S                           // t = a/d
 //	S = S*d                             // 1/u = 1/(1+e)
-//	Y = t*P(t²) + C                     // log1p(e)
+//	Y = f - t*(f - s*Q(s)) + C          // log1p(e)
 //	S = z<0 ? S : e*S                   // σ(-z)
 //	Y = min(z,0) - Y
-#define LNSIG(Z, E, Y, S, A, B, C, ONEV) \
-	VCMPPD    $0x1E, SQRT2M1, E, A; \
-	VANDPD    ONE, A, B; \
-	VANDPD    LN2HI, A, C; \
-	VSUBPD    B, E, A; \
-	VADDPD    TWO, E, Y; \
-	VADDPD    B, Y, Y; \
-	VADDPD    ONEV, E, B; \
-	VMULPD    Y, B, S; \
-	VDIVPD    S, ONEV, S; \
-	VMULPD    B, A, A; \
-	VMULPD    S, A, A; \
-	VMULPD    Y, S, S; \
-	VMULPD    A, A, B; \
-	ATANHPOLY(B, Y); \
-	VFMADD213PD C, A, Y; \
-	VMULPD    E, S, A; \
-	VBLENDVPD Z, S, A, S; \
-	VMINPD    ZERO, Z, B; \
-	VSUBPD    Y, B, Y
+#define LNSIG(Z, E, Y, S, A, B, C, D, F, G, H, ONEV) \
+	VCMPPD       $0x1E, SQRT2M1, E, A; \
+	VANDPD       ONE, A, B; \
+	VANDPD       LN2HI, A, C; \
+	VANDPD       HALF, A, A; \
+	VSUBPD       A, ONEV, H; \
+	VSUBPD       B, E, A; \
+	VMULPD       H, A, H; \
+	VADDPD       TWO, E, Y; \
+	VADDPD       B, Y, Y; \
+	VADDPD       ONEV, E, B; \
+	VMULPD       Y, B, S; \
+	VDIVPD       S, ONEV, S; \
+	VMULPD       B, A, A; \
+	VMULPD       S, A, A; \
+	VMULPD       Y, S, S; \
+	VMULPD       A, A, B; \
+	ATANHQE(B, Y, D, F, G); \
+	VFNMADD213PD H, B, Y; \
+	VFNMADD213PD H, A, Y; \
+	VADDPD       C, Y, Y; \
+	VMULPD       E, S, A; \
+	VBLENDVPD    Z, S, A, S; \
+	VMINPD       ZERO, Z, B; \
+	VSUBPD       Y, B, Y
 
 // HSUM(Y, X, XT) leaves the sum of the 4 lanes of Y in the low lane of X
 // (X is Y's low half). Clobbers XT.
@@ -199,8 +230,8 @@ exploop:
 	VMOVUPD 32(SI)(AX*1), Y4
 	CLAMP(Y0, Y1)
 	CLAMP(Y4, Y5)
-	EXPCORE(Y0, Y1, Y2, Y3)
-	EXPCORE(Y4, Y5, Y6, Y7)
+	EXPCORE(Y0, Y1, Y2, Y3, Y8, Y9, Y10)
+	EXPCORE(Y4, Y5, Y6, Y7, Y11, Y12, Y13)
 	VMOVUPD Y0, (DI)(AX*1)
 	VMOVUPD Y4, 32(DI)(AX*1)
 	ADDQ $64, AX
@@ -212,7 +243,7 @@ exp4:
 	JAE  expdone
 	VMOVUPD (SI)(AX*1), Y0
 	CLAMP(Y0, Y1)
-	EXPCORE(Y0, Y1, Y2, Y3)
+	EXPCORE(Y0, Y1, Y2, Y3, Y9, Y10, Y11)
 	VMOVUPD Y0, (DI)(AX*1)
 
 expdone:
@@ -308,8 +339,8 @@ lsloop:
 	VANDPD  ABSM, Y0, Y1
 	VXORPD  SIGNM, Y1, Y1
 	CLAMPLO(Y1, Y2)
-	EXPCORE(Y1, Y2, Y3, Y4)
-	LNSIG(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y8)
+	EXPCORE(Y1, Y2, Y3, Y4, Y5, Y6, Y7)
+	LNSIG(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y9, Y10, Y11, Y8)
 	VMOVUPD Y2, (DI)(AX*1)
 	ADDQ $32, AX
 	CMPQ AX, CX
@@ -336,7 +367,7 @@ sigloop:
 	VANDPD  ABSM, Y0, Y1
 	VXORPD  SIGNM, Y1, Y1
 	CLAMPLO(Y1, Y2)
-	EXPCORE(Y1, Y2, Y3, Y4)
+	EXPCORE(Y1, Y2, Y3, Y4, Y5, Y6, Y7)
 	// Y2 = 1+e; Y3 = 1/(1+e); Y4 = e/(1+e); pick by the sign of x
 	VADDPD    Y8, Y1, Y2
 	VDIVPD    Y2, Y8, Y3
@@ -367,7 +398,7 @@ seloop:
 	VMOVUPD (SI)(AX*1), Y0
 	VSUBPD  Y7, Y0, Y0
 	CLAMP(Y0, Y1)
-	EXPCORE(Y0, Y1, Y2, Y3)
+	EXPCORE(Y0, Y1, Y2, Y3, Y9, Y10, Y11)
 	VADDPD  Y0, Y8, Y8
 	ADDQ $32, AX
 	CMPQ AX, CX
@@ -398,7 +429,7 @@ sealoop:
 	VFMADD231PD (DI)(AX*1), Y6, Y0
 	VSUBPD      Y7, Y0, Y0
 	CLAMP(Y0, Y1)
-	EXPCORE(Y0, Y1, Y2, Y3)
+	EXPCORE(Y0, Y1, Y2, Y3, Y9, Y10, Y11)
 	VADDPD      Y0, Y8, Y8
 	ADDQ $32, AX
 	CMPQ AX, CX
@@ -480,83 +511,49 @@ dotsum:
 	VZEROUPPER
 	RET
 
-// Chain forward registers.
-#define CIN Y0  // layer input; LNSIG writes y_j into it
-#define CPRE Y1 // pre_j
-#define CE Y2   // e^{-|pre_j|}
-#define CSG Y4  // σ(-pre_j)
-#define CTA Y5
-#define CTB Y6
-#define CTC Y7
-#define CONE Y8
-#define CACC Y9
-
-// func chainFwdAsm(k, n, stride int, f, w, b, act *float64) float64
+// func lnsigLayerAsm(n int, in, w, b, y, s *float64)
+// One layer of ChainForward over n elements:
 //
-//	for l := 0; l < n; l += 4 {          // AX = 8l
-//		in := f[l:l+4]
-//		for j := 0; j <= k; j++ {      // R11 = &w_j[l], R12 = &b_j[l], R13 = &act_j[l]
-//			pre := b_j + w_j*in
-//			y, s := lnσ(pre), σ(-pre)
-//			act[j*stride+l] = y; act[(k+1+j)*stride+l] = s   // R10 = (k+1)*stride bytes
-//			in = y
-//		}
-//		acc += w_{k+1}*in
+//	for l := range n {
+//		pre := b[l] + w[l]*in[l]       // one FMA
+//		y[l], s[l] = lnσ(pre), σ(-pre)
 //	}
-//	return Σ lanes of acc
-TEXT ·chainFwdAsm(SB), NOSPLIT, $0-64
-	MOVQ  k+0(FP), CX
-	INCQ  CX
-	MOVQ  n+8(FP), DX
-	SHLQ  $3, DX
-	MOVQ  stride+16(FP), BX
-	SHLQ  $3, BX
-	MOVQ  f+24(FP), SI
-	MOVQ  w+32(FP), DI
-	MOVQ  b+40(FP), R8
-	MOVQ  act+48(FP), R9
-	MOVQ  CX, R10
-	IMULQ BX, R10
-	VMOVUPD ONE, CONE
-	VXORPD  CACC, CACC, CACC
+//
+// The layers of a chain are run one after the other over the whole row
+// (layer-major): the elements of one layer are independent, so the
+// out-of-order core overlaps the long exp/log dependency chains of
+// successive iterations, which a loop over the layers inside the element
+// loop cannot do.
+TEXT ·lnsigLayerAsm(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	SHLQ $3, CX
+	MOVQ in+8(FP), SI
+	MOVQ w+16(FP), DI
+	MOVQ b+24(FP), R8
+	MOVQ y+32(FP), R9
+	MOVQ s+40(FP), R10
+	VMOVUPD ONE, Y15
 	XORQ  AX, AX
-	TESTQ DX, DX
-	JZ    fwddone
+	TESTQ CX, CX
+	JZ    layerdone
 
-fwdloop:
-	VMOVUPD (SI)(AX*1), CIN
-	LEAQ    (DI)(AX*1), R11
-	LEAQ    (R8)(AX*1), R12
-	LEAQ    (R9)(AX*1), R13
-	MOVQ    k+0(FP), CX
-	INCQ    CX
-
-fwdlayer:
-	// pre = b_j + w_j*in; e = exp(max(-1000, -|pre|))
-	VMOVUPD     (R12), CPRE
-	VFMADD231PD (R11), CIN, CPRE
-	VANDPD      ABSM, CPRE, CE
-	VXORPD      SIGNM, CE, CE
-	CLAMPLO(CE, CTA)
-	EXPCORE(CE, CTA, CTB, CTC)
-	LNSIG(CPRE, CE, CIN, CSG, CTA, CTB, CTC, CONE)
-	VMOVUPD CIN, (R13)
-	VMOVUPD CSG, (R13)(R10*1)
-	ADDQ    BX, R11
-	ADDQ    BX, R12
-	ADDQ    BX, R13
-	DECQ    CX
-	JNZ     fwdlayer
-
-	// acc += w_{k+1}*y_k (R11 now points at row k+1 of w)
-	VFMADD231PD (R11), CIN, CACC
+layerloop:
+	// Y0 = pre = b + w*in; Y1 = e^{-|pre|}
+	VMOVUPD     (DI)(AX*1), Y2
+	VMOVUPD     (R8)(AX*1), Y0
+	VFMADD231PD (SI)(AX*1), Y2, Y0
+	VANDPD      ABSM, Y0, Y1
+	VXORPD      SIGNM, Y1, Y1
+	CLAMPLO(Y1, Y2)
+	EXPCORE(Y1, Y2, Y3, Y4, Y5, Y6, Y7)
+	LNSIG(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y15)
+	VMOVUPD Y2, (R9)(AX*1)
+	VMOVUPD Y3, (R10)(AX*1)
 	ADDQ $32, AX
-	CMPQ AX, DX
-	JB   fwdloop
+	CMPQ AX, CX
+	JB   layerloop
 
-fwddone:
-	HSUM(CACC, X9, X1)
-	VMOVSD X9, ret+56(FP)
+layerdone:
 	VZEROUPPER
 	RET
 

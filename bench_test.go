@@ -1,0 +1,181 @@
+package h2arnn
+
+// Kernel benchmarks, one sub-benchmark per kernel set ("generic", "avx2").
+// Compare sets with
+//
+//	go test -run XXX -bench 'Kernel|Chain|FMAPeak' -count 6 . > bench.txt
+//	benchstat -col /set bench.txt
+//
+// Metrics: elem/ns (elements per nanosecond) for the vector kernels;
+// GFLOP/s for the FMA peak and the chain (counting chainFlopsPerNode flops
+// per lnσ node, forward+backward) and node/ns.
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// chainFlopsPerNode is the nominal flop count of one lnσ node forward and
+// backward (DESIGN.md's roofline estimate, ~35–45): used only to express the
+// chain's throughput as a fraction of the FMA peak.
+const chainFlopsPerNode = 40
+
+// forEachSet runs f as a sub-benchmark per available kernel set, restoring
+// the active set afterwards.
+func forEachSet(b *testing.B, f func(b *testing.B)) {
+	old := active
+	defer func() { active = old }()
+	for _, s := range available {
+		active = s
+		b.Run("set="+s.name, f)
+	}
+}
+
+func benchInput(n int, scale float64) []float64 {
+	rng := rand.New(rand.NewPCG(1, uint64(n)))
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = rng.NormFloat64() * scale
+	}
+	return x
+}
+
+func BenchmarkKernel(b *testing.B) {
+	type kernel struct {
+		name string
+		run  func(dst, x, y []float64)
+	}
+	kernels := []kernel{
+		{"Exp", func(dst, x, _ []float64) { Exp(dst, x) }},
+		{"Log1p", func(dst, x, _ []float64) { Log1p(dst, x) }},
+		{"LogSigmoid", func(dst, x, _ []float64) { LogSigmoid(dst, x) }},
+		{"Sigmoid", func(dst, x, _ []float64) { Sigmoid(dst, x) }},
+		{"LogSumExp", func(dst, x, _ []float64) { dst[0] = LogSumExp(x) }},
+		{"LogSumExpAffine", func(dst, x, y []float64) { dst[0] = LogSumExpAffine(x, y, 0.5) }},
+		{"Axpy", func(dst, x, _ []float64) { Axpy(1e-9, x, dst) }},
+		{"Dot", func(dst, x, y []float64) { dst[0] = Dot(x, y) }},
+	}
+	for _, k := range kernels {
+		b.Run(k.name, func(b *testing.B) {
+			for _, n := range []int{16, 199, 4096} {
+				x, y := benchInput(n, 3), benchInput(n+1, 1)[:n]
+				dst := make([]float64, n)
+				b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+					forEachSet(b, func(b *testing.B) {
+						for b.Loop() {
+							k.run(dst, x, y)
+						}
+						b.ReportMetric(float64(n)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "elem/ns")
+					})
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkFMAPeak measures the float64 FMA peak of one core with 12
+// independent VFMADD231PD chains on YMM registers.
+func BenchmarkFMAPeak(b *testing.B) {
+	const iters = 1 << 16
+	if _, ok := fmaPeak(0); !ok {
+		b.Skip("no FMA-peak assembly loop in this build/CPU")
+	}
+	b.Run("ymm", func(b *testing.B) {
+		flops := 0
+		for b.Loop() {
+			f, _ := fmaPeak(iters)
+			flops += f * iters
+		}
+		b.ReportMetric(float64(flops)/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
+	})
+}
+
+// chainBench is the state of a k-layer chain over R spins: parameters,
+// activations and both gradient accumulators.
+type chainBench struct {
+	k, r               int
+	f, w, bias, act    []float64
+	gwA, gbA, gwC, gbC []float64
+}
+
+func newChainBench(k, r int) *chainBench {
+	c := &chainBench{k: k, r: r}
+	c.f = benchInput(r, 2)
+	c.w = benchInput((k+2)*r, 1)
+	c.bias = benchInput((k+1)*r, 1)
+	c.act = make([]float64, 2*(k+1)*r)
+	c.gwA, c.gbA = make([]float64, (k+2)*r), make([]float64, (k+1)*r)
+	c.gwC, c.gbC = make([]float64, (k+2)*r), make([]float64, (k+1)*r)
+	return c
+}
+
+// step is one forward and one backward of the chain with both accumulators,
+// as in a training step.
+func (c *chainBench) step() float64 {
+	s := ChainForward(c.k, c.f, c.w, c.bias, c.act)
+	ChainBackward(c.k, c.f, c.w, c.act, 0.25, 1e-3, -1e-3, c.gwA, c.gbA, c.gwC, c.gbC, nil)
+	return s
+}
+
+var benchSink float64
+
+// BenchmarkChain: ChainForward+ChainBackward with k = 2 over one row of
+// R = 199, and over a whole N = 200 sample (rows R = 199..0, two signs each:
+// 2·3·19900 = 119400 lnσ nodes), reporting node/ns and GFLOP/s.
+func BenchmarkChain(b *testing.B) {
+	const k = 2
+	b.Run("row_R=199", func(b *testing.B) {
+		c := newChainBench(k, 199)
+		nodes := (k + 1) * 199
+		forEachSet(b, func(b *testing.B) {
+			for b.Loop() {
+				benchSink += c.step()
+			}
+			ns := float64(b.Elapsed().Nanoseconds())
+			b.ReportMetric(float64(nodes*b.N)/ns, "node/ns")
+			b.ReportMetric(float64(chainFlopsPerNode*nodes*b.N)/ns, "GFLOP/s")
+		})
+	})
+	// forward and backward separately, R = 200 (no tail)
+	b.Run("fwd_R=200", func(b *testing.B) {
+		c := newChainBench(k, 200)
+		forEachSet(b, func(b *testing.B) {
+			for b.Loop() {
+				benchSink += ChainForward(c.k, c.f, c.w, c.bias, c.act)
+			}
+			b.ReportMetric(float64((k+1)*200*b.N)/float64(b.Elapsed().Nanoseconds()), "node/ns")
+		})
+	})
+	b.Run("bwd_R=200", func(b *testing.B) {
+		c := newChainBench(k, 200)
+		c.step()
+		forEachSet(b, func(b *testing.B) {
+			for b.Loop() {
+				ChainBackward(c.k, c.f, c.w, c.act, 0.25, 1e-3, -1e-3, c.gwA, c.gbA, c.gwC, c.gbC, nil)
+			}
+			b.ReportMetric(float64((k+1)*200*b.N)/float64(b.Elapsed().Nanoseconds()), "node/ns")
+		})
+	})
+	b.Run("sample_N=200", func(b *testing.B) {
+		const n = 200
+		var rows []*chainBench
+		nodes := 0
+		for i := 0; i < n; i++ {
+			for sign := 0; sign < 2; sign++ {
+				rows = append(rows, newChainBench(k, n-1-i))
+				nodes += (k + 1) * (n - 1 - i)
+			}
+		}
+		forEachSet(b, func(b *testing.B) {
+			for b.Loop() {
+				for _, c := range rows {
+					benchSink += c.step()
+				}
+			}
+			ns := float64(b.Elapsed().Nanoseconds())
+			b.ReportMetric(float64(nodes*b.N)/ns, "node/ns")
+			b.ReportMetric(float64(chainFlopsPerNode*nodes*b.N)/ns, "GFLOP/s")
+		})
+	})
+}
