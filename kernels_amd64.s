@@ -72,16 +72,17 @@
 	VMAXPD  X, T, X
 
 // EXPCORE(X, N, T, U, R2, R4, Q): X = exp(X) for X in [-1000, 1000] or NaN.
-// Clobbers N, T, U, R2, R4, Q. The polynomial is evaluated in Estrin form
-// (pairs c_i + c_{i+1} r combined with r², r⁴, r⁸) for a short dependency
-// chain: the loops are latency-bound otherwise.
+// Clobbers N, T, U, R2, R4, Q. The polynomial is evaluated as
+// 1 + (r + r²·P(r)), so that its rounding errors are those of the small
+// part, with P in Estrin form for a short dependency chain (the loops are
+// otherwise latency-bound).
 //
 //	N = x*log2e + 1.5·2^52         // bits of N hold round(x*log2e) = n
 //	T = N - 1.5·2^52               // n as float64
-//	X = x - n*ln2hi - n*ln2lo      // r, |r| ≤ ln2/2
-//	U = Σ_{i=0..13} r^i/i!
-//	  = [(c0+c1r) + (c2+c3r)r²] + [(c4+c5r) + (c6+c7r)r²]r⁴
-//	    + {[(c8+c9r) + (c10+c11r)r²] + (c12+c13r)r⁴} r⁸
+//	X = x - n*ln2hi - n*ln2lo      // r, |r| ≤ ln2/2 (the first FMA is exact)
+//	U = Σ_{i=2..13} r^(i-2)/i!
+//	  = [(c2+c3r) + (c4+c5r)r²] + r⁴{[(c6+c7r) + (c8+c9r)r²] + r⁴[c10+r(c11+r(c12+rc13))]}
+//	U = 1 + (r + r²·U)
 //	T = N>>1 (+1023) <<52          // 2^⌊n/2⌋ (the shifter's low 12 bits are 0)
 //	N = N - N>>1 (+1023) <<52      // 2^⌈n/2⌉
 //	X = U * T * N
@@ -93,27 +94,24 @@
 	VFNMADD231PD LN2LO, T, X; \
 	VMULPD       X, X, R2; \
 	VMULPD       R2, R2, R4; \
-	VMOVUPD      E1, U; \
-	VFMADD213PD  E0, X, U; \
-	VMOVUPD      E3, T; \
-	VFMADD213PD  E2, X, T; \
-	VFMADD231PD  T, R2, U; \
+	VMOVUPD      E3, U; \
+	VFMADD213PD  E2, X, U; \
 	VMOVUPD      E5, T; \
 	VFMADD213PD  E4, X, T; \
-	VMOVUPD      E7, Q; \
-	VFMADD213PD  E6, X, Q; \
-	VFMADD231PD  Q, R2, T; \
-	VFMADD231PD  T, R4, U; \
-	VMOVUPD      E9, T; \
-	VFMADD213PD  E8, X, T; \
-	VMOVUPD      E11, Q; \
-	VFMADD213PD  E10, X, Q; \
+	VFMADD231PD  T, R2, U; \
+	VMOVUPD      E7, T; \
+	VFMADD213PD  E6, X, T; \
+	VMOVUPD      E9, Q; \
+	VFMADD213PD  E8, X, Q; \
 	VFMADD231PD  Q, R2, T; \
 	VMOVUPD      E13, Q; \
 	VFMADD213PD  E12, X, Q; \
+	VFMADD213PD  E11, X, Q; \
+	VFMADD213PD  E10, X, Q; \
 	VFMADD231PD  Q, R4, T; \
-	VMULPD       R4, R4, R2; \
-	VFMADD231PD  T, R2, U; \
+	VFMADD231PD  T, R4, U; \
+	VFMADD213PD  X, R2, U; \
+	VADDPD       ONE, U, U; \
 	VPSRLQ       $1, N, T; \
 	VPSUBQ       T, N, N; \
 	VPADDQ       BIAS, T, T; \

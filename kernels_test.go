@@ -168,6 +168,18 @@ func accuracy(f func(dst, x []float64), ref, exact func(float64) float64, xs []f
 	return maxUlp, worst, refWrong
 }
 
+// exactError is the max ulp distance of f from the big-float oracle.
+func exactError(f func(dst, x []float64), exact func(float64) float64, xs []float64) (maxUlp int64, worst float64) {
+	got := make([]float64, len(xs))
+	f(got, xs)
+	for i, x := range xs {
+		if d := ulpDiff(got[i], exact(x)); d > maxUlp {
+			maxUlp, worst = d, x
+		}
+	}
+	return maxUlp, worst
+}
+
 const bigPrec = 128
 
 // bigLn2 is ln 2 to bigPrec bits from Σ_{j≥1} 1/(j·2^j).
@@ -313,6 +325,11 @@ func TestExpAccuracy(t *testing.T) {
 		if m > 2 {
 			t.Errorf("Exp max error %d ulp > 2 at x=%v", m, w)
 		}
+		if m, w := exactError(Exp, bigExp, xs[:20000]); m > 1 {
+			t.Errorf("Exp: %d ulp from the correctly rounded value at x=%v", m, w)
+		} else {
+			t.Logf("Exp: max error %d ulp from the correctly rounded value over %d inputs", m, 20000)
+		}
 	})
 }
 
@@ -324,6 +341,11 @@ func TestLog1pAccuracy(t *testing.T) {
 		t.Logf("Log1p: %d inputs, max error %d ulp (at x=%v); %d inputs where math.Log1p is > 2 ulp off and Log1p within 1 ulp of exact", len(xs), m, w, rw)
 		if m > 2 {
 			t.Errorf("Log1p max error %d ulp > 2 at x=%v", m, w)
+		}
+		if m, w := exactError(Log1p, bigLog1p, xs[:20000]); m > 1 {
+			t.Errorf("Log1p: %d ulp from the correctly rounded value at x=%v", m, w)
+		} else {
+			t.Logf("Log1p: max error %d ulp from the correctly rounded value over %d inputs", m, 20000)
 		}
 	})
 }
