@@ -518,10 +518,11 @@ dotsum:
 //	}
 //
 // The layers of a chain are run one after the other over the whole row
-// (layer-major): the elements of one layer are independent, so the
-// out-of-order core overlaps the long exp/log dependency chains of
-// successive iterations, which a loop over the layers inside the element
-// loop cannot do.
+// (layer-major), and each layer in two passes: (1) pre and e = exp(-|pre|),
+// stored in y and s; (2) lnσ and σ from them. Each pass has independent
+// iterations with a dependency chain short enough for the out-of-order
+// window to hold several of them; the single fused loop is bounded by its
+// ~120-cycle chain per vector instead of by the FP pipes.
 TEXT ·lnsigLayerAsm(SB), NOSPLIT, $0-48
 	MOVQ n+0(FP), CX
 	SHLQ $3, CX
@@ -535,21 +536,33 @@ TEXT ·lnsigLayerAsm(SB), NOSPLIT, $0-48
 	TESTQ CX, CX
 	JZ    layerdone
 
-layerloop:
-	// Y0 = pre = b + w*in; Y1 = e^{-|pre|}
+layerexp:
+	// pass 1: y = pre = b + w*in; s = e = exp(max(-1000, -|pre|))
 	VMOVUPD     (DI)(AX*1), Y2
 	VMOVUPD     (R8)(AX*1), Y0
 	VFMADD231PD (SI)(AX*1), Y2, Y0
+	VMOVUPD     Y0, (R9)(AX*1)
 	VANDPD      ABSM, Y0, Y1
 	VXORPD      SIGNM, Y1, Y1
 	CLAMPLO(Y1, Y2)
 	EXPCORE(Y1, Y2, Y3, Y4, Y5, Y6, Y7)
+	VMOVUPD Y1, (R10)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JB   layerexp
+
+	XORQ AX, AX
+
+layerlog:
+	// pass 2: y, s = lnσ(pre), σ(-pre) from pre (in y) and e (in s)
+	VMOVUPD (R9)(AX*1), Y0
+	VMOVUPD (R10)(AX*1), Y1
 	LNSIG(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y15)
 	VMOVUPD Y2, (R9)(AX*1)
 	VMOVUPD Y3, (R10)(AX*1)
 	ADDQ $32, AX
 	CMPQ AX, CX
-	JB   layerloop
+	JB   layerlog
 
 layerdone:
 	VZEROUPPER
