@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"os"
 	"testing"
 )
 
@@ -642,5 +643,18 @@ func TestKernelsSelection(t *testing.T) {
 	av := AvailableKernels()
 	if av[len(av)-1] != "generic" {
 		t.Fatalf("generic is not last: %v", av)
+	}
+}
+
+// TestKernelsEnv: at start-up the set named by H2ARNN_KERNELS is active, or
+// the best available one when it is unset. Run the package with
+// H2ARNN_KERNELS=generic (and with -tags noasm) to exercise those paths.
+func TestKernelsEnv(t *testing.T) {
+	want := os.Getenv("H2ARNN_KERNELS")
+	if want == "" {
+		want = AvailableKernels()[0]
+	}
+	if Kernels() != want {
+		t.Fatalf("active kernel set %q, want %q (available %v)", Kernels(), want, AvailableKernels())
 	}
 }
