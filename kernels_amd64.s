@@ -536,8 +536,37 @@ TEXT ·lnsigLayerAsm(SB), NOSPLIT, $0-48
 	TESTQ CX, CX
 	JZ    layerdone
 
+	MOVQ CX, DX
+	ANDQ $-64, DX // bytes in whole 8-element blocks
+	JZ   layerexp4
+
 layerexp:
-	// pass 1: y = pre = b + w*in; s = e = exp(max(-1000, -|pre|))
+	// pass 1, two vectors per step: y = pre = b + w*in; s = e = exp(max(-1000, -|pre|))
+	VMOVUPD     (DI)(AX*1), Y2
+	VMOVUPD     32(DI)(AX*1), Y9
+	VMOVUPD     (R8)(AX*1), Y0
+	VMOVUPD     32(R8)(AX*1), Y8
+	VFMADD231PD (SI)(AX*1), Y2, Y0
+	VFMADD231PD 32(SI)(AX*1), Y9, Y8
+	VMOVUPD     Y0, (R9)(AX*1)
+	VMOVUPD     Y8, 32(R9)(AX*1)
+	VANDPD      ABSM, Y0, Y1
+	VANDPD      ABSM, Y8, Y8
+	VXORPD      SIGNM, Y1, Y1
+	VXORPD      SIGNM, Y8, Y8
+	CLAMPLO(Y1, Y2)
+	CLAMPLO(Y8, Y9)
+	EXPCORE(Y1, Y2, Y3, Y4, Y5, Y6, Y7)
+	EXPCORE(Y8, Y9, Y10, Y11, Y12, Y13, Y14)
+	VMOVUPD Y1, (R10)(AX*1)
+	VMOVUPD Y8, 32(R10)(AX*1)
+	ADDQ $64, AX
+	CMPQ AX, DX
+	JB   layerexp
+
+layerexp4:
+	CMPQ AX, CX
+	JAE  layerexp4done
 	VMOVUPD     (DI)(AX*1), Y2
 	VMOVUPD     (R8)(AX*1), Y0
 	VFMADD231PD (SI)(AX*1), Y2, Y0
@@ -547,10 +576,8 @@ layerexp:
 	CLAMPLO(Y1, Y2)
 	EXPCORE(Y1, Y2, Y3, Y4, Y5, Y6, Y7)
 	VMOVUPD Y1, (R10)(AX*1)
-	ADDQ $32, AX
-	CMPQ AX, CX
-	JB   layerexp
 
+layerexp4done:
 	XORQ AX, AX
 
 layerlog:
