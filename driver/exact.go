@@ -20,7 +20,7 @@ type exactResult struct {
 
 // runExact prints the exact thermodynamics of a model at each β, by the
 // method the user picked or the cheapest exact one (auto).
-func runExact(args []string, e *env) error {
+func runExact(args []string, e *env) (err error) {
 	fs := newFlagSet("exact", "-model cw|sk|file -n N [-J 1] [-field 0] [-seed S] [-couplings FILE] [-fields FILE] -beta B[,B...] [-method auto] [-workers 0]",
 		"Prints one JSON line per β: {\"model\",\"n\",\"beta\",\"method\",\"f\",\"e\",\"s\",\"m_abs\"}, the exact\n"+
 			"free energy f = -ln Z/(βN), energy e = <H>/N, entropy s = -<ln P>/N and |m| = <|Σx|>/N per spin.\n"+
@@ -32,9 +32,19 @@ func runExact(args []string, e *env) error {
 	betaList := fs.String("beta", "", "inverse temperature(s) β > 0, comma-separated, e.g. 0.5,1,1.5 (required)")
 	method := fs.String("method", "auto", "auto|analytic|enumerate|meanfield")
 	workers := fs.Int("workers", 0, "goroutines for enumerate (0 = one per core)")
+	pf := addProfileFlags(fs)
 	if err := fs.parse(args); err != nil {
 		return err
 	}
+	stopProf, err := pf.start()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if perr := stopProf(); perr != nil && err == nil {
+			err = perr
+		}
+	}()
 	betas, err := parseBetas(*betaList)
 	if err != nil {
 		return err

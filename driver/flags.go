@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -35,7 +36,7 @@ func addModelFlags(fs *flagSet, fileInputs bool) *modelFlags {
 	fs.Float64Var(&mf.field, "field", 0, "uniform external field h on every spin (cw and sk)")
 	fs.Uint64Var(&mf.seed, "seed", 0, "disorder seed of the sk instance (one seed = one instance)")
 	if fileInputs {
-		fs.StringVar(&mf.couplings, "couplings", "", "couplings `FILE` of \"i j J_ij\" lines, 0-based, # comments (for -model file)")
+		fs.StringVar(&mf.couplings, "couplings", "", "couplings `FILE` (for -model file): text \"i j J_ij\" lines, 0-based, # comments; or, if the name ends in .npz, a SciPy sparse matrix (scipy.sparse.save_npz, any triangle)")
 		fs.StringVar(&mf.hfile, "fields", "", "optional fields `FILE` of \"i h_i\" lines (for -model file)")
 	}
 	return mf
@@ -78,6 +79,13 @@ func (mf *modelFlags) build(fs *flagSet) (*model.Hamiltonian, error) {
 			if fs.set(name) {
 				return nil, usagef("-%s does not apply to -model file (the files give J_ij and h_i); drop it", name)
 			}
+		}
+		if isNPZ(mf.couplings) {
+			if mf.hfile != "" {
+				return nil, usagef("-fields cannot be combined with an .npz couplings file; write the couplings as text with 'h2arnn instance -format text', or drop -fields")
+			}
+			m, err := model.LoadNPZCouplings(mf.couplings, mf.n)
+			return m, asUsage(err)
 		}
 		m, err := model.LoadCouplings(mf.couplings, mf.hfile, mf.n)
 		return m, asUsage(err)
@@ -133,3 +141,7 @@ func checkWorkers(w int) error {
 // relErr is the signed relative error (f - ref)/|ref| reported as rel_err;
 // it is positive when a variational f lies above the exact one.
 func relErr(f, ref float64) float64 { return (f - ref) / math.Abs(ref) }
+
+// isNPZ reports whether path names a NumPy .npz archive (by its extension,
+// case-insensitive).
+func isNPZ(path string) bool { return strings.EqualFold(filepath.Ext(path), ".npz") }

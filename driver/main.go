@@ -20,12 +20,19 @@
 //	h2arnn exact -model file -couplings sk20.txt -beta 1    # ... gives the same numbers
 //	h2arnn sample -model cw -n 200 -arch cw_n -beta 1.3 -samples 20000 -out samples.npy
 //	h2arnn train -model sk -n 50 -seed 1 -arch sk_1rsb -out run1
+//	h2arnn train -resume run1                               # after Ctrl-C: continue bit for bit
+//	h2arnn plot -out cmp run1 run2                          # cmp_free_energy.png/.svg, cmp_overlaps.png/.svg
+//
+// exact, sample and train take -cpuprofile, -memprofile and -trace FILE.
+// SIGINT or SIGTERM stops train at the next step with a checkpoint and
+// status 130.
 //
 // The driver only parses, wires and writes: every number it prints is
 // computed by the model and grad packages.
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -34,29 +41,25 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync/atomic"
+	"syscall"
 )
 
 func main() {
-	// An interrupt (Ctrl-C) asks long subcommands to stop at the next step
-	// boundary, so that the files they write stay complete; a second one
-	// kills the process as usual.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt)
+	// SIGINT (Ctrl-C) or SIGTERM cancels the context: long subcommands stop
+	// at the next step boundary, write a checkpoint and exit with status
+	// 130, so that nothing already computed is lost. After the first signal
+	// the default handling is restored, so a second one kills the process.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
-		<-sig
-		interrupted.Store(true)
-		signal.Stop(sig)
+		<-ctx.Done()
+		stop()
 	}()
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(runContext(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
-
-// interrupted is set by the first interrupt signal.
-var interrupted atomic.Bool
 
 // errInterrupted stops a subcommand after an interrupt: exit status 130,
 // the shell's convention for death by SIGINT.
-var errInterrupted = errors.New("interrupted; the output written so far is complete up to the last finished β")
+var errInterrupted = errors.New("interrupted")
 
 // Exit statuses.
 const (
@@ -75,8 +78,10 @@ type command struct {
 	run func(args []string, env *env) error
 }
 
-// env is what a subcommand writes to.
+// env is what a subcommand writes to, and its cancellation.
 type env struct {
+	// ctx is cancelled by SIGINT or SIGTERM.
+	ctx            context.Context
 	stdout, stderr io.Writer
 	enc            *json.Encoder
 }
@@ -87,7 +92,8 @@ func commands() []command {
 		{"exact", "exact free energy, energy, entropy and |m| of a model at given β", runExact},
 		{"sample", "sample from an exact autoregressive net (cw_n, h2arnn) and report the statistics", runSample},
 		{"train", "train a variational autoregressive net with the paper's β annealing", runTrain},
-		{"instance", "write a model instance (couplings file) to standard output", runInstance},
+		{"plot", "overlay the free energy and P(q) of several training runs in one figure", runPlot},
+		{"instance", "write a model instance (couplings file, text or .npz) to standard output or a file", runInstance},
 		{"version", "print the module and Go versions and the kernel sets in use", runVersion},
 	}
 }
@@ -113,9 +119,16 @@ func asUsage(err error) error {
 	return &usageError{err.Error()}
 }
 
-// run is main without the process: it returns the exit status. It never
-// panics; a panic inside a subcommand becomes a one-line internal error.
-func run(args []string, stdout, stderr io.Writer) (status int) {
+// run is main without the process and without signals: it returns the exit
+// status.
+func run(args []string, stdout, stderr io.Writer) int {
+	return runContext(context.Background(), args, stdout, stderr)
+}
+
+// runContext is run whose subcommands stop cleanly when ctx is cancelled.
+// It never panics; a panic inside a subcommand becomes a one-line internal
+// error.
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) (status int) {
 	sub := ""
 	defer func() {
 		if r := recover(); r != nil {
@@ -143,7 +156,7 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)
-		err := c.run(args[1:], &env{stdout: stdout, stderr: stderr, enc: enc})
+		err := c.run(args[1:], &env{ctx: ctx, stdout: stdout, stderr: stderr, enc: enc})
 		switch {
 		case err == nil:
 			return exitOK

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/h2arnn/h2arnn/output"
 )
 
 // runCLI runs the driver in-process and returns status, stdout and stderr.
@@ -395,7 +397,7 @@ func TestSampleExactNets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := npyHeader(300, n)
+		h := output.NPYHeaderInt8(300, n)
 		if !bytes.Equal(b[:len(h)], h) || len(b) != len(h)+300*n {
 			t.Fatalf("npy file: %d bytes", len(b))
 		}
@@ -434,7 +436,7 @@ func mustFloat(s string) float64 {
 func TestTrainSmoke(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
 	st, out, errs := runCLI("train", "-model", "cw", "-n", "8", "-arch", "1p", "-beta-range", "0.5,1.5,3",
-		"-init-steps", "40", "-max-step", "10", "-batch", "100", "-eval-samples", "400", "-train-seed", "4", "-workers", "2", "-out", dir)
+		"-init-steps", "40", "-max-step", "10", "-batch", "100", "-eval-samples", "400", "-train-seed", "4", "-workers", "2", "-out", dir, "-quiet")
 	if st != 0 || errs != "" {
 		t.Fatalf("status %d stderr %q", st, errs)
 	}
@@ -462,7 +464,7 @@ func TestTrainSmoke(t *testing.T) {
 		t.Errorf("stats.csv: %v %q", err, csv)
 	}
 	npy, err := os.ReadFile(filepath.Join(dir, "samples.npy"))
-	if h := npyHeader(400, 8); err != nil || len(npy) != len(h)+400*8 || !bytes.Equal(npy[:len(h)], h) {
+	if h := output.NPYHeaderInt8(400, 8); err != nil || len(npy) != len(h)+400*8 || !bytes.Equal(npy[:len(h)], h) {
 		t.Errorf("samples.npy: %v, %d bytes", err, len(npy))
 	}
 	ov, err := os.ReadFile(filepath.Join(dir, "overlaps.csv"))
@@ -487,7 +489,7 @@ func TestTrainSmoke(t *testing.T) {
 
 	// An exact net needs no training: it is only evaluated, and its f is
 	// exact (zero-variance estimator).
-	st, out, errs = runCLI("train", "-model", "cw", "-n", "12", "-arch", "cw_n", "-beta-range", "0.7,1.3,2", "-eval-samples", "50")
+	st, out, errs = runCLI("train", "-model", "cw", "-n", "12", "-arch", "cw_n", "-beta-range", "0.7,1.3,2", "-eval-samples", "50", "-quiet", "-out", filepath.Join(t.TempDir(), "cwn"))
 	if st != 0 {
 		t.Fatalf("cw_n: %q", errs)
 	}
@@ -508,13 +510,3 @@ func TestNonFiniteResult(t *testing.T) {
 	}
 }
 
-// TestTrainInterrupt: after an interrupt, train stops at the next step with
-// one line and status 130.
-func TestTrainInterrupt(t *testing.T) {
-	interrupted.Store(true)
-	defer interrupted.Store(false)
-	st, out, errs := runCLI("train", "-model", "cw", "-n", "6", "-arch", "1p", "-beta-range", "1,1,1", "-init-steps", "100", "-batch", "10", "-eval-samples", "0")
-	if st != exitSignal || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "interrupted") {
-		t.Fatalf("status %d stdout %q stderr %q", st, out, errs)
-	}
-}

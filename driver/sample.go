@@ -1,10 +1,15 @@
 package main
 
 import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/h2arnn/h2arnn/model"
+	"github.com/h2arnn/h2arnn/output"
 )
 
 // sampleResult is the JSON line of `h2arnn sample`. FExact and RelErr are
@@ -33,7 +38,7 @@ const maxRefEnumerate = 26
 // runSample draws samples from an exact net (one without trainable
 // parameters) and reports their statistics. The sampling streams use
 // -sample-seed, which defaults to -seed, so that one flag reproduces a run.
-func runSample(args []string, e *env) error {
+func runSample(args []string, e *env) (err error) {
 	fs := newFlagSet("sample", "-model cw|sk|file -n N [model flags] -arch cw_n|h2arnn -beta B [-samples 1000] [-sample-seed S] [-workers 0] [-out FILE.npy]",
 		"Draws -samples configurations from an exact autoregressive net at inverse temperature β and prints\n"+
 			"one JSON line {\"arch\",\"n\",\"beta\",\"samples\",\"f\",\"f_std\",\"e\",\"e_min\",\"s\",\"m_abs\"}: per spin,\n"+
@@ -47,9 +52,19 @@ func runSample(args []string, e *env) error {
 	sampleSeed := fs.Uint64("sample-seed", 0, "seed of the sampling streams (default: the value of -seed)")
 	workers := fs.Int("workers", 0, "sampling goroutines (0 = one per core); results do not depend on it")
 	out := fs.String("out", "", "also write the samples to this `FILE` as an int8 .npy array of shape [M, N]")
+	pf := addProfileFlags(fs)
 	if err := fs.parse(args); err != nil {
 		return err
 	}
+	stopProf, err := pf.start()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if perr := stopProf(); perr != nil && err == nil {
+			err = perr
+		}
+	}()
 	if *betaStr == "" {
 		return usagef("no inverse temperature given; give -beta B with B > 0")
 	}
@@ -72,6 +87,12 @@ func runSample(args []string, e *env) error {
 	m, err := mf.build(fs)
 	if err != nil {
 		return err
+	}
+	if *out != "" {
+		// Refuse an unwritable -out before sampling, not after.
+		if err := checkFileDir(*out); err != nil {
+			return usagef("-out %s: %v; give a path in an existing, writable directory", *out, err)
+		}
 	}
 	seed := mf.seed
 	if fs.set("sample-seed") {
@@ -96,8 +117,9 @@ func runSample(args []string, e *env) error {
 		res.FExact, res.RelErr = &ref, &rel
 	}
 	if *out != "" {
-		if err := saveNpyInt8(*out, bt.X, bt.B, bt.N); err != nil {
-			return usagef("-out %s: cannot write the samples (%v); give a writable path", *out, err)
+		err := output.WriteFileAtomic(*out, func(w io.Writer) error { return output.WriteNPYInt8(w, bt.X, bt.B, bt.N) })
+		if err != nil {
+			return fmt.Errorf("-out %s: writing the samples: %v", *out, err)
 		}
 	}
 	return e.emit(res)
@@ -117,4 +139,28 @@ func exactF(m *model.Hamiltonian, beta float64, workers int) (float64, bool, err
 		return 0, false, err
 	}
 	return th[0].F, true, nil
+}
+
+// checkFileDir checks that a file can be created at path: its directory
+// exists, is a directory, and accepts a new file (probed by creating and
+// removing a temporary one), and path itself is not a directory.
+func checkFileDir(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%s is a directory", path)
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("directory %s does not exist", dir)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	f, err := os.CreateTemp(dir, ".h2arnn-probe-*")
+	if err != nil {
+		return fmt.Errorf("cannot create files in %s", dir)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
 }

@@ -1,18 +1,21 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/h2arnn/h2arnn/grad"
 	"github.com/h2arnn/h2arnn/model"
+	"github.com/h2arnn/h2arnn/output"
 )
 
 // trainResult is one JSON line of `h2arnn train`, printed when a β is done.
@@ -33,10 +36,21 @@ type trainResult struct {
 	RelErr  *float64 `json:"rel_err,omitempty"`
 }
 
+// statsRow converts a result to its stats.csv row.
+func (r trainResult) statsRow() output.StatsRow {
+	row := output.StatsRow{Beta: r.Beta, F: r.F, FStd: r.FStd, E: r.E, EMin: r.EMin, S: r.S, MAbs: r.MAbs, Steps: r.Steps, Seconds: r.Seconds}
+	if r.FExact != nil {
+		row.FExact, row.RelErr, row.HasExact = *r.FExact, *r.RelErr, true
+	}
+	return row
+}
+
 // trainFlags are the protocol flags of `h2arnn train`, named as in the
-// paper's code (beta_range, max_step, batch_size, lr, net_depth, net_width).
+// paper's code (beta_range, max_step, batch_size, lr, net_depth, net_width),
+// and the run-directory flags.
 type trainFlags struct {
 	arch                      string
+	label                     string
 	k, depth, width           int
 	betaRange                 string
 	initSteps, maxStep, batch int
@@ -47,11 +61,28 @@ type trainFlags struct {
 	out                       string
 	overlapBins               int
 	analyticInit              bool
+	checkpointEvery           int
+	saveSamples               string
+	resume                    string
+	quiet                     bool
 }
 
-func runTrain(args []string, e *env) error {
+// runtimeFlags do not change a run's numbers: they are not saved with the
+// configuration and may differ when a run is resumed. (-out is the run
+// directory itself; -resume names it.)
+var runtimeFlags = map[string]bool{
+	"workers": true, "quiet": true, "checkpoint-every": true, "resume": true, "out": true,
+	"cpuprofile": true, "memprofile": true, "trace": true,
+}
+
+// testStop, if set (by tests only), is asked after every step (betaEnd
+// false) and after every finished β (betaEnd true) whether to act as if an
+// interrupt had arrived there.
+var testStop func(j, steps int, betaEnd bool) bool
+
+func runTrain(args []string, e *env) (err error) {
 	def := grad.DefaultConfig()
-	fs := newFlagSet("train", "-model cw|sk|file -n N [model flags] -arch NAME [arch flags] [protocol flags] [-out DIR]",
+	fs := newFlagSet("train", "-model cw|sk|file -n N [model flags] -arch NAME [arch flags] [protocol flags] [-out DIR]\n       h2arnn train -resume DIR",
 		"Trains the autoregressive net -arch on the Boltzmann distribution of the model with the paper's\n"+
 			"annealing (SPEC §4): β on linspace(start, end, count), -init-steps Adam steps at the first β and up\n"+
 			"to -max-step at every later one, stopping early once std(ln q + βH)/(βN) < -std-limit.\n"+
@@ -59,10 +90,18 @@ func runTrain(args []string, e *env) error {
 			"\"steps\",\"params\",\"seconds\"} with the statistics of the -eval-samples evaluation batch (or, with\n"+
 			"-eval-samples 0, the mean over the last -stats-batches training batches), plus \"f_exact\" and\n"+
 			"\"rel_err\" = (f - f_exact)/|f_exact| when an exact reference exists (cw: any N; others: N ≤ 26).\n"+
+			"\n"+
+			"Everything goes into the run directory -out DIR (default runs/<date>-<time>-<arch>-n<N>):\n"+
+			"stats.csv (one row per β), summary.json (configuration, versions, model source, final figures),\n"+
+			"samples.npy (int8 ±1, [samples, N]) and overlaps.csv (P(q)) per -save-samples, checkpoint.json,\n"+
+			"and the plots free_energy.png/.svg and overlaps.png/.svg. Ctrl-C or SIGTERM writes a checkpoint\n"+
+			"and exits with status 130; 'h2arnn train -resume DIR' continues the run with its saved flags and\n"+
+			"gives the same numbers, bit for bit, as an uninterrupted run. Progress goes to standard error.\n"+
 			"Architectures: "+strings.Join(model.Archs(), ", ")+".", e.stderr)
 	mf := addModelFlags(fs, true)
 	var tf trainFlags
 	fs.StringVar(&tf.arch, "arch", "", "architecture (required): "+strings.Join(model.Archs(), "|"))
+	fs.StringVar(&tf.label, "label", "", "name of the run in plot legends (default: the architecture)")
 	fs.IntVar(&tf.k, "k", 1, "replica-symmetry-breaking steps of sk_krsb (0 = sk_rs)")
 	fs.IntVar(&tf.depth, "depth", 2, "made: number of masked layers (net_depth)")
 	fs.IntVar(&tf.width, "width", 1, "made: channels per spin in hidden layers (net_width)")
@@ -77,10 +116,25 @@ func runTrain(args []string, e *env) error {
 	fs.IntVar(&tf.evalSamples, "eval-samples", def.EvalSamples, "samples of the evaluation batch drawn after each β (0: report training statistics)")
 	fs.Uint64Var(&tf.trainSeed, "train-seed", 0, "seed of the parameter initialisation and of the training samples")
 	fs.IntVar(&tf.workers, "workers", 0, "goroutines (0 = one per core); results do not depend on it")
-	fs.StringVar(&tf.out, "out", "", "also write stats.csv, summary.json, and from the last evaluation batch samples.npy and overlaps.csv, into this `DIR`")
-	fs.IntVar(&tf.overlapBins, "overlap-bins", 100, "bins of the overlap histogram P(q) on [-1, 1] written to DIR/overlaps.csv from the last evaluation batch (0: none)")
+	fs.StringVar(&tf.out, "out", "", "run `DIR` (created if missing; default runs/<date>-<time>-<arch>-n<N>); it must not hold another run")
+	fs.IntVar(&tf.overlapBins, "overlap-bins", 100, "bins of the overlap histogram P(q) on [-1, 1] (0: none)")
+	fs.IntVar(&tf.checkpointEvery, "checkpoint-every", 100, "also write DIR/checkpoint.json every this many steps (0: only at the end of each β and on interrupt)")
+	fs.StringVar(&tf.saveSamples, "save-samples", "last", "evaluation samples and P(q) to keep: last (samples.npy, overlaps.csv of the last β), every (also samples_beta<β>.npy, overlaps_beta<β>.csv at each β) or none")
+	fs.StringVar(&tf.resume, "resume", "", "continue the interrupted run in `DIR` from its checkpoint, with its saved flags (flags given too must agree)")
+	fs.BoolVar(&tf.quiet, "quiet", false, "no progress lines on standard error")
+	pf := addProfileFlags(fs)
 	if err := fs.parse(args); err != nil {
 		return err
+	}
+	var ck *checkpoint
+	if tf.resume != "" {
+		if ck, err = loadCheckpoint(tf.resume); err != nil {
+			return err
+		}
+		if err := applySavedFlags(fs, ck.Flags, tf.resume); err != nil {
+			return err
+		}
+		tf.out = tf.resume
 	}
 	cfg, err := tf.config(fs, def)
 	if err != nil {
@@ -99,77 +153,371 @@ func runTrain(args []string, e *env) error {
 	if err != nil {
 		return usagef("-arch %s: %v", tf.arch, err)
 	}
-	refs, err := exactFs(m, sched, tf.workers)
+	mhash := modelHash(m)
+	if ck != nil {
+		if ck.ModelSHA256 != mhash {
+			return usagef("-resume %s: the model differs from the one the run was trained on (a couplings or fields file changed?); restore it or start a new run", tf.resume)
+		}
+		if len(ck.Params) != len(net.Params()) || ck.Arch != tf.arch {
+			return usagef("-resume %s: the checkpoint holds %d parameters of %s, the net %s has %d; the checkpoint does not belong to this configuration", tf.resume, len(ck.Params), ck.Arch, tf.arch, len(net.Params()))
+		}
+		if ck.State.BetaIndex >= len(sched) {
+			return usagef("-resume %s: the run is already complete (all %d β done); start a new run with another -out", tf.resume, len(sched))
+		}
+		copy(net.Params(), ck.Params)
+	}
+	if tf.out == "" {
+		tf.out = defaultRunDir(tf.arch, m.N, time.Now())
+	}
+	if ck == nil {
+		if _, err := os.Stat(filepath.Join(tf.out, checkpointFile)); err == nil {
+			return usagef("-out %s already holds a run (%s); continue it with -resume %s or give another -out", tf.out, checkpointFile, tf.out)
+		}
+	}
+	if err := output.CheckWritable(tf.out); err != nil {
+		return usagef("-out %s: %v; give a writable directory", tf.out, err)
+	}
+	stopProf, err := pf.start()
 	if err != nil {
 		return err
 	}
-	var files *runFiles
-	if tf.out != "" {
-		if files, err = openRunFiles(tf.out); err != nil {
-			return err
+	defer func() {
+		if perr := stopProf(); perr != nil && err == nil {
+			err = perr
 		}
-		defer files.close()
+	}()
+
+	refs, err := exactFs(m, sched, tf.workers)
+	if err != nil {
+		return err
 	}
 	tr, err := grad.NewTrainer(net, cfg)
 	if err != nil {
 		return usagef("%v; check the protocol flags with 'h2arnn train -h'", err)
 	}
 	defer tr.Close()
-	tr.OnStep = func(j, steps int, st grad.Stats) error {
-		if interrupted.Load() {
+	r := &trainRun{e: e, tf: &tf, mf: mf, fs: fs, cfg: cfg, sched: sched, m: m, net: net, tr: tr, refs: refs, modelSHA: mhash, started: time.Now()}
+	statsPath := filepath.Join(tf.out, output.StatsFile)
+	if ck != nil {
+		if err := tr.SetState(ck.State); err != nil {
+			return usagef("-resume %s: %v; the checkpoint does not belong to this configuration", tf.resume, err)
+		}
+		sw, rows, err := output.ResumeStats(statsPath, refs != nil, ck.State.BetaIndex)
+		if err != nil {
+			return usagef("-resume %s: %v", tf.resume, err)
+		}
+		r.stats = sw
+		for _, row := range rows {
+			r.results = append(r.results, r.fromRow(row))
+		}
+		r.resumes = ck.Resumes + 1
+	} else {
+		sw, err := output.CreateStats(statsPath, refs != nil)
+		if err != nil {
+			return fmt.Errorf("creating %s: %v", statsPath, err)
+		}
+		r.stats = sw
+	}
+	defer r.stats.Close()
+	return r.train()
+}
+
+// trainRun is one training run with its run directory.
+type trainRun struct {
+	e        *env
+	tf       *trainFlags
+	mf       *modelFlags
+	fs       *flagSet
+	cfg      grad.Config
+	sched    []float64
+	m        *model.Hamiltonian
+	net      model.Net
+	tr       *grad.Trainer
+	refs     []float64 // exact f per β, nil without a reference
+	modelSHA string
+	stats    *output.StatsWriter
+	results  []trainResult // every finished β, those of earlier sessions included
+	resumes  int
+	started  time.Time
+	// lastCk is the position of the last checkpoint written.
+	lastCk grad.State
+}
+
+func (r *trainRun) dir(name string) string { return filepath.Join(r.tf.out, name) }
+
+// fromRow rebuilds the result of a β finished before a resume from its
+// stats.csv row.
+func (r *trainRun) fromRow(row output.StatsRow) trainResult {
+	res := trainResult{Arch: r.tf.arch, N: r.m.N, Beta: row.Beta, F: row.F, FStd: row.FStd, E: row.E, EMin: row.EMin,
+		S: row.S, MAbs: row.MAbs, Steps: row.Steps, Params: r.net.ParamCount(), Seconds: row.Seconds}
+	if row.HasExact {
+		fx, rel := row.FExact, row.RelErr
+		res.FExact, res.RelErr = &fx, &rel
+	}
+	return res
+}
+
+func (r *trainRun) train() error {
+	e, tf := r.e, r.tf
+	prog := newProgress(e.stderr, tf.quiet, r.sched, r.limit, r.refs)
+	if err := r.writeSummary("running", ""); err != nil {
+		return err
+	}
+	// A checkpoint before the first step: there is always one to resume
+	// from, and a directory that cannot take it fails now.
+	if err := r.checkpoint(); err != nil {
+		return err
+	}
+	interrupt := func(j, steps int, betaEnd bool) bool {
+		return r.e.ctx.Err() != nil || (testStop != nil && testStop(j, steps, betaEnd))
+	}
+	r.tr.OnStep = func(j, steps int, st grad.Stats) error {
+		prog.step(j, steps, st)
+		if interrupt(j, steps, false) {
+			if err := r.checkpoint(); err != nil {
+				return err
+			}
+			return errInterrupted
+		}
+		if tf.checkpointEvery > 0 && steps%tf.checkpointEvery == 0 {
+			return r.checkpoint()
+		}
+		return nil
+	}
+	r.tr.OnBeta = func(gr grad.Result) error {
+		st := gr.Stats
+		res := trainResult{Arch: tf.arch, N: r.m.N, Beta: gr.Beta, F: st.F, FStd: st.FStd, E: st.E, EMin: st.EMin,
+			S: st.S, MAbs: st.MAbs, Steps: gr.Steps, Params: r.net.ParamCount(), Seconds: gr.Seconds}
+		if r.refs != nil {
+			ref := r.refs[gr.Index]
+			rel := relErr(st.F, ref)
+			res.FExact, res.RelErr = &ref, &rel
+		}
+		// Order matters for resuming: the row and the sample files of this
+		// β first, then the checkpoint that says the β is done. A crash in
+		// between repeats the β, and ResumeStats drops its row.
+		if err := r.stats.Write(res.statsRow()); err != nil {
+			return fmt.Errorf("writing %s: %v", output.StatsFile, err)
+		}
+		r.results = append(r.results, res)
+		if err := r.saveSamples(gr); err != nil {
+			return err
+		}
+		if err := r.checkpoint(); err != nil {
+			return err
+		}
+		prog.betaDone(gr.Index, res)
+		if err := e.emit(res); err != nil {
+			return err
+		}
+		if interrupt(gr.Index, gr.Steps, true) {
 			return errInterrupted
 		}
 		return nil
 	}
-	var results []trainResult
-	tr.OnBeta = func(r grad.Result) error {
-		st := r.Stats
-		res := trainResult{Arch: tf.arch, N: m.N, Beta: r.Beta, F: st.F, FStd: st.FStd, E: st.E, EMin: st.EMin,
-			S: st.S, MAbs: st.MAbs, Steps: r.Steps, Params: net.ParamCount(), Seconds: r.Seconds}
-		if refs != nil {
-			ref := refs[r.Index]
-			rel := relErr(st.F, ref)
-			res.FExact, res.RelErr = &ref, &rel
+	_, err := r.tr.Train()
+	prog.finish()
+	if errors.Is(err, errInterrupted) {
+		if serr := r.writeSummary("interrupted", ""); serr != nil {
+			return serr
 		}
-		results = append(results, res)
-		if files != nil {
-			if err := files.addRow(res); err != nil {
+		return fmt.Errorf("%w: checkpoint at %s written to %s; continue with 'h2arnn train -resume %s'", errInterrupted, r.position(r.lastCk), r.dir(checkpointFile), tf.out)
+	}
+	if err != nil {
+		msg := fmt.Sprintf("training stopped: %v; the last good checkpoint (%s) is kept in %s", err, r.position(r.lastCk), r.dir(checkpointFile))
+		if serr := r.writeSummary("failed", msg); serr != nil {
+			return fmt.Errorf("%s (and %v)", msg, serr)
+		}
+		return errors.New(msg)
+	}
+	if err := r.plot(); err != nil {
+		return fmt.Errorf("plotting: %v; the data files in %s are complete", err, tf.out)
+	}
+	return r.writeSummary("complete", "")
+}
+
+// position describes a trainer position for messages.
+func (r *trainRun) position(s grad.State) string {
+	if s.BetaIndex >= len(r.sched) {
+		return "all β done"
+	}
+	return fmt.Sprintf("β %v (index %d), %d steps done", r.sched[s.BetaIndex], s.BetaIndex, s.StepsDone)
+}
+
+func (r *trainRun) limit(j int) int {
+	if j == 0 {
+		return r.cfg.InitSteps
+	}
+	return r.cfg.MaxStep
+}
+
+// checkpoint writes DIR/checkpoint.json atomically from the trainer's
+// current position.
+func (r *trainRun) checkpoint() error {
+	st := r.tr.State()
+	ck := checkpoint{Format: checkpointFormat, Arch: r.tf.arch, N: r.m.N, ModelSHA256: r.modelSHA,
+		Flags: savedFlags(r.fs), Resumes: r.resumes, State: st, Params: slices.Clone(r.net.Params())}
+	if err := writeCheckpoint(r.dir(checkpointFile), &ck); err != nil {
+		return err
+	}
+	r.lastCk = st
+	return nil
+}
+
+// saveSamples writes the evaluation samples and their overlap histogram of
+// a finished β as -save-samples asks.
+func (r *trainRun) saveSamples(gr grad.Result) error {
+	mode := r.tf.saveSamples
+	bt := gr.Samples
+	if mode == "none" || bt == nil {
+		return nil
+	}
+	last := gr.Index == len(r.sched)-1
+	writeNPY := func(name string) error {
+		err := output.WriteFileAtomic(r.dir(name), func(w io.Writer) error { return output.WriteNPYInt8(w, bt.X, bt.B, bt.N) })
+		if err != nil {
+			return fmt.Errorf("writing %s: %v", name, err)
+		}
+		return nil
+	}
+	var hist []float64
+	if r.tf.overlapBins > 0 && (mode == "every" || last) {
+		hist = model.Overlaps(bt, r.tf.overlapBins, r.tf.workers)
+	}
+	if mode == "every" {
+		if err := writeNPY(samplesFileFor(gr.Beta)); err != nil {
+			return err
+		}
+		if hist != nil {
+			if err := output.WriteOverlaps(r.tf.out, gr.Beta, hist); err != nil {
 				return err
 			}
 		}
-		return e.emit(res)
 	}
-	out, err := tr.Train()
-	if errors.Is(err, errInterrupted) {
-		return err
-	}
-	if err != nil {
-		return fmt.Errorf("training stopped: %v", err)
-	}
-	if files != nil {
-		if last := out[len(out)-1]; last.Samples != nil {
-			p := filepath.Join(tf.out, "samples.npy")
-			if err := saveNpyInt8(p, last.Samples.X, last.Samples.B, last.Samples.N); err != nil {
-				return fmt.Errorf("writing %s: %v", p, err)
-			}
-			if tf.overlapBins > 0 {
-				if err := writeOverlaps(filepath.Join(tf.out, "overlaps.csv"), model.Overlaps(last.Samples, tf.overlapBins, tf.workers)); err != nil {
-					return err
-				}
-			}
-		}
-		sum := map[string]any{
-			"model": m.Kind, "source": m.Source, "n": m.N, "arch": tf.arch, "params": net.ParamCount(),
-			"k": tf.k, "depth": tf.depth, "width": tf.width, "analytic_init": tf.analyticInit,
-			"beta_range": tf.betaRange, "init_steps": tf.initSteps, "max_step": tf.maxStep, "batch": tf.batch,
-			"lr": tf.lr, "std_limit": tf.stdLimit, "stats_batches": tf.statsBatches, "eval_samples": tf.evalSamples,
-			"train_seed": tf.trainSeed, "version": buildVersion(), "results": results,
-		}
-		if err := writeJSONFile(filepath.Join(tf.out, "summary.json"), sum); err != nil {
+	if last {
+		if err := writeNPY(output.SamplesFile); err != nil {
 			return err
+		}
+		if hist != nil && mode == "last" {
+			if err := output.WriteOverlapsCSV(r.dir(output.OverlapsFile), hist); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// samplesFileFor is the name of the samples file of one β with
+// -save-samples every, with β written as in output.OverlapsFileFor.
+func samplesFileFor(beta float64) string {
+	b := strings.TrimSuffix(strings.TrimPrefix(output.OverlapsFileFor(beta), "overlaps_beta"), ".csv")
+	return "samples_beta" + b + ".npy"
+}
+
+// plot draws the run's free energy and, if there are overlap histograms,
+// P(q) at the last β into the run directory.
+func (r *trainRun) plot() error {
+	run, err := output.LoadRun(r.tf.out)
+	if err != nil {
+		return err
+	}
+	if err := output.PlotFreeEnergy([]output.Run{run}, r.dir("free_energy")); err != nil {
+		return err
+	}
+	if len(run.Overlaps) > 0 {
+		return output.PlotOverlaps([]output.Run{run}, r.sched[len(r.sched)-1], r.dir("overlaps"))
+	}
+	return nil
+}
+
+// writeSummary writes DIR/summary.json: configuration, versions, model
+// source, the figures of every finished β and the run's status.
+func (r *trainRun) writeSummary(status, msg string) error {
+	tf, mf := r.tf, r.mf
+	label := tf.label
+	if label == "" {
+		label = tf.arch
+	}
+	workers := tf.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	v := buildVersion()
+	results := make([]map[string]any, len(r.results))
+	for i, res := range r.results {
+		results[i] = resultJSON(res)
+	}
+	src := map[string]any{"kind": r.m.Kind, "source": r.m.Source, "n": r.m.N, "sha256": r.modelSHA}
+	if mf.couplings != "" {
+		src["couplings"] = absPath(mf.couplings)
+	}
+	if mf.hfile != "" {
+		src["fields"] = absPath(mf.hfile)
+	}
+	sum := map[string]any{
+		"label": label, "arch": tf.arch, "n": r.m.N, "params": r.net.ParamCount(),
+		"status": status, "started": r.started.UTC().Format(time.RFC3339), "updated": time.Now().UTC().Format(time.RFC3339),
+		"resumes": r.resumes,
+		"model":   src,
+		"flags":   savedFlags(r.fs),
+		"protocol": map[string]any{
+			"schedule": r.sched, "init_steps": r.cfg.InitSteps, "max_step": r.cfg.MaxStep, "batch": r.cfg.Batch,
+			"lr": r.cfg.LR, "std_limit": r.cfg.StdLimit, "stats_batches": r.cfg.StatsBatches, "eval_samples": r.cfg.EvalSamples,
+			"chunk": grad.DefaultChunk, "k": tf.k, "depth": tf.depth, "width": tf.width, "analytic_init": tf.analyticInit,
+			"overlap_bins": tf.overlapBins, "save_samples": tf.saveSamples, "checkpoint_every": tf.checkpointEvery,
+		},
+		"seeds":   map[string]any{"seed": mf.seed, "train_seed": tf.trainSeed},
+		"module":  v.Module, "module_version": v.Version, "go": v.Go, "os": v.OS, "cpu_arch": v.Arch,
+		"kernels": v.Kernels, "available_kernels": v.AvailableKernels, "workers": workers,
+		"results": results,
+	}
+	if len(results) > 0 {
+		sum["final"] = results[len(results)-1]
+	}
+	if msg != "" {
+		sum["error"] = msg
+	}
+	if err := output.WriteSummary(r.dir(output.SummaryFile), sum); err != nil {
+		return fmt.Errorf("writing %s: %v", output.SummaryFile, err)
+	}
+	return nil
+}
+
+// resultJSON is a result as a JSON object, with non-finite numbers (e.g.
+// the statistics of a β without steps nor evaluation) as null.
+func resultJSON(res trainResult) map[string]any {
+	fin := func(v float64) any {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+		return v
+	}
+	out := map[string]any{"beta": res.Beta, "f": fin(res.F), "f_std": fin(res.FStd), "e": fin(res.E), "e_min": fin(res.EMin),
+		"s": fin(res.S), "m_abs": fin(res.MAbs), "steps": res.Steps, "seconds": res.Seconds}
+	if res.FExact != nil {
+		out["f_exact"], out["rel_err"] = fin(*res.FExact), fin(*res.RelErr)
+	}
+	return out
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// defaultRunDir is runs/<date>-<time>-<arch>-n<N> (UTC), with -2, -3, ...
+// appended if that directory exists already.
+func defaultRunDir(arch string, n int, now time.Time) string {
+	base := filepath.Join("runs", fmt.Sprintf("%s-%s-n%d", now.UTC().Format("20060102-150405"), arch, n))
+	dir := base
+	for k := 2; ; k++ {
+		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+			return dir
+		}
+		dir = base + "-" + strconv.Itoa(k)
+	}
 }
 
 // config validates the protocol flags, naming the flag at fault, and turns
@@ -210,6 +558,13 @@ func (tf *trainFlags) config(fs *flagSet, def grad.Config) (grad.Config, error) 
 		return cfg, usagef("-depth %d: give at least 1 masked layer", tf.depth)
 	case tf.width < 1:
 		return cfg, usagef("-width %d: give at least 1 channel per spin", tf.width)
+	case tf.checkpointEvery < 0:
+		return cfg, usagef("-checkpoint-every %d: give a number of steps ≥ 1, or 0 for checkpoints only at the end of each β", tf.checkpointEvery)
+	}
+	switch tf.saveSamples {
+	case "every", "last", "none":
+	default:
+		return cfg, usagef("-save-samples %q is not known; give -save-samples last, every or none", tf.saveSamples)
 	}
 	if err := checkWorkers(tf.workers); err != nil {
 		return cfg, err
@@ -258,73 +613,4 @@ func exactFs(m *model.Hamiltonian, betas []float64, workers int) ([]float64, err
 		return nil, nil
 	}
 	return out, nil
-}
-
-// runFiles are the files a training run writes into -out DIR.
-type runFiles struct {
-	stats *os.File
-	w     *bufio.Writer
-}
-
-func openRunFiles(dir string) (*runFiles, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, usagef("-out %s: cannot create the directory (%v); give a writable path", dir, err)
-	}
-	f, err := os.Create(filepath.Join(dir, "stats.csv"))
-	if err != nil {
-		return nil, usagef("-out %s: cannot create stats.csv (%v); give a writable directory", dir, err)
-	}
-	rf := &runFiles{stats: f, w: bufio.NewWriter(f)}
-	rf.w.WriteString("beta,f,f_std,e,e_min,s,m_abs,steps,seconds,f_exact,rel_err\n")
-	return rf, rf.w.Flush()
-}
-
-// addRow appends one β to stats.csv and flushes it, so that a long run can
-// be followed (and survives an interruption) row by row. Numbers are
-// written in full precision; f_exact and rel_err are empty without a
-// reference.
-func (rf *runFiles) addRow(r trainResult) error {
-	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-	row := []string{g(r.Beta), g(r.F), g(r.FStd), g(r.E), g(r.EMin), g(r.S), g(r.MAbs), strconv.Itoa(r.Steps), g(r.Seconds), "", ""}
-	if r.FExact != nil {
-		row[9], row[10] = g(*r.FExact), g(*r.RelErr)
-	}
-	rf.w.WriteString(strings.Join(row, ",") + "\n")
-	if err := rf.w.Flush(); err != nil {
-		return fmt.Errorf("writing stats.csv: %v", err)
-	}
-	return nil
-}
-
-func (rf *runFiles) close() { rf.stats.Close() }
-
-// writeJSONFile writes v as indented JSON through a temporary file renamed
-// into place.
-func writeJSONFile(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("writing %s: %v", path, err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %v", path, err)
-	}
-	return os.Rename(tmp, path)
-}
-
-// writeOverlaps writes the P(q) density histogram as CSV rows
-// q_low,q_high,density over equal bins of [-1, 1].
-func writeOverlaps(path string, density []float64) error {
-	var b strings.Builder
-	b.WriteString("q_low,q_high,density\n")
-	w := 2 / float64(len(density))
-	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-	for j, d := range density {
-		b.WriteString(g(-1+float64(j)*w) + "," + g(-1+float64(j+1)*w) + "," + g(d) + "\n")
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %v", path, err)
-	}
-	return os.Rename(tmp, path)
 }

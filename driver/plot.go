@@ -1,0 +1,107 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/h2arnn/h2arnn/output"
+)
+
+// plotResult is the JSON line of `h2arnn plot`: the files written.
+type plotResult struct {
+	Runs  []string `json:"runs"`
+	Files []string `json:"files"`
+	// Beta is the β asked for the P(q) figure (absent without one).
+	Beta *float64 `json:"beta,omitempty"`
+}
+
+// runPlot overlays the free energy (and P(q)) of several run directories.
+func runPlot(args []string, e *env) error {
+	fs := newFlagSet("plot", "[-out PREFIX] [-beta B] DIR...",
+		"Draws the runs in the directories DIR... (written by 'h2arnn train') in one figure each, as PNG\n"+
+			"and SVG: PREFIX_free_energy (f against β, and the relative error against the exact f, or the\n"+
+			"per-sample std without one) and, if the runs kept overlap histograms, PREFIX_overlaps (P(q) at the\n"+
+			"stored β nearest to -beta, by default the last β of the first run). Runs are named by their\n"+
+			"-label (else the architecture). Prints one JSON line {\"runs\",\"files\"}.", e.stderr)
+	out := fs.String("out", "", "`PREFIX` of the figure files (default: DIR/ for one run, else ./plot)")
+	beta := fs.Float64("beta", math.NaN(), "inverse temperature of the P(q) figure (default: the last β of the first run)")
+	// Directories and flags may come in any order: flag parsing stops at
+	// the first directory, so parse again after each one.
+	var dirs []string
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.printUsage()
+				return err
+			}
+			return usagef("%v; run 'h2arnn plot -h' for the flags", err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		dirs = append(dirs, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	if len(dirs) == 0 {
+		return usagef("no run directory given; give one or more directories written by 'h2arnn train'")
+	}
+	if fs.set("beta") && (!(*beta > 0) || math.IsInf(*beta, 0)) {
+		return usagef("-beta %v: give the inverse temperature of a stored P(q), > 0", *beta)
+	}
+	runs := make([]output.Run, 0, len(dirs))
+	for _, d := range dirs {
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			return usagef("%s is not a directory; give run directories written by 'h2arnn train'", d)
+		}
+		if _, err := os.Stat(filepath.Join(d, output.StatsFile)); err != nil {
+			return usagef("%s has no %s; give run directories written by 'h2arnn train'", d, output.StatsFile)
+		}
+		r, err := output.LoadRun(d)
+		if err != nil {
+			return asUsage(err)
+		}
+		if len(r.Stats) == 0 {
+			return usagef("%s: %s has no finished β yet; nothing to draw", d, output.StatsFile)
+		}
+		runs = append(runs, r)
+	}
+	prefix := *out
+	switch {
+	case prefix == "" && len(dirs) == 1:
+		prefix = dirs[0] + string(filepath.Separator)
+	case prefix == "":
+		prefix = "plot_"
+	case prefix[len(prefix)-1] != filepath.Separator:
+		prefix += "_"
+	}
+	if err := checkFileDir(prefix + "free_energy.png"); err != nil {
+		return usagef("-out %s: %v; give a prefix in an existing, writable directory", *out, err)
+	}
+	res := plotResult{Runs: dirs}
+	fe := prefix + "free_energy"
+	if err := output.PlotFreeEnergy(runs, fe); err != nil {
+		return asUsage(err)
+	}
+	res.Files = append(res.Files, fe+".png", fe+".svg")
+	b := *beta
+	if !fs.set("beta") {
+		b = runs[0].Stats[len(runs[0].Stats)-1].Beta
+	}
+	hasOverlaps := false
+	for _, r := range runs {
+		hasOverlaps = hasOverlaps || len(r.Overlaps) > 0
+	}
+	if hasOverlaps {
+		ov := prefix + "overlaps"
+		if err := output.PlotOverlaps(runs, b, ov); err != nil {
+			return asUsage(err)
+		}
+		res.Files = append(res.Files, ov+".png", ov+".svg")
+		res.Beta = &b
+	}
+	return e.emit(res)
+}
