@@ -19,9 +19,11 @@ package h2arnn
 //     1.5·2^52 shifter, r = x - n·ln2hi - n·ln2lo with two FMAs (ln2hi is ln 2
 //     rounded to float64, so the first FMA is exact for |n| ≤ 1443; ln2lo is
 //     the float64 nearest to ln 2 - ln2hi, from the 256-bit series
-//     ln 2 = Σ 1/(j·2^j)), |r| ≤ ln2/2. exp(r) is the degree-13 Taylor
-//     polynomial Σ r^i/i! (truncation ≤ 0.3466^14/14! ≈ 4e-18 relative),
-//     evaluated as 1 + (r + r²·P(r)) with P in Estrin form. The result is
+//     ln 2 = Σ 1/(j·2^j)), |r| ≤ ln2/2. exp(r) is a degree-11 polynomial
+//     from Chebyshev economization of the degree-24 Taylor series on
+//     [-0.35, 0.35] in exact rational arithmetic (expPolyCoeffs; error bound
+//     3.5e-18, i.e. < 0.05 ulp; c_0 and c_1 round to exactly 1), evaluated
+//     as 1 + (r + r²·P(r)) with P in Estrin form. The result is
 //     scaled by 2^⌊n/2⌋·2^⌈n/2⌉: two exact multiplies that give overflow to
 //     +Inf and gradual underflow with a single rounding.
 //     Measured (TestExpAccuracy): ≤ 1 ulp from the correctly rounded value
@@ -96,8 +98,8 @@ const (
 	kcMagic    = 20 // 2^52 (bits 0x4330_0000_0000_0000)
 	kcMagicB   = 21 // 2^52 + 1023
 	kcNegInf   = 22 // -Inf
-	kcExp0     = 23 // 1/i! for i = 0..13 at kcExp0+i
-	kcExpDeg   = 13
+	kcExp0     = 23 // exp polynomial coefficient i = 0..11 at kcExp0+i
+	kcExpDeg   = 11
 	kcLog0     = kcExp0 + kcExpDeg + 1 // 2/(2i+1) for i = 0..9 at kcLog0+i
 	kcLogDeg   = 9
 	kcN        = kcLog0 + kcLogDeg + 1
@@ -118,6 +120,69 @@ func ln2Big() *big.Float {
 		sum.Add(sum, term)
 	}
 	return sum
+}
+
+// expPolyH is the half-width of the interval the exp polynomial is fitted
+// on; it contains the reduced argument range [-ln2/2, ln2/2] with margin.
+var expPolyH = big.NewRat(7, 20)
+
+// expPolyCoeffs returns c_0..c_deg of a near-minimax polynomial for e^r on
+// [-h, h] (h = expPolyH), and a bound on its error there. It starts from the
+// degree-24 Taylor polynomial and removes its top terms one at a time by
+// Chebyshev economization: the term a_d r^d is replaced by a_d(r^d - S_d(r)),
+// S_d(r) = h^d T_d(r/h)/2^(d-1) being the monic scaled Chebyshev
+// polynomial, which changes the polynomial by at most |a_d| h^d/2^(d-1) on
+// the interval. All arithmetic is exact (big.Rat); the bound adds the Taylor
+// remainder (≤ 2 h^25/25!).
+func expPolyCoeffs(deg int) (c []*big.Rat, bound *big.Rat) {
+	const m = 24
+	h := expPolyH
+	a := make([]*big.Rat, m+1)
+	fact := big.NewInt(1)
+	for i := 0; i <= m; i++ {
+		if i > 0 {
+			fact.Mul(fact, big.NewInt(int64(i)))
+		}
+		a[i] = new(big.Rat).SetFrac(big.NewInt(1), fact)
+	}
+	fact.Mul(fact, big.NewInt(m+1))
+	hPow := func(n int) *big.Rat {
+		p := big.NewRat(1, 1)
+		for range n {
+			p.Mul(p, h)
+		}
+		return p
+	}
+	bound = new(big.Rat).Mul(big.NewRat(2, 1), new(big.Rat).Quo(hPow(m+1), new(big.Rat).SetInt(fact)))
+	// Chebyshev polynomials T_0..T_m as integer coefficient slices.
+	cheb := [][]*big.Int{{big.NewInt(1)}, {big.NewInt(0), big.NewInt(1)}}
+	for n := 2; n <= m; n++ {
+		t := make([]*big.Int, n+1)
+		for i := range t {
+			t[i] = new(big.Int)
+		}
+		for i, v := range cheb[n-1] { // 2x T_{n-1}
+			t[i+1].Add(t[i+1], new(big.Int).Lsh(v, 1))
+		}
+		for i, v := range cheb[n-2] { // - T_{n-2}
+			t[i].Sub(t[i], v)
+		}
+		cheb = append(cheb, t)
+	}
+	for d := m; d > deg; d-- {
+		ad := new(big.Rat).Set(a[d])
+		scale := new(big.Rat).SetFrac(big.NewInt(1), new(big.Int).Lsh(big.NewInt(1), uint(d-1)))
+		for i, t := range cheb[d] {
+			// coefficient of r^i in S_d: t_i h^(d-i) / 2^(d-1)
+			s := new(big.Rat).Mul(new(big.Rat).SetInt(t), hPow(d-i))
+			s.Mul(s, scale)
+			a[i].Sub(a[i], s.Mul(s, ad))
+		}
+		e := new(big.Rat).Abs(ad)
+		e.Mul(e, hPow(d))
+		bound.Add(bound, e.Mul(e, scale))
+	}
+	return a[:deg+1], bound
 }
 
 // kcValues computes every constant of the table (one value each).
@@ -149,12 +214,9 @@ func kcValues() [kcN]float64 {
 	v[kcMagic] = 1 << 52
 	v[kcMagicB] = 1<<52 + 1023
 	v[kcNegInf] = math.Inf(-1)
-	fact := big.NewInt(1)
+	c, _ := expPolyCoeffs(kcExpDeg)
 	for i := 0; i <= kcExpDeg; i++ {
-		if i > 0 {
-			fact.Mul(fact, big.NewInt(int64(i)))
-		}
-		v[kcExp0+i], _ = new(big.Rat).SetFrac(big.NewInt(1), fact).Float64()
+		v[kcExp0+i], _ = c[i].Float64()
 	}
 	for i := 0; i <= kcLogDeg; i++ {
 		v[kcLog0+i], _ = big.NewRat(2, int64(2*i+1)).Float64()

@@ -46,18 +46,16 @@
 #define E9 ·kc+1024(SB)
 #define E10 ·kc+1056(SB)
 #define E11 ·kc+1088(SB)
-#define E12 ·kc+1120(SB)
-#define E13 ·kc+1152(SB)
-#define L0 ·kc+1184(SB)
-#define L1 ·kc+1216(SB)
-#define L2 ·kc+1248(SB)
-#define L3 ·kc+1280(SB)
-#define L4 ·kc+1312(SB)
-#define L5 ·kc+1344(SB)
-#define L6 ·kc+1376(SB)
-#define L7 ·kc+1408(SB)
-#define L8 ·kc+1440(SB)
-#define L9 ·kc+1472(SB)
+#define L0 ·kc+1120(SB)
+#define L1 ·kc+1152(SB)
+#define L2 ·kc+1184(SB)
+#define L3 ·kc+1216(SB)
+#define L4 ·kc+1248(SB)
+#define L5 ·kc+1280(SB)
+#define L6 ·kc+1312(SB)
+#define L7 ·kc+1344(SB)
+#define L8 ·kc+1376(SB)
+#define L9 ·kc+1408(SB)
 
 // CLAMP(X, T): X = min(1000, max(-1000, X)); NaN stays NaN. Clobbers T.
 #define CLAMP(X, T) \
@@ -80,8 +78,8 @@
 //	N = x*log2e + 1.5·2^52         // bits of N hold round(x*log2e) = n
 //	T = N - 1.5·2^52               // n as float64
 //	X = x - n*ln2hi - n*ln2lo      // r, |r| ≤ ln2/2 (the first FMA is exact)
-//	U = Σ_{i=2..13} r^(i-2)/i!
-//	  = [(c2+c3r) + (c4+c5r)r²] + r⁴{[(c6+c7r) + (c8+c9r)r²] + r⁴[c10+r(c11+r(c12+rc13))]}
+//	U = Σ_{i=2..11} c_i r^(i-2)       // c_i ≈ 1/i!, see expPolyCoeffs
+//	  = [(c2+c3r) + (c4+c5r)r²] + r⁴{[(c6+c7r) + (c8+c9r)r²] + r⁴(c10+c11r)}
 //	U = 1 + (r + r²·U)
 //	T = N>>1 (+1023) <<52          // 2^⌊n/2⌋ (the shifter's low 12 bits are 0)
 //	N = N - N>>1 (+1023) <<52      // 2^⌈n/2⌉
@@ -104,9 +102,7 @@
 	VMOVUPD      E9, Q; \
 	VFMADD213PD  E8, X, Q; \
 	VFMADD231PD  Q, R2, T; \
-	VMOVUPD      E13, Q; \
-	VFMADD213PD  E12, X, Q; \
-	VFMADD213PD  E11, X, Q; \
+	VMOVUPD      E11, Q; \
 	VFMADD213PD  E10, X, Q; \
 	VFMADD231PD  Q, R4, T; \
 	VFMADD231PD  T, R4, U; \
