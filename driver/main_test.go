@@ -69,6 +69,12 @@ func TestBadInput(t *testing.T) {
 	for name, c := range files {
 		path[name] = writeTemp(t, dir, name+".txt", c)
 	}
+	path["bad.npz"] = writeTemp(t, dir, "bad.npz", "PK\x03\x04 not really a zip archive")
+	corruptRun := filepath.Join(dir, "corrupt")
+	if err := os.Mkdir(corruptRun, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeTemp(t, corruptRun, checkpointFile, `{"format": 1, "arch": "1p", "params": [0.5, `)
 	fileCase := func(name string) []string {
 		return []string{"exact", "-model", "file", "-couplings", path[name], "-beta", "1"}
 	}
@@ -166,6 +172,26 @@ func TestBadInput(t *testing.T) {
 		{[]string{"instance", "-model", "sk", "-n", "5", "-out", filepath.Join(dir, "no", "such", "c.txt")}, "-out"},
 		{[]string{"instance", "-model", "sk"}, "-n"},
 		{[]string{"version", "extra"}, `"extra"`},
+		{[]string{"train", "-resume", filepath.Join(dir, "nosuchrun")}, "-resume"},
+		{[]string{"train", "-resume", dir}, "no checkpoint.json"},
+		{[]string{"train", "-resume", corruptRun}, "not a valid checkpoint"},
+		{[]string{"train", "-model", "cw", "-n", "8", "-arch", "1p", "-save-samples", "bogus"}, "-save-samples"},
+		{[]string{"train", "-model", "cw", "-n", "8", "-arch", "1p", "-checkpoint-every", "-1"}, "-checkpoint-every"},
+		{[]string{"train", "-model", "file", "-couplings", path["bad.npz"], "-arch", "1p"}, "bad.npz"},
+		{[]string{"exact", "-model", "file", "-couplings", path["bad.npz"], "-beta", "1"}, "bad.npz"},
+		{[]string{"exact", "-model", "file", "-couplings", path["bad.npz"], "-fields", good, "-beta", "1"}, "-fields"},
+		{[]string{"exact", "-model", "cw", "-n", "8", "-beta", "1", "-cpuprofile", filepath.Join(dir, "no", "such", "cpu.prof")}, "-cpuprofile"},
+		{[]string{"exact", "-model", "cw", "-n", "8", "-beta", "1", "-memprofile", filepath.Join(dir, "no", "such", "mem.prof")}, "-memprofile"},
+		{[]string{"sample", "-model", "cw", "-n", "8", "-beta", "1", "-arch", "cw_n", "-trace", filepath.Join(dir, "no", "such", "trace")}, "-trace"},
+		{[]string{"sample", "-model", "cw", "-n", "10", "-beta", "1", "-arch", "cw_n", "-out", dir}, "-out"},
+		{[]string{"plot"}, "no run directory"},
+		{[]string{"plot", dir}, "stats.csv"},
+		{[]string{"plot", filepath.Join(dir, "nosuchrun")}, "not a directory"},
+		{[]string{"plot", "-beta", "-1", dir}, "-beta"},
+		{[]string{"plot", "-bogus", dir}, "-bogus"},
+		{[]string{"instance", "-model", "sk", "-n", "5", "-format", "csv"}, "-format"},
+		{[]string{"instance", "-model", "sk", "-n", "5", "-format", "npz", "-out", filepath.Join(dir, "c.txt")}, "-format npz"},
+		{[]string{"instance", "-model", "sk", "-n", "5", "-field", "1", "-format", "npz", "-fields", filepath.Join(dir, "h.txt")}, "-fields"},
 	}
 	for _, c := range cases {
 		name := strings.Join(c.args, " ")
@@ -509,4 +535,3 @@ func TestNonFiniteResult(t *testing.T) {
 		t.Fatalf("status %d stdout %q stderr %q", st, out, errs)
 	}
 }
-

@@ -82,7 +82,7 @@ func (p *progress) rate(j, steps int, now time.Time) string {
 	for k := j + 1; k < len(p.sched); k++ {
 		left += p.limit(k)
 	}
-	eta := time.Duration(float64(left)/r*float64(time.Second)).Round(time.Second)
+	eta := time.Duration(float64(left) / r * float64(time.Second)).Round(time.Second)
 	return fmt.Sprintf("  %.3g steps/s  ETA ≤ %s", r, eta)
 }
 
@@ -125,4 +125,3 @@ func (p *progress) finish() {
 		p.lineOpen = false
 	}
 }
-

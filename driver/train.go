@@ -466,8 +466,8 @@ func (r *trainRun) writeSummary(status, msg string) error {
 			"chunk": grad.DefaultChunk, "k": tf.k, "depth": tf.depth, "width": tf.width, "analytic_init": tf.analyticInit,
 			"overlap_bins": tf.overlapBins, "save_samples": tf.saveSamples, "checkpoint_every": tf.checkpointEvery,
 		},
-		"seeds":   map[string]any{"seed": mf.seed, "train_seed": tf.trainSeed},
-		"module":  v.Module, "module_version": v.Version, "go": v.Go, "os": v.OS, "cpu_arch": v.Arch,
+		"seeds":  map[string]any{"seed": mf.seed, "train_seed": tf.trainSeed},
+		"module": v.Module, "module_version": v.Version, "go": v.Go, "os": v.OS, "cpu_arch": v.Arch,
 		"kernels": v.Kernels, "available_kernels": v.AvailableKernels, "workers": workers,
 		"results": results,
 	}
