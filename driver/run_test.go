@@ -555,3 +555,57 @@ func TestSignalBinary(t *testing.T) {
 		t.Errorf("checkpoint at %+v, want steps done at the first β", ck.State)
 	}
 }
+
+// TestDefaultRunDir: without -out, train creates runs/<date>-<time>-<arch>-n<N>
+// in the working directory, and a second run in the same second gets its
+// own directory.
+func TestDefaultRunDir(t *testing.T) {
+	t.Chdir(t.TempDir())
+	args := []string{"train", "-model", "cw", "-n", "6", "-arch", "1p", "-beta-range", "1,1,1", "-init-steps", "3", "-batch", "16", "-eval-samples", "0", "-quiet"}
+	for k := range 2 {
+		if st, _, errs := runCLI(args...); st != 0 {
+			t.Fatalf("run %d: %q", k, errs)
+		}
+	}
+	dirs, _ := filepath.Glob(filepath.Join("runs", "*-1p-n6*"))
+	if len(dirs) != 2 {
+		t.Fatalf("run directories %v", dirs)
+	}
+	for _, d := range dirs {
+		if _, err := time.Parse("20060102-150405", filepath.Base(d)[:15]); err != nil {
+			t.Errorf("%s does not start with a timestamp", d)
+		}
+		if rows, _, err := output.ReadStats(filepath.Join(d, output.StatsFile)); err != nil || len(rows) != 1 {
+			t.Errorf("%s: %v", d, err)
+		}
+	}
+}
+
+// TestCheckpointWriteFailure: a checkpoint that cannot be written (here a
+// NaN parameter, which JSON cannot hold) leaves the previous one intact.
+func TestCheckpointWriteFailure(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, checkpointFile)
+	good := &checkpoint{Format: checkpointFormat, Arch: "1p", Flags: map[string]string{"n": "4"}, Params: []float64{0.1, -2.5e-300, 3}}
+	if err := writeCheckpoint(p, good); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(p)
+	bad := *good
+	bad.Params = []float64{math.NaN()}
+	if err := writeCheckpoint(p, &bad); err == nil {
+		t.Fatal("NaN parameter written")
+	}
+	after, _ := os.ReadFile(p)
+	if !bytes.Equal(before, after) {
+		t.Error("failed write changed the checkpoint")
+	}
+	// The encoding is exact: parameters come back bit for bit.
+	ck := readCheckpoint(t, dir)
+	if !slices.Equal(bitsOf(ck.Params), bitsOf(good.Params)) {
+		t.Errorf("read back %v", ck.Params)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 1 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
