@@ -2,16 +2,19 @@ package grad
 
 import (
 	"math"
+	"os"
+	"slices"
 	"testing"
 
 	"github.com/h2arnn/h2arnn/model"
 )
 
-// The tests in this file train the production architectures under (a
-// shortened or the full) paper protocol. They take minutes, so
-// `go test -short` skips them; run them with
+// The tests in this file train the production architectures under a
+// shortened or the full paper protocol. `go test -short` skips them all;
+// the ones with the full protocol (a quarter of an hour each) also need
+// H2ARNN_LONG_TESTS=1:
 //
-//	go test ./grad -run 'TestSK1RSBMatchesEnumeration|TestCWInfPaperProtocol' -v -timeout 1h
+//	H2ARNN_LONG_TESTS=1 go test ./grad -run 'TestSK1RSB|TestCWInf' -v -timeout 1h
 
 // TestCWInfPaperProtocol trains cw_inf on the Curie-Weiss model N = 100
 // (J = 1, h = 0) with the paper's protocol (DefaultConfig: 39 β from 0.1 to
@@ -30,9 +33,7 @@ import (
 // transition), down to 6e-6 at β = 2; 1.8 to 40 times below the analytic
 // parameters' error at every β; evaluation f within 1.7 se of F[q].
 func TestCWInfPaperProtocol(t *testing.T) {
-	if testing.Short() {
-		t.Skip("trains cw_inf N=100 with the full paper protocol (minutes)")
-	}
+	longTest(t, "trains cw_inf N=100 with the paper protocol (about 17 minutes)")
 	const n = 100
 	m, err := model.CurieWeiss(n, 1, 0)
 	if err != nil {
@@ -90,19 +91,52 @@ func TestCWInfPaperProtocol(t *testing.T) {
 // TestSK1RSBMatchesEnumeration trains sk_1rsb on one SK instance with
 // N = 20 (J = 1, h = 0, seed 1) with a shortened annealing (β = 0.1, 0.2,
 // ..., 1.5; 300 steps at the first β and 100 at every other; batch 1000;
-// Adam lr 5e-3; about two minutes on two cores) and compares the
-// evaluation batch's f with model.Enumerate:
+// Adam lr 5e-3; under a minute on two cores) and compares the evaluation
+// batch's f with model.Enumerate:
 //   - never below the exact f by more than 4 standard errors of the mean
 //     (F[q] ≥ F);
 //   - within 1e-3 relative at β = 0.5 and 1.0;
-//   - within 2.5e-3 relative at β = 1.5. With this budget the error there
-//     levels off at 1.6e-3 to 1.8e-3 (measured with lr 5e-3 and 2e-3, and
-//     with up to 600 steps per β); 1e-3 at β = 1.5 would need the full
-//     paper protocol (about an hour on two cores).
+//   - within 2.5e-3 relative at β = 1.5: with this budget the error there
+//     levels off at 1.6e-3 to 1.8e-3 (measured with lr 5e-3 and 2e-3 and
+//     up to 600 steps per β). TestSK1RSBPaperProtocol asks for 1e-3.
 func TestSK1RSBMatchesEnumeration(t *testing.T) {
 	if testing.Short() {
-		t.Skip("trains sk_1rsb on N=20 for about two minutes")
+		t.Skip("trains sk_1rsb on N=20 for about half a minute")
 	}
+	cfg := DefaultConfig()
+	cfg.BetaStart, cfg.BetaEnd, cfg.BetaCount = 0.1, 1.5, 15
+	cfg.InitSteps, cfg.MaxStep, cfg.Batch, cfg.LR = 300, 100, 1000, 5e-3
+	cfg.EvalSamples, cfg.Seed = 10000, 1
+	trainSK20(t, cfg, map[float64]float64{0.5: 1e-3, 1.0: 1e-3, 1.5: 2.5e-3})
+}
+
+// TestSK1RSBPaperProtocol is TestSK1RSBMatchesEnumeration with the paper's
+// protocol (DefaultConfig, schedule cut at β = 1.5: 29 β, 5000 + 28·1000
+// steps of 2000 samples, 20,000 evaluation samples) and the tolerance 1e-3
+// at β = 0.5, 1.0 and 1.5. It needs H2ARNN_LONG_TESTS=1 (about 15 minutes).
+func TestSK1RSBPaperProtocol(t *testing.T) {
+	longTest(t, "trains sk_1rsb N=20 with the paper protocol (about 15 minutes)")
+	cfg := DefaultConfig()
+	cfg.Betas = cfg.Schedule()[:29]
+	cfg.Seed = 1
+	trainSK20(t, cfg, map[float64]float64{0.5: 1e-3, 1.0: 1e-3, 1.5: 1e-3})
+}
+
+// longTest skips t under -short and unless H2ARNN_LONG_TESTS=1, so that a
+// plain `go test ./...` stays within the default 10-minute timeout.
+func longTest(t *testing.T, what string) {
+	t.Helper()
+	if testing.Short() || os.Getenv("H2ARNN_LONG_TESTS") != "1" {
+		t.Skip(what + "; set H2ARNN_LONG_TESTS=1 (without -short) to run it")
+	}
+}
+
+// trainSK20 trains sk_1rsb on the SK instance N = 20, seed 1 with cfg and
+// checks every β against model.Enumerate: f never below the exact value by
+// more than 4 standard errors of the mean, and |f - f_exact|/|f_exact| ≤
+// tol[β] at the β listed in tol (each must be in the schedule).
+func trainSK20(t *testing.T, cfg Config, tol map[float64]float64) {
+	t.Helper()
 	m, err := model.SherringtonKirkpatrick(20, 1, 0, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -111,15 +145,16 @@ func TestSK1RSBMatchesEnumeration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := DefaultConfig()
-	cfg.BetaStart, cfg.BetaEnd, cfg.BetaCount = 0.1, 1.5, 15
-	cfg.InitSteps, cfg.MaxStep, cfg.Batch, cfg.LR = 300, 100, 1000, 5e-3
-	cfg.EvalSamples, cfg.Seed = 10000, 1
-	exact, err := model.Enumerate(m, cfg.Schedule(), 0)
+	sched := cfg.Schedule()
+	for b := range tol {
+		if !slices.Contains(sched, b) {
+			t.Fatalf("β %v is not in the schedule %v", b, sched)
+		}
+	}
+	exact, err := model.Enumerate(m, sched, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tol := map[int]float64{4: 1e-3, 9: 1e-3, 14: 2.5e-3} // β index → relative tolerance
 	tr, err := NewTrainer(net, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -127,16 +162,13 @@ func TestSK1RSBMatchesEnumeration(t *testing.T) {
 	defer tr.Close()
 	tr.OnBeta = func(r Result) error {
 		fx := exact[r.Index].F
-		if math.Abs(exact[r.Index].Beta-r.Beta) > 1e-12 {
-			t.Fatalf("schedule mismatch: %v vs %v", exact[r.Index].Beta, r.Beta)
-		}
 		rel := (r.Stats.F - fx) / math.Abs(fx)
 		se := r.Stats.FStd / math.Sqrt(float64(cfg.EvalSamples))
-		t.Logf("β %.2f: f %.6f ± %.1e, exact %.6f, rel %.2e, %.0fs", r.Beta, r.Stats.F, se, fx, rel, r.Seconds)
+		t.Logf("β %.2f: f %.7f ± %.1e, exact %.7f, rel %.2e, %d steps, %.0fs", r.Beta, r.Stats.F, se, fx, rel, r.Steps, r.Seconds)
 		if r.Stats.F < fx-4*se {
 			t.Errorf("β %v: f %.7g below the exact %.7g by more than 4 se (%.2g)", r.Beta, r.Stats.F, fx, se)
 		}
-		if tl, ok := tol[r.Index]; ok && math.Abs(rel) > tl {
+		if tl, ok := tol[r.Beta]; ok && math.Abs(rel) > tl {
 			t.Errorf("β %v: relative error %.3g > %g", r.Beta, rel, tl)
 		}
 		return nil
