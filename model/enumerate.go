@@ -57,8 +57,8 @@ const enumMaxChunks = 256
 // by one exponential per state and β. Measured on the 2-core development
 // machine while it was shared with other jobs: 90–130 ns per state with 3–5 β
 // on one core, so N = 24 with 5 β takes ≈ 1.5 s of CPU time (≈ 0.8 s on two
-// free cores); N = 28 with 3 β took 34 s on one core, and N = 32 takes 16
-// times that: ≈ 9 minutes on one core, ≈ 5 on two.
+// free cores); N = 28 with 3 β took 34 s on one core, and N = 32 with 3 β
+// 6.6 minutes on one core (≈ 3–4 on two).
 func Enumerate(m *Hamiltonian, betas []float64, workers int) ([]Thermo, error) {
 	if m == nil {
 		return nil, fmt.Errorf("enumerate: no model given")
