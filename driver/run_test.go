@@ -283,6 +283,10 @@ func TestRunFiles(t *testing.T) {
 	seeds, _ := sum["seeds"].(map[string]any)
 	flags, _ := sum["flags"].(map[string]any)
 	final, _ := sum["final"].(map[string]any)
+	config, _ := sum["config"].(map[string]any)
+	if config["lr"] != "0.001" || config["init-steps"] != "12" || config["label"] != "one layer" || config["workers"] != "0" {
+		t.Errorf("summary config %v", config)
+	}
 	if sum["label"] != "one layer" || sum["arch"] != "1l" || sum["status"] != "complete" || sum["go"] != runtime.Version() ||
 		sum["kernels"] == "" || sum["module"] != "github.com/h2arnn/h2arnn" || sum["workers"] == nil ||
 		mdl["kind"] != "sk" || mdl["source"] != m.Source || mdl["sha256"] != modelHash(m) ||

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -460,6 +461,7 @@ func (r *trainRun) writeSummary(status, msg string) error {
 		"resumes": r.resumes,
 		"model":   src,
 		"flags":   savedFlags(r.fs),
+		"config":  allFlags(r.fs),
 		"protocol": map[string]any{
 			"schedule": r.sched, "init_steps": r.cfg.InitSteps, "max_step": r.cfg.MaxStep, "batch": r.cfg.Batch,
 			"lr": r.cfg.LR, "std_limit": r.cfg.StdLimit, "stats_batches": r.cfg.StatsBatches, "eval_samples": r.cfg.EvalSamples,
@@ -613,4 +615,18 @@ func exactFs(m *model.Hamiltonian, betas []float64, workers int) ([]float64, err
 		return nil, nil
 	}
 	return out, nil
+}
+
+// allFlags is the full configuration: every flag's value, given or
+// default, except the profiling and -resume flags.
+func allFlags(fs *flagSet) map[string]string {
+	out := map[string]string{}
+	fs.VisitAll(func(f *flag.Flag) {
+		switch f.Name {
+		case "cpuprofile", "memprofile", "trace", "resume":
+			return
+		}
+		out[f.Name] = f.Value.String()
+	})
+	return out
 }
