@@ -8,7 +8,8 @@
 // model.SampleRNG(seed, step, b), runs the sample's backward pass while its
 // activations are still in the worker, sums gradients per fixed-size chunk
 // of consecutive samples and adds the chunks in order. Results are therefore
-// bit-for-bit identical for any number of goroutines, memory is
-// O(workers × parameters) whatever the batch size, and a training step
-// allocates nothing after the first.
+// bit-for-bit identical for any number of goroutines, gradient memory is
+// O(workers × parameters) whatever the batch size (only the batch's spins,
+// ln q and energies grow with it), and a training step allocates nothing
+// after the first.
 package grad
