@@ -18,6 +18,7 @@
 //	h2arnn exact -model sk -n 20 -seed 3 -beta 1 -workers 2 # enumeration of 2^20 states
 //	h2arnn instance -model sk -n 20 -seed 3 > sk20.txt      # the same instance as a file
 //	h2arnn exact -model file -couplings sk20.txt -beta 1    # ... gives the same numbers
+//	h2arnn instance -model sk -n 20 -seed 3 -out sk20.npz   # as a scipy.sparse .npz matrix
 //	h2arnn sample -model cw -n 200 -arch cw_n -beta 1.3 -samples 20000 -out samples.npy
 //	h2arnn train -model sk -n 50 -seed 1 -arch sk_1rsb -out run1
 //	h2arnn train -resume run1                               # after Ctrl-C: continue bit for bit
@@ -185,7 +186,8 @@ func topUsage(w io.Writer) {
 		fmt.Fprintf(w, "\t%-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'h2arnn <subcommand> -h' for its flags. Results are JSON lines on standard output;")
-	fmt.Fprintln(w, "errors are one line on standard error with exit status 2 (bad input) or 1 (internal).")
+	fmt.Fprintln(w, "errors are one line on standard error with exit status 2 (bad input) or 1 (internal);")
+	fmt.Fprintln(w, "an interrupted train (Ctrl-C, SIGTERM) writes a checkpoint and exits with status 130.")
 }
 
 // oneLine folds a message onto one line so that every error is exactly one
