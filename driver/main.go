@@ -95,6 +95,7 @@ func commands() []command {
 		{"train", "train a variational autoregressive net with the paper's β annealing", runTrain},
 		{"plot", "overlay the free energy and P(q) of several training runs in one figure", runPlot},
 		{"instance", "write a model instance (couplings file, text or .npz) to standard output or a file", runInstance},
+		{"bench", "time a training step and sampling of one architecture on this machine", runBench},
 		{"version", "print the module and Go versions and the kernel sets in use", runVersion},
 	}
 }

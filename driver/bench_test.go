@@ -1,0 +1,35 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+func TestBenchReportsEveryField(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench", "-model", "sk", "-n", "12", "-k", "1", "-batch", "16", "-steps", "1", "-workers", "2"},
+		{"bench", "-model", "cw", "-n", "12", "-arch", "cw_n", "-batch", "16", "-steps", "1"},
+	} {
+		var out, errb bytes.Buffer
+		if st := run(args, &out, &errb); st != 0 {
+			t.Fatalf("%v: status %d, stderr %q", args, st, errb.String())
+		}
+		var r map[string]any
+		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+			t.Fatalf("%v: output %q is not one JSON object: %v", args, out.String(), err)
+		}
+		for _, k := range []string{"arch", "n", "k", "batch", "kernels", "sec_per_step", "samples_per_sec", "peak_rss_mb"} {
+			if _, ok := r[k]; !ok {
+				t.Errorf("%v: field %q missing in %s", args, k, out.String())
+			}
+		}
+		if r["samples_per_sec"].(float64) <= 0 {
+			t.Errorf("%v: samples_per_sec %v", args, r["samples_per_sec"])
+		}
+		trainable := args[2] != "cw"
+		if sps := r["sec_per_step"].(float64); trainable != (sps > 0) {
+			t.Errorf("%v: sec_per_step %v", args, sps)
+		}
+	}
+}
