@@ -4,10 +4,12 @@
 // networks: slices of float64 in, float64 out.
 //
 // Every kernel has a pure-Go implementation (kernels_generic.go), which is the
-// specification and the test oracle, and on amd64 assembly implementations for
-// AVX2+FMA and AVX-512 chosen once at start-up from cpuid. The set in use is
-// reported by Kernels and can be forced with the environment variable
-// H2ARNN_KERNELS=generic|avx2|avx512 or with the build tag noasm.
+// specification and the test oracle, and on amd64 an AVX2+FMA assembly
+// implementation (kernels_amd64.s) chosen once at start-up from cpuid. The
+// set in use is reported by Kernels and can be forced with the environment
+// variable H2ARNN_KERNELS=generic|avx2 or with the build tag noasm. (An
+// AVX-512 set is planned; the name "avx512" is reserved for it and is
+// refused with a clear error while no such set is registered.)
 //
 // Unless stated otherwise, slices passed together must have equal lengths; a
 // kernel panics if they do not. Output slices may alias the matching input.
@@ -53,7 +55,7 @@ func init() {
 	}
 }
 
-// Kernels returns the name of the kernel set in use: "avx512", "avx2" or "generic".
+// Kernels returns the name of the kernel set in use: "avx2" or "generic".
 func Kernels() string { return active.name }
 
 // AvailableKernels returns the names of the kernel sets usable on this CPU and
