@@ -1,0 +1,80 @@
+package grad
+
+import (
+	"math"
+	"testing"
+
+	"github.com/h2arnn/h2arnn"
+	"github.com/h2arnn/h2arnn/model"
+)
+
+// TestTrainingSameWithEveryKernelSet trains sk_1rsb (the chain kernels),
+// made (Dot/Axpy) and cw_inf briefly with every kernel set this CPU and
+// build offer, and checks that parameters and reported statistics agree with
+// the generic set to 1e-12 relative: the assembly changes rounding, not
+// results.
+func TestTrainingSameWithEveryKernelSet(t *testing.T) {
+	sets := h2arnn.AvailableKernels()
+	if len(sets) < 2 {
+		t.Logf("only %v in this build/CPU: nothing to compare", sets)
+	}
+	defer h2arnn.SetKernels(h2arnn.Kernels())
+	m, err := model.SherringtonKirkpatrick(12, 1, 0.1, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, arch := range []string{"sk_1rsb", "made", "1l"} {
+		type outcome struct {
+			params []float64
+			stats  []Stats
+		}
+		run := func(set string) outcome {
+			if err := h2arnn.SetKernels(set); err != nil {
+				t.Fatal(err)
+			}
+			net, err := model.NewNet(arch, m, model.ArchOptions{Depth: 2, Width: 2, Seed: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := DefaultConfig()
+			cfg.Betas = []float64{0.5, 1.2}
+			cfg.InitSteps, cfg.MaxStep, cfg.Batch, cfg.LR = 15, 10, 64, 1e-2
+			cfg.StatsBatches, cfg.EvalSamples, cfg.Seed, cfg.Workers = 5, 200, 7, 2
+			tr, err := NewTrainer(net, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.Close()
+			res, err := tr.Train()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var o outcome
+			o.params = append(o.params, net.Params()...)
+			for _, r := range res {
+				o.stats = append(o.stats, r.Stats, r.Train)
+			}
+			return o
+		}
+		ref := run("generic")
+		for _, set := range sets {
+			if set == "generic" {
+				continue
+			}
+			got := run(set)
+			for i := range ref.params {
+				if d := math.Abs(got.params[i] - ref.params[i]); d > 1e-12*math.Max(1, math.Abs(ref.params[i])) {
+					t.Fatalf("%s with %s: parameter %d = %.17g, generic %.17g", arch, set, i, got.params[i], ref.params[i])
+				}
+			}
+			for k := range ref.stats {
+				a, b := got.stats[k], ref.stats[k]
+				for _, pair := range [][2]float64{{a.F, b.F}, {a.FStd, b.FStd}, {a.E, b.E}, {a.S, b.S}, {a.MAbs, b.MAbs}} {
+					if d := math.Abs(pair[0] - pair[1]); d > 1e-12*math.Max(1e-3, math.Abs(pair[1])) {
+						t.Fatalf("%s with %s: statistics %+v, generic %+v", arch, set, a, b)
+					}
+				}
+			}
+		}
+	}
+}
