@@ -110,3 +110,28 @@ func maskedInitBounds(fanIn, fanOut, unmasked int) (wBound, bBound float64) {
 	}
 	return wBound, bBound
 }
+
+// trainable is what every trainable baseline (cw_inf, 1p, 1l, made) holds in
+// common, its model and its flat parameter slice, and the Net methods that
+// only read them. β enters these nets through the training loss alone, so
+// SetBeta does nothing; ParamCount is the number of trainable parameters.
+type trainable struct {
+	m *Hamiltonian
+	p []float64
+}
+
+// Size returns N.
+func (t *trainable) Size() int { return t.m.N }
+
+// Model returns the Hamiltonian the net approximates.
+func (t *trainable) Model() *Hamiltonian { return t.m }
+
+// SetBeta does nothing: β enters only through the training loss (cw_inf's
+// analytic start is taken once, at construction).
+func (t *trainable) SetBeta(float64) {}
+
+// Params returns the flat trainable parameters (the layout is each net's).
+func (t *trainable) Params() []float64 { return t.p }
+
+// ParamCount returns len(Params()).
+func (t *trainable) ParamCount() int { return len(t.p) }

@@ -56,9 +56,8 @@ import (
 // both (VariationalFreeEnergy, O(N²)) and keeps the lower; without a field
 // only (A) is considered.
 type CWInf struct {
-	m        *Hamiltonian
+	trainable
 	hasField bool
-	p        []float64
 }
 
 func init() {
@@ -72,7 +71,7 @@ func NewCWInf(m *Hamiltonian, o ArchOptions) (*CWInf, error) {
 		return nil, fmt.Errorf("architecture cw_inf needs a model with at least one spin")
 	}
 	n := m.N
-	c := &CWInf{m: m}
+	c := &CWInf{trainable: trainable{m: m}}
 	for _, h := range m.H {
 		if h != 0 {
 			c.hasField = true
@@ -205,22 +204,6 @@ func cwMeanFieldRoot(beta, J, h float64) float64 {
 
 // Arch returns "cw_inf".
 func (c *CWInf) Arch() string { return "cw_inf" }
-
-// Size returns N.
-func (c *CWInf) Size() int { return c.m.N }
-
-// Model returns the Hamiltonian.
-func (c *CWInf) Model() *Hamiltonian { return c.m }
-
-// SetBeta does nothing: the parameters are trained (β enters through the
-// loss); the analytic start is taken once, at construction.
-func (c *CWInf) SetBeta(float64) {}
-
-// Params returns [ω⁰, ω¹_0..ω¹_{N-1}] and, with a field, b⁰.
-func (c *CWInf) Params() []float64 { return c.p }
-
-// ParamCount returns N+1, plus 1 when the model has a field.
-func (c *CWInf) ParamCount() int { return len(c.p) }
 
 // NewWorker returns per-goroutine scratch.
 func (c *CWInf) NewWorker() Worker {

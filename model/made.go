@@ -37,9 +37,8 @@ import (
 // layer are computed (they need x_<i and units of degree ≤ i below), so a
 // sample costs about d w² N²/2 multiply-adds, the cost of one forward pass.
 type MADE struct {
-	m            *Hamiltonian
+	trainable
 	depth, width int
-	p            []float64
 	layers       []madeLayer
 	// slope0 is the index in p of the first PReLU slope; activation layer k
 	// (after dense layer k) uses p[slope0+k].
@@ -85,7 +84,7 @@ func NewMADE(m *Hamiltonian, o ArchOptions) (*MADE, error) {
 		return nil, fmt.Errorf("made: width %d: the channels per spin must be at least 1 for depth %d", o.Width, o.Depth)
 	}
 	n, d := m.N, o.Depth
-	net := &MADE{m: m, depth: d, width: o.Width, maxOut: 1}
+	net := &MADE{trainable: trainable{m: m}, depth: d, width: o.Width, maxOut: 1}
 	if d == 1 {
 		net.layers = []madeLayer{{in: 1, out: 1, exclusive: true}}
 	} else {
@@ -136,26 +135,11 @@ func NewMADE(m *Hamiltonian, o ArchOptions) (*MADE, error) {
 // Arch returns "made".
 func (net *MADE) Arch() string { return "made" }
 
-// Size returns N.
-func (net *MADE) Size() int { return net.m.N }
-
-// Model returns the Hamiltonian.
-func (net *MADE) Model() *Hamiltonian { return net.m }
-
 // Depth returns the number of masked dense layers.
 func (net *MADE) Depth() int { return net.depth }
 
 // Width returns the channels per spin of the hidden layers.
 func (net *MADE) Width() int { return net.width }
-
-// SetBeta does nothing: β enters made only through the training loss.
-func (net *MADE) SetBeta(float64) {}
-
-// Params returns the flat parameter slice (layout in the type comment).
-func (net *MADE) Params() []float64 { return net.p }
-
-// ParamCount returns the number of unmasked weights, biases and PReLU slopes.
-func (net *MADE) ParamCount() int { return len(net.p) }
 
 // WeightRow returns the unmasked weights of unit (i, c) of dense layer k
 // (a view into Params): entry j multiplies input unit j of the layer, in

@@ -19,8 +19,7 @@ import (
 // U(±1/√N) for b, and for W the same bound scaled by
 // √(#entries / #unmasked) = √(2N/(N-1)).
 type OneL struct {
-	m *Hamiltonian
-	p []float64
+	trainable
 }
 
 func init() {
@@ -33,7 +32,7 @@ func NewOneL(m *Hamiltonian, o ArchOptions) (*OneL, error) {
 		return nil, fmt.Errorf("architecture 1l needs a model with at least one spin")
 	}
 	n := m.N
-	l := &OneL{m: m, p: make([]float64, n*(n+1)/2)}
+	l := &OneL{trainable{m: m, p: make([]float64, n*(n+1)/2)}}
 	wb, bb := maskedInitBounds(n, n, n*(n-1)/2)
 	rng := newInitRNG(o.Seed)
 	uniformFill(rng, l.p[:n], bb)
@@ -49,21 +48,6 @@ func (l *OneL) row(p []float64, i int) []float64 {
 
 // Arch returns "1l".
 func (l *OneL) Arch() string { return "1l" }
-
-// Size returns N.
-func (l *OneL) Size() int { return l.m.N }
-
-// Model returns the Hamiltonian.
-func (l *OneL) Model() *Hamiltonian { return l.m }
-
-// SetBeta does nothing: β enters 1l only through the training loss.
-func (l *OneL) SetBeta(float64) {}
-
-// Params returns [b, W strictly lower triangle by rows].
-func (l *OneL) Params() []float64 { return l.p }
-
-// ParamCount returns N(N+1)/2.
-func (l *OneL) ParamCount() int { return len(l.p) }
 
 // NewWorker returns per-goroutine scratch.
 func (l *OneL) NewWorker() Worker {

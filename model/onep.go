@@ -13,8 +13,7 @@ import (
 // so q_0 = 1/2. Params() is [w_0, ..., w_{N-1}]. Initial weights are
 // Normal(0, (1/N)²) from ArchOptions.Seed, like cw_inf's.
 type OneP struct {
-	m *Hamiltonian
-	w []float64
+	trainable
 }
 
 func init() {
@@ -26,28 +25,13 @@ func NewOneP(m *Hamiltonian, o ArchOptions) (*OneP, error) {
 	if m == nil || m.N < 1 {
 		return nil, fmt.Errorf("architecture 1p needs a model with at least one spin")
 	}
-	p := &OneP{m: m, w: make([]float64, m.N)}
-	normalFill(newInitRNG(o.Seed), p.w, 1/float64(m.N))
+	p := &OneP{trainable{m: m, p: make([]float64, m.N)}}
+	normalFill(newInitRNG(o.Seed), p.p, 1/float64(m.N))
 	return p, nil
 }
 
 // Arch returns "1p".
 func (p *OneP) Arch() string { return "1p" }
-
-// Size returns N.
-func (p *OneP) Size() int { return p.m.N }
-
-// Model returns the Hamiltonian.
-func (p *OneP) Model() *Hamiltonian { return p.m }
-
-// SetBeta does nothing: β enters 1p only through the training loss.
-func (p *OneP) SetBeta(float64) {}
-
-// Params returns the N weights w_i.
-func (p *OneP) Params() []float64 { return p.w }
-
-// ParamCount returns N.
-func (p *OneP) ParamCount() int { return p.m.N }
 
 // NewWorker returns per-goroutine scratch.
 func (p *OneP) NewWorker() Worker {
@@ -66,7 +50,7 @@ type onePWorker struct {
 // tracks its energy, otherwise it reads x. It records M_<i and ∂ln q/∂z_i for Backward and,
 // when q is non-nil, the probabilities q_i. It returns ln q(x).
 func (w *onePWorker) forward(rng *rand.Rand, x, q []float64) float64 {
-	wt := w.p.w
+	wt := w.p.p
 	M, logq := 0.0, 0.0
 	if rng != nil {
 		w.et.reset()
