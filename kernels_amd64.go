@@ -52,17 +52,23 @@ package h2arnn
 // ChainForward runs layer-major: layer j over the whole row, then layer j+1
 // (lnsigLayerAsm), each layer in two passes (pre and e^{-|pre|}, then lnσ
 // and σ). Within a layer the elements are independent, so the out-of-order
-// core overlaps the ~120-cycle dependency chain (exp, division, polynomials)
+// core overlaps the ~60-cycle dependency chains (exp, division, polynomials)
 // of successive vectors; with the layers nested inside the element loop it
-// could not, and ran 2.2× slower. ChainBackward is one fused pass (plain
-// arithmetic, short chains). Measured on the development machine (Zen 3,
-// 2.9 GHz, FMA peak 47.9 GFLOP/s per core): k=2, R=200, forward 0.29 and
-// backward 1.35 lnσ nodes/ns; forward+backward 0.20 nodes/ns (~8 GFLOP/s at
-// 40 flops per node, 17% of the FMA peak) — see bench_test.go.
+// could not, and ran 2.2× slower. Both passes work on two vectors at a time
+// with their instructions interleaved one by one (EXPCORE2, LNSIG2): with
+// one vector per iteration the FP schedulers fill with ops still waiting on
+// the same chain (measured: pass 2 interleaved made the chain forward 1.22×
+// faster). ChainBackward is one fused pass (plain arithmetic, short chains).
+// Measured on the development machine (Zen 3, 2.8 GHz, FMA peak 45.5
+// GFLOP/s per core): k=2, R=200, forward ≈ 0.30 and backward ≈ 0.9 lnσ
+// nodes/ns — see bench_test.go and the README's performance table.
 //
-// Tails: the assembly loops process multiples of 4 elements; the elementwise
-// kernels and the chain layers run the last len%4 elements through the same
-// assembly on a zero-padded 4-element copy; the backward tail is scalar Go.
+// Tails: the assembly loops process multiples of 4 elements. The chain
+// layers finish a row with one masked vector (VMASKMOVPD: lanes past the
+// row read as 0, are never written, and cannot fault), so a whole layer is
+// one call; the elementwise kernels run the last len%4 elements through the
+// same assembly on a zero-padded 4-element copy; the backward tail is scalar
+// Go.
 
 import (
 	"math"
@@ -102,8 +108,18 @@ const (
 	kcExpDeg   = 11
 	kcLog0     = kcExp0 + kcExpDeg + 1 // 2/(2i+1) for i = 0..9 at kcLog0+i
 	kcLogDeg   = 9
-	kcN        = kcLog0 + kcLogDeg + 1
+	kcNegHalf  = kcLog0 + kcLogDeg + 1 // -0.5
+	kcN        = kcNegHalf + 1
 )
+
+// tailMask[t] has the sign bit set in its first t lanes: the VMASKMOVPD
+// mask for a vector holding the last t = n%4 elements of a row.
+var tailMask = [4][4]uint64{
+	{0, 0, 0, 0},
+	{1 << 63, 0, 0, 0},
+	{1 << 63, 1 << 63, 0, 0},
+	{1 << 63, 1 << 63, 1 << 63, 0},
+}
 
 // kc is read by the assembly (·kc+off(SB)); filled by kcInit before any
 // kernel runs (package variable initialisation).
@@ -221,6 +237,7 @@ func kcValues() [kcN]float64 {
 	for i := 0; i <= kcLogDeg; i++ {
 		v[kcLog0+i], _ = big.NewRat(2, int64(2*i+1)).Float64()
 	}
+	v[kcNegHalf] = -0.5
 	return v
 }
 
@@ -294,8 +311,10 @@ func axpyAsm(alpha float64, x, y *float64, n int)
 //go:noescape
 func dotAsm(x, y *float64, n int) float64
 
-// lnsigLayerAsm is one ChainForward layer over n elements (n%4 == 0):
+// lnsigLayerAsm is one ChainForward layer over n ≥ 1 elements:
 // y[l], s[l] = lnσ(pre), σ(-pre) with pre = b[l] + w[l]*in[l] (one FMA).
+// The last n%4 elements go through masked loads and stores (tailMask), so
+// nothing past element n-1 is read or written.
 //
 //go:noescape
 func lnsigLayerAsm(n int, in, w, b, y, s *float64)
@@ -425,27 +444,12 @@ func chainForwardAVX2(k int, f, w, b, act []float64) float64 {
 	if r == 0 {
 		return 0
 	}
-	n4 := r &^ 3
 	for j := 0; j <= k; j++ {
 		in := f
 		if j > 0 {
 			in = act[(j-1)*r : j*r]
 		}
-		wj, bj := w[j*r:(j+1)*r], b[j*r:(j+1)*r]
-		y, s := act[j*r:(j+1)*r], act[(k+1+j)*r:(k+2+j)*r]
-		if n4 > 0 {
-			lnsigLayerAsm(n4, &in[0], &wj[0], &bj[0], &y[0], &s[0])
-		}
-		if n4 < r {
-			// tail through zero-padded 4-element copies
-			var pi, pw, pb, py, ps [4]float64
-			copy(pi[:], in[n4:])
-			copy(pw[:], wj[n4:])
-			copy(pb[:], bj[n4:])
-			lnsigLayerAsm(4, &pi[0], &pw[0], &pb[0], &py[0], &ps[0])
-			copy(y[n4:], py[:])
-			copy(s[n4:], ps[:])
-		}
+		lnsigLayerAsm(r, &in[0], &w[j*r], &b[j*r], &act[j*r], &act[(k+1+j)*r])
 	}
 	return dotAVX2(w[(k+1)*r:], act[k*r:(k+1)*r])
 }

@@ -56,6 +56,7 @@
 #define L7 ·kc+1344(SB)
 #define L8 ·kc+1376(SB)
 #define L9 ·kc+1408(SB)
+#define NEGHALF ·kc+1440(SB)
 
 // CLAMP(X, T): X = min(1000, max(-1000, X)); NaN stays NaN. Clobbers T.
 #define CLAMP(X, T) \
@@ -117,6 +118,73 @@
 	VMULPD       T, U, U; \
 	VMULPD       N, U, X
 
+// EXPCORE2: EXPCORE on two vectors, instruction by instruction
+// interleaved so that the out-of-order scheduler always holds ready work
+// from two independent dependency chains.
+#define EXPCORE2(Xa, Na, Ta, Ua, R2a, R4a, Qa, Xb, Nb, Tb, Ub, R2b, R4b, Qb) \
+	VMOVUPD      SHIFT, Na; \
+	VMOVUPD      SHIFT, Nb; \
+	VFMADD231PD  LOG2E, Xa, Na; \
+	VFMADD231PD  LOG2E, Xb, Nb; \
+	VSUBPD       SHIFT, Na, Ta; \
+	VSUBPD       SHIFT, Nb, Tb; \
+	VFNMADD231PD LN2HI, Ta, Xa; \
+	VFNMADD231PD LN2HI, Tb, Xb; \
+	VFNMADD231PD LN2LO, Ta, Xa; \
+	VFNMADD231PD LN2LO, Tb, Xb; \
+	VMULPD       Xa, Xa, R2a; \
+	VMULPD       Xb, Xb, R2b; \
+	VMULPD       R2a, R2a, R4a; \
+	VMULPD       R2b, R2b, R4b; \
+	VMOVUPD      E3, Ua; \
+	VMOVUPD      E3, Ub; \
+	VFMADD213PD  E2, Xa, Ua; \
+	VFMADD213PD  E2, Xb, Ub; \
+	VMOVUPD      E5, Ta; \
+	VMOVUPD      E5, Tb; \
+	VFMADD213PD  E4, Xa, Ta; \
+	VFMADD213PD  E4, Xb, Tb; \
+	VFMADD231PD  Ta, R2a, Ua; \
+	VFMADD231PD  Tb, R2b, Ub; \
+	VMOVUPD      E7, Ta; \
+	VMOVUPD      E7, Tb; \
+	VFMADD213PD  E6, Xa, Ta; \
+	VFMADD213PD  E6, Xb, Tb; \
+	VMOVUPD      E9, Qa; \
+	VMOVUPD      E9, Qb; \
+	VFMADD213PD  E8, Xa, Qa; \
+	VFMADD213PD  E8, Xb, Qb; \
+	VFMADD231PD  Qa, R2a, Ta; \
+	VFMADD231PD  Qb, R2b, Tb; \
+	VMOVUPD      E11, Qa; \
+	VMOVUPD      E11, Qb; \
+	VFMADD213PD  E10, Xa, Qa; \
+	VFMADD213PD  E10, Xb, Qb; \
+	VFMADD231PD  Qa, R4a, Ta; \
+	VFMADD231PD  Qb, R4b, Tb; \
+	VFMADD231PD  Ta, R4a, Ua; \
+	VFMADD231PD  Tb, R4b, Ub; \
+	VFMADD213PD  Xa, R2a, Ua; \
+	VFMADD213PD  Xb, R2b, Ub; \
+	VADDPD       ONE, Ua, Ua; \
+	VADDPD       ONE, Ub, Ub; \
+	VPSRLQ       $1, Na, Ta; \
+	VPSRLQ       $1, Nb, Tb; \
+	VPSUBQ       Ta, Na, Na; \
+	VPSUBQ       Tb, Nb, Nb; \
+	VPADDQ       BIAS, Ta, Ta; \
+	VPADDQ       BIAS, Tb, Tb; \
+	VPADDQ       BIAS, Na, Na; \
+	VPADDQ       BIAS, Nb, Nb; \
+	VPSLLQ       $52, Ta, Ta; \
+	VPSLLQ       $52, Tb, Tb; \
+	VPSLLQ       $52, Na, Na; \
+	VPSLLQ       $52, Nb, Nb; \
+	VMULPD       Ta, Ua, Ua; \
+	VMULPD       Tb, Ub, Ub; \
+	VMULPD       Na, Ua, Xa; \
+	VMULPD       Nb, Ub, Xb
+
 // ATANHQE(S, P, S2, T1, T2): P = Σ_{i=1..9} 2 s^(i-1)/(2i+1) (so that
 // 2atanh t = 2t + t*s*P for s = t²) in Estrin form:
 // [(L1+L2s) + (L3+L4s)s²] + [(L5+L6s) + (L7+L8s)s² + L9s⁴]s⁴. Clobbers S2, T1, T2.
@@ -166,9 +234,9 @@
 //	S = 1/(u*d)                         // the only division
 //	A = a*u*S                           // t = a/d
 //	S = S*d                             // 1/u = 1/(1+e)
-//	Y = f - t*(f - s*Q(s)) + C          // log1p(e)
+//	Y = f - t*(f - s*Q(s))              // log1p(e) - C
 //	S = z<0 ? S : e*S                   // σ(-z)
-//	Y = min(z,0) - Y
+//	Y = (min(z,0) - C) - Y              // (as LNSIG2, to the same bits)
 #define LNSIG(Z, E, Y, S, A, B, C, D, F, G, H, ONEV) \
 	VCMPPD       $0x1E, SQRT2M1, E, A; \
 	VANDPD       ONE, A, B; \
@@ -189,11 +257,110 @@
 	ATANHQE(B, Y, D, F, G); \
 	VFNMADD213PD H, B, Y; \
 	VFNMADD213PD H, A, Y; \
-	VADDPD       C, Y, Y; \
 	VMULPD       E, S, A; \
 	VBLENDVPD    Z, S, A, S; \
 	VMINPD       ZERO, Z, B; \
+	VSUBPD       C, B, B; \
 	VSUBPD       Y, B, Y
+
+// LNSIG2: pass 2 of lnsigLayerAsm on the two vectors at (R9)(AX*1) and
+// 32(R9)(AX*1) (pre, replaced by lnσ(pre)) and (R10)(AX*1), 32(R10)(AX*1)
+// (e = exp(-|pre|), replaced by σ(-pre)); Y15 holds 1.0. The arithmetic of
+// LNSIG, rearranged to need seven registers per vector (pre and e are
+// re-read from memory, and min(pre,0) - off is parked in y while the
+// polynomial runs) so that two vectors fit in the sixteen YMM registers and
+// their instructions can be interleaved one by one: a single vector per
+// iteration leaves the FP pipes idle behind its ~60-cycle dependency chain.
+//
+//	y = (min(pre,0) - off) - (f - t*(f - s*Q(s)))   (see LNSIG for off, f, t, s, Q)
+//	s = pre<0 ? 1/u : e/u,  u = 1+e
+#define LNSIG2 \
+	VMOVUPD (R10)(AX*1), Y6; \
+	VMOVUPD 32(R10)(AX*1), Y13; \
+	VCMPPD $0x1E, SQRT2M1, Y6, Y0; \
+	VCMPPD $0x1E, SQRT2M1, Y13, Y7; \
+	VANDPD ONE, Y0, Y1; \
+	VANDPD ONE, Y7, Y8; \
+	VANDPD NEGHALF, Y0, Y2; \
+	VANDPD NEGHALF, Y7, Y9; \
+	VADDPD Y15, Y2, Y2; \
+	VADDPD Y15, Y9, Y9; \
+	VANDPD LN2HI, Y0, Y0; \
+	VANDPD LN2HI, Y7, Y7; \
+	VMOVUPD (R9)(AX*1), Y3; \
+	VMOVUPD 32(R9)(AX*1), Y10; \
+	VMINPD ZERO, Y3, Y5; \
+	VMINPD ZERO, Y10, Y12; \
+	VSUBPD Y0, Y5, Y5; \
+	VSUBPD Y7, Y12, Y12; \
+	VMOVUPD Y5, (R9)(AX*1); \
+	VMOVUPD Y12, 32(R9)(AX*1); \
+	VSUBPD Y1, Y6, Y0; \
+	VSUBPD Y8, Y13, Y7; \
+	VMULPD Y2, Y0, Y2; \
+	VMULPD Y9, Y7, Y9; \
+	VADDPD TWO, Y6, Y5; \
+	VADDPD TWO, Y13, Y12; \
+	VADDPD Y1, Y5, Y5; \
+	VADDPD Y8, Y12, Y12; \
+	VADDPD Y15, Y6, Y1; \
+	VADDPD Y15, Y13, Y8; \
+	VMULPD Y5, Y1, Y4; \
+	VMULPD Y12, Y8, Y11; \
+	VDIVPD Y4, Y15, Y4; \
+	VDIVPD Y11, Y15, Y11; \
+	VMULPD Y1, Y0, Y0; \
+	VMULPD Y8, Y7, Y7; \
+	VMULPD Y4, Y0, Y0; \
+	VMULPD Y11, Y7, Y7; \
+	VMULPD Y5, Y4, Y4; \
+	VMULPD Y12, Y11, Y11; \
+	VMULPD Y6, Y4, Y5; \
+	VMULPD Y13, Y11, Y12; \
+	VBLENDVPD Y3, Y4, Y5, Y4; \
+	VBLENDVPD Y10, Y11, Y12, Y11; \
+	VMOVUPD Y4, (R10)(AX*1); \
+	VMOVUPD Y11, 32(R10)(AX*1); \
+	VMULPD Y0, Y0, Y1; \
+	VMULPD Y7, Y7, Y8; \
+	VMULPD Y1, Y1, Y4; \
+	VMULPD Y8, Y8, Y11; \
+	VMOVUPD L2, Y3; \
+	VMOVUPD L2, Y10; \
+	VFMADD213PD L1, Y1, Y3; \
+	VFMADD213PD L1, Y8, Y10; \
+	VMOVUPD L4, Y5; \
+	VMOVUPD L4, Y12; \
+	VFMADD213PD L3, Y1, Y5; \
+	VFMADD213PD L3, Y8, Y12; \
+	VFMADD231PD Y5, Y4, Y3; \
+	VFMADD231PD Y12, Y11, Y10; \
+	VMOVUPD L6, Y5; \
+	VMOVUPD L6, Y12; \
+	VFMADD213PD L5, Y1, Y5; \
+	VFMADD213PD L5, Y8, Y12; \
+	VMOVUPD L8, Y6; \
+	VMOVUPD L8, Y13; \
+	VFMADD213PD L7, Y1, Y6; \
+	VFMADD213PD L7, Y8, Y13; \
+	VFMADD231PD Y6, Y4, Y5; \
+	VFMADD231PD Y13, Y11, Y12; \
+	VMULPD Y4, Y4, Y4; \
+	VMULPD Y11, Y11, Y11; \
+	VFMADD231PD L9, Y4, Y5; \
+	VFMADD231PD L9, Y11, Y12; \
+	VFMADD231PD Y5, Y4, Y3; \
+	VFMADD231PD Y12, Y11, Y10; \
+	VFNMADD213PD Y2, Y1, Y3; \
+	VFNMADD213PD Y9, Y8, Y10; \
+	VFNMADD213PD Y2, Y0, Y3; \
+	VFNMADD213PD Y9, Y7, Y10; \
+	VMOVUPD (R9)(AX*1), Y4; \
+	VMOVUPD 32(R9)(AX*1), Y11; \
+	VSUBPD Y3, Y4, Y3; \
+	VSUBPD Y10, Y11, Y10; \
+	VMOVUPD Y3, (R9)(AX*1); \
+	VMOVUPD Y10, 32(R9)(AX*1)
 
 // HSUM(Y, X, XT) leaves the sum of the 4 lanes of Y in the low lane of X
 // (X is Y's low half). Clobbers XT.
@@ -224,8 +391,7 @@ exploop:
 	VMOVUPD 32(SI)(AX*1), Y4
 	CLAMP(Y0, Y1)
 	CLAMP(Y4, Y5)
-	EXPCORE(Y0, Y1, Y2, Y3, Y8, Y9, Y10)
-	EXPCORE(Y4, Y5, Y6, Y7, Y11, Y12, Y13)
+	EXPCORE2(Y0, Y1, Y2, Y3, Y8, Y9, Y10, Y4, Y5, Y6, Y7, Y11, Y12, Y13)
 	VMOVUPD Y0, (DI)(AX*1)
 	VMOVUPD Y4, 32(DI)(AX*1)
 	ADDQ $64, AX
@@ -521,7 +687,8 @@ dotsum:
 // ~120-cycle chain per vector instead of by the FP pipes.
 TEXT ·lnsigLayerAsm(SB), NOSPLIT, $0-48
 	MOVQ n+0(FP), CX
-	SHLQ $3, CX
+	ANDQ $-4, CX
+	SHLQ $3, CX   // bytes in whole vectors; the last n%4 elements are the masked tail
 	MOVQ in+8(FP), SI
 	MOVQ w+16(FP), DI
 	MOVQ b+24(FP), R8
@@ -530,7 +697,7 @@ TEXT ·lnsigLayerAsm(SB), NOSPLIT, $0-48
 	VMOVUPD ONE, Y15
 	XORQ  AX, AX
 	TESTQ CX, CX
-	JZ    layerdone
+	JZ    layertail
 
 	MOVQ CX, DX
 	ANDQ $-64, DX // bytes in whole 8-element blocks
@@ -552,8 +719,7 @@ layerexp:
 	VXORPD      SIGNM, Y8, Y8
 	CLAMPLO(Y1, Y2)
 	CLAMPLO(Y8, Y9)
-	EXPCORE(Y1, Y2, Y3, Y4, Y5, Y6, Y7)
-	EXPCORE(Y8, Y9, Y10, Y11, Y12, Y13, Y14)
+	EXPCORE2(Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14)
 	VMOVUPD Y1, (R10)(AX*1)
 	VMOVUPD Y8, 32(R10)(AX*1)
 	ADDQ $64, AX
@@ -576,16 +742,46 @@ layerexp4:
 layerexp4done:
 	XORQ AX, AX
 
+	CMPQ DX, $0
+	JE   layerlog4
+
 layerlog:
-	// pass 2: y, s = lnσ(pre), σ(-pre) from pre (in y) and e (in s)
+	// pass 2, two vectors per step: y, s = lnσ(pre), σ(-pre) from pre (in y) and e (in s)
+	LNSIG2
+	ADDQ $64, AX
+	CMPQ AX, DX
+	JB   layerlog
+
+layerlog4:
+	CMPQ AX, CX
+	JAE  layertail
 	VMOVUPD (R9)(AX*1), Y0
 	VMOVUPD (R10)(AX*1), Y1
 	LNSIG(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y15)
 	VMOVUPD Y2, (R9)(AX*1)
 	VMOVUPD Y3, (R10)(AX*1)
 	ADDQ $32, AX
-	CMPQ AX, CX
-	JB   layerlog
+
+layertail:
+	// the last n%4 elements in one vector: masked loads (the lanes past n
+	// read as 0 and cannot fault), both passes in registers, masked stores
+	MOVQ n+0(FP), R11
+	ANDQ $3, R11
+	JZ   layerdone
+	SHLQ $5, R11
+	LEAQ ·tailMask(SB), R12
+	VMOVUPD     (R12)(R11*1), Y14
+	VMASKMOVPD  (SI)(AX*1), Y14, Y2
+	VMASKMOVPD  (DI)(AX*1), Y14, Y3
+	VMASKMOVPD  (R8)(AX*1), Y14, Y0
+	VFMADD231PD Y3, Y2, Y0
+	VANDPD      ABSM, Y0, Y1
+	VXORPD      SIGNM, Y1, Y1
+	CLAMPLO(Y1, Y2)
+	EXPCORE(Y1, Y2, Y3, Y4, Y5, Y6, Y7)
+	LNSIG(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y15)
+	VMASKMOVPD  Y2, Y14, (R9)(AX*1)
+	VMASKMOVPD  Y3, Y14, (R10)(AX*1)
 
 layerdone:
 	VZEROUPPER
