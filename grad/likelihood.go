@@ -30,6 +30,8 @@ type likelihoodState struct {
 	src   *rand.PCG
 	rng   *rand.Rand
 	batch int
+
+	chunkFn chunkBody // s.chunk, bound once (binding allocates)
 }
 
 // NewLikelihood prepares an estimator for net over data, which holds rows of
@@ -58,7 +60,8 @@ func NewLikelihood(net model.Net, data []int8, batch, workers int) (*Likelihood,
 	}
 	s.src = rand.NewPCG(0, 0)
 	s.rng = rand.New(s.src)
-	s.r = newRunner(net, workers, DefaultChunk, s.sample)
+	s.r = newRunner(net, workers, DefaultChunk)
+	s.chunkFn = s.chunk
 	l := &Likelihood{s}
 	runtime.AddCleanup(l, func(s *likelihoodState) { s.r.close() }, s)
 	return l, nil
@@ -70,14 +73,38 @@ func (l *Likelihood) Close() { l.r.close() }
 // BatchSize is the number of rows per Step.
 func (l *Likelihood) BatchSize() int { return l.batch }
 
-func (s *likelihoodState) sample(sl *slot, acc *accum, b int, _ bool) {
+// chunk adds ∇ln q of data rows idx[lo:hi] into acc.a, in blocks when the
+// worker supports them (the same bits either way).
+func (s *likelihoodState) chunk(sl *slot, acc *accum, lo, hi int) {
+	keep := s.r.p > 0
+	if sl.bw == nil {
+		for b := lo; b < hi; b++ {
+			s.load(b, sl.x)
+			s.logq[b] = sl.w.LogProb(sl.x)
+			if keep {
+				sl.w.Backward(1, acc.a, 0, nil)
+			}
+		}
+		return
+	}
+	for b0 := lo; b0 < hi; b0 += len(sl.xs) {
+		m := min(len(sl.xs), hi-b0)
+		for j := range m {
+			s.load(b0+j, sl.xs[j])
+		}
+		sl.bw.ForwardBlock(nil, sl.xs[:m], s.logq[b0:b0+m], nil, keep)
+		if keep {
+			// cC is all ones: the coefficient of every data row is 1.
+			sl.bw.BackwardBlock(sl.cC[:m], acc.a, nil, nil)
+		}
+	}
+}
+
+// load copies data row idx[b] into x as ±1 float64.
+func (s *likelihoodState) load(b int, x []float64) {
 	row := s.data[s.idx[b]*s.n : (s.idx[b]+1)*s.n]
 	for i, v := range row {
-		sl.x[i] = float64(v)
-	}
-	s.logq[b] = sl.w.LogProb(sl.x)
-	if s.r.p > 0 {
-		sl.w.Backward(1, acc.a, 0, nil)
+		x[i] = float64(v)
 	}
 }
 
@@ -108,7 +135,7 @@ func (l *Likelihood) Step(seed, step uint64, grad []float64) float64 {
 		}
 		copy(s.idx, s.perm[:s.batch])
 	}
-	s.r.run(s.batch)
+	s.r.run(s.batch, s.chunkFn, accumA)
 	fb := float64(s.batch)
 	for i := range grad {
 		grad[i] = -s.r.A[i] / fb

@@ -13,11 +13,22 @@ import (
 //
 //	∇ ≈ (1/B) Σ_b (L_b - L̄) ∇ln q(x_b),   L_b = ln q(x_b) + βH(x_b).
 //
-// Each sample's backward pass runs right after the sample is drawn, while
-// its activations are still in the network worker, and is added into two
-// accumulators (Σ L_b g_b and Σ g_b), so the memory for activations and
-// gradients does not grow with B; only the batch itself (B·N int8 spins and
-// 2B float64) is kept.
+// Two ways of forming the sum, chosen by the network's workers:
+//
+//   - one pass (any model.Worker): each sample's backward pass runs right
+//     after the sample is drawn, while its activations are still in the
+//     worker, and is added into two accumulators (Σ (L_b - shift) g_b and
+//     Σ g_b, SPEC §4), because L̄ is not known yet;
+//   - two passes (model.GradWorker, i.e. sk_krsb): the batch is drawn first
+//     with nothing kept, then every sample is re-run conditional by
+//     conditional with its coefficient L_b - L̄ known, adding each
+//     conditional's gradient into one accumulator at once. A second forward
+//     pass costs less than writing and re-reading a sample's activations
+//     (~2 MB for sk_2rsb at N = 200), which is bound by memory bandwidth
+//     and does not scale with cores; measured in the README.
+//
+// Either way the memory for activations and gradients does not grow with B;
+// only the batch itself (B·N int8 spins and 2B float64) is kept.
 // Sample b of a call uses the random stream model.SampleRNG(seed, step, b),
 // and partial sums are formed per chunk of consecutive samples and added in
 // chunk order: for a given (seed, step), parameters and chunk size the
@@ -44,6 +55,9 @@ type reinforceState struct {
 	seed, step uint64
 	batch      *model.Batch
 	loss       float64
+
+	// the chunk bodies as method values, bound once (binding allocates)
+	chunkFn, gradFn chunkBody
 }
 
 // NewReinforce prepares an estimator for net drawing batch samples per call
@@ -67,7 +81,8 @@ func NewReinforceChunk(net model.Net, batch, workers, chunk int) (*Reinforce, er
 		net: net, n: n,
 		batch: &model.Batch{N: n, B: batch, X: make([]int8, batch*n), LogQ: make([]float64, batch), Energy: make([]float64, batch)},
 	}
-	s.r = newRunner(net, workers, chunk, s.sample)
+	s.r = newRunner(net, workers, chunk)
+	s.chunkFn, s.gradFn = s.chunk, s.gradChunk
 	r := &Reinforce{s}
 	runtime.AddCleanup(r, func(s *reinforceState) { s.r.close() }, s)
 	return r, nil
@@ -82,22 +97,74 @@ func (r *Reinforce) BatchSize() int { return r.batch.B }
 // Workers is the number of goroutines used.
 func (r *Reinforce) Workers() int { return len(r.r.slots) }
 
-// sample draws sample b and accumulates (L_b - shift) ∇ln q and ∇ln q.
-func (s *reinforceState) sample(sl *slot, acc *accum, b int, first bool) {
-	model.SampleRNG(sl.src, s.seed, s.step, b)
-	lq, e := sl.w.Sample(sl.rng, sl.x)
-	l := lq + s.beta*e
-	if first {
-		acc.shift = l
+// chunk draws samples [lo, hi) and accumulates (L_b - shift) ∇ln q and
+// ∇ln q (one pass, mode accumAC), in blocks when the worker supports them
+// (the same bits either way). Without parameters it only draws.
+func (s *reinforceState) chunk(sl *slot, acc *accum, lo, hi int) {
+	keep := acc != nil
+	if sl.bw == nil {
+		for b := lo; b < hi; b++ {
+			model.SampleRNG(sl.src, s.seed, s.step, b)
+			lq, e := sl.w.Sample(sl.rng, sl.x)
+			l := s.record(b, lq, e, sl.x)
+			if keep {
+				if b == lo {
+					acc.shift = l
+				}
+				sl.w.Backward(l-acc.shift, acc.a, 1, acc.c)
+			}
+		}
+		return
 	}
-	if s.r.p > 0 {
-		sl.w.Backward(l-acc.shift, acc.a, 1, acc.c)
+	for b0 := lo; b0 < hi; b0 += len(sl.xs) {
+		m := min(len(sl.xs), hi-b0)
+		for j := range m {
+			model.SampleRNG(sl.srcs[j], s.seed, s.step, b0+j)
+		}
+		sl.bw.ForwardBlock(sl.rngs[:m], sl.xs[:m], sl.lq[:m], sl.e[:m], keep)
+		for j := range m {
+			sl.cA[j] = s.record(b0+j, sl.lq[j], sl.e[j], sl.xs[j])
+		}
+		if keep {
+			if b0 == lo {
+				acc.shift = sl.cA[0]
+			}
+			for j := range m {
+				sl.cA[j] -= acc.shift
+			}
+			sl.bw.BackwardBlock(sl.cA[:m], acc.a, sl.cC[:m], acc.c)
+		}
 	}
+}
+
+// gradChunk is the second pass of the two-pass estimator (mode accumA):
+// with the batch drawn and L̄ known, it adds (L_b - L̄) ∇ln q(x_b) for the
+// samples [lo, hi) of the batch through GradWorker.GradBlock.
+func (s *reinforceState) gradChunk(sl *slot, acc *accum, lo, hi int) {
+	bt := s.batch
+	for b0 := lo; b0 < hi; b0 += len(sl.xs) {
+		m := min(len(sl.xs), hi-b0)
+		for j := range m {
+			b := b0 + j
+			row := bt.X[b*s.n : (b+1)*s.n]
+			for i, v := range row {
+				sl.xs[j][i] = float64(v)
+			}
+			sl.cA[j] = bt.LogQ[b] + s.beta*bt.Energy[b] - s.loss
+		}
+		sl.gw.GradBlock(sl.xs[:m], sl.cA[:m], acc.a, sl.lq[:m])
+	}
+}
+
+// record stores sample b (ln q = lq, energy e, spins x) in the batch and
+// returns L_b = lq + βe.
+func (s *reinforceState) record(b int, lq, e float64, x []float64) float64 {
 	s.batch.LogQ[b], s.batch.Energy[b] = lq, e
 	row := s.batch.X[b*s.n : (b+1)*s.n]
-	for i, v := range sl.x {
+	for i, v := range x {
 		row[i] = int8(v)
 	}
+	return lq + s.beta*e
 }
 
 // Step draws one batch at inverse temperature beta (> 0) with the streams of
@@ -111,7 +178,15 @@ func (r *Reinforce) Step(beta float64, seed, step uint64, grad []float64) Stats 
 	}
 	s.beta, s.seed, s.step = beta, seed, step
 	bt := s.batch
-	s.r.run(bt.B)
+	twoPass := s.r.p > 0 && s.r.slots[0].gw != nil
+	switch {
+	case twoPass:
+		s.r.run(bt.B, s.chunkFn, noAccum)
+	case s.r.p > 0:
+		s.r.run(bt.B, s.chunkFn, accumAC)
+	default:
+		s.r.run(bt.B, s.chunkFn, noAccum)
+	}
 	st := model.BatchStats(bt, beta)
 	sl := 0.0
 	for b := range bt.LogQ {
@@ -119,6 +194,17 @@ func (r *Reinforce) Step(beta float64, seed, step uint64, grad []float64) Stats 
 	}
 	fb := float64(bt.B)
 	s.loss = sl / fb
+	if s.r.p == 0 {
+		return st
+	}
+	if twoPass {
+		// A = Σ (L_b - L̄) g_b directly.
+		s.r.run(bt.B, s.gradFn, accumA)
+		for i := range grad {
+			grad[i] = s.r.A[i] / fb
+		}
+		return st
+	}
 	// A = Σ (L_b - Shift0) g_b, so Σ (L_b - L̄) g_b = A - (L̄ - Shift0) C.
 	d := s.loss - s.r.Shift0
 	for i := range grad {

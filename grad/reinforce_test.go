@@ -80,7 +80,17 @@ func TestReinforceWorkerIndependence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	net := newLNet(m, 2, 0.3)
+	sk, err := model.NewSK(m, model.ArchOptions{K: 1, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1l samples one at a time; sk_1rsb in blocks, with the two-pass gradient.
+	for _, net := range []model.Net{newLNet(m, 2, 0.3), sk} {
+		t.Run(net.Arch(), func(t *testing.T) { checkWorkerIndependence(t, m, net) })
+	}
+}
+
+func checkWorkerIndependence(t *testing.T, m *model.Hamiltonian, net model.Net) {
 	p := len(net.Params())
 	type out struct {
 		g  []float64
@@ -140,13 +150,38 @@ func math64bits(v []float64) []uint64 {
 
 // TestReinforceGradientIsBatchFormula checks one batch's gradient against
 // the direct formula (1/B) Σ (L_b - L̄) ∇ln q(x_b) recomputed from the kept
-// samples with a fresh worker.
+// samples with a fresh worker, one sample at a time: for 1l (one pass, two
+// accumulators) and for sk_krsb, whose workers are model.GradWorkers (two
+// passes: draw the batch, then re-run each sample with its coefficient),
+// with a fixed and with a trainable first layer.
 func TestReinforceGradientIsBatchFormula(t *testing.T) {
 	m, err := model.SherringtonKirkpatrick(10, 1, 0.1, 8)
 	if err != nil {
 		t.Fatal(err)
 	}
-	net := newLNet(m, 4, 0.4)
+	sk := func(k int, train bool) model.Net {
+		net, err := model.NewSK(m, model.ArchOptions{K: k, TrainFirstLayer: train, Seed: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range net.Params() {
+			net.Params()[i] *= 40 // leave the near-linear start
+		}
+		return net
+	}
+	for _, tc := range []struct {
+		name string
+		net  model.Net
+	}{
+		{"1l", newLNet(m, 4, 0.4)},
+		{"sk_2rsb", sk(2, false)},
+		{"sk_1rsb first layer", sk(1, true)},
+	} {
+		t.Run(tc.name, func(t *testing.T) { checkBatchFormula(t, tc.net) })
+	}
+}
+
+func checkBatchFormula(t *testing.T, net model.Net) {
 	const beta, B = 0.9, 100
 	est, err := NewReinforce(net, B, 3)
 	if err != nil {
@@ -175,6 +210,9 @@ func TestReinforceGradientIsBatchFormula(t *testing.T) {
 	for _, v := range want {
 		scale = math.Max(scale, math.Abs(v))
 	}
+	if scale == 0 {
+		t.Fatal("zero gradient: the check would be vacuous")
+	}
 	for i := range want {
 		if math.Abs(g[i]-want[i]) > 1e-12*scale {
 			t.Errorf("component %d: %v, direct formula %v", i, g[i], want[i])
@@ -192,8 +230,15 @@ func TestReinforceNoAllocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	net := newLNet(m, 3, 0.2)
-	for _, workers := range []int{1, 3} {
+	sk, err := model.NewSK(m, model.ArchOptions{K: 2, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		net     model.Net
+		workers int
+	}{{newLNet(m, 3, 0.2), 1}, {newLNet(m, 3, 0.2), 3}, {sk, 1}, {sk, 3}} {
+		net, workers := tc.net, tc.workers
 		est, err := NewReinforce(net, 150, workers)
 		if err != nil {
 			t.Fatal(err)
@@ -208,7 +253,7 @@ func TestReinforceNoAllocs(t *testing.T) {
 		})
 		est.Close()
 		if allocs != 0 {
-			t.Errorf("%d workers: %v allocations per step, want 0", workers, allocs)
+			t.Errorf("%s, %d workers: %v allocations per step, want 0", net.Arch(), workers, allocs)
 		}
 	}
 }

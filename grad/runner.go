@@ -25,18 +25,62 @@ type accum struct {
 }
 
 // slot is the private scratch of one goroutine: a network worker, a
-// reseedable random stream and a spin vector.
+// reseedable random stream and a spin vector, and, when the worker is a
+// model.BlockWorker, one stream, spin vector and per-sample numbers for
+// every sample of a block.
 type slot struct {
 	w   model.Worker
 	src *rand.PCG
 	rng *rand.Rand
 	x   []float64
+
+	bw     model.BlockWorker // nil: samples one at a time
+	gw     model.GradWorker  // nil: no two-pass gradient
+	srcs   []*rand.PCG
+	rngs   []*rand.Rand
+	xs     [][]float64
+	lq, e  []float64
+	cA, cC []float64 // block coefficients; cC is all ones
 }
 
-// chunkBody processes sample b (global index) on slot s, adding its
-// contributions into acc. first is true for the first sample of a chunk,
-// which must set acc.shift before adding anything.
-type chunkBody func(s *slot, acc *accum, b int, first bool)
+func newSlot(net model.Net) *slot {
+	n := net.Size()
+	src := rand.NewPCG(0, 0)
+	s := &slot{w: net.NewWorker(), src: src, rng: rand.New(src), x: make([]float64, n)}
+	if bw, ok := s.w.(model.BlockWorker); ok && bw.BlockSize() > 1 {
+		m := bw.BlockSize()
+		s.bw = bw
+		s.gw, _ = bw.(model.GradWorker)
+		for range m {
+			src := rand.NewPCG(0, 0)
+			s.srcs = append(s.srcs, src)
+			s.rngs = append(s.rngs, rand.New(src))
+			s.xs = append(s.xs, make([]float64, n))
+		}
+		s.lq, s.e, s.cA, s.cC = make([]float64, m), make([]float64, m), make([]float64, m), make([]float64, m)
+		for j := range s.cC {
+			s.cC[j] = 1
+		}
+	}
+	return s
+}
+
+// chunkBody processes samples [lo, hi) (global indices, one chunk) on slot
+// s, adding their contributions into acc (nil in mode noAccum). In mode
+// accumAC it sets acc.shift from sample lo before adding anything.
+type chunkBody func(s *slot, acc *accum, lo, hi int)
+
+// runMode says which accumulators a run fills and reduces.
+type runMode int
+
+const (
+	// accumAC fills both a (shifted coefficients) and c (unit coefficients).
+	accumAC runMode = iota
+	// accumA fills a only; A = Σ_c a_c and C is left zero.
+	accumA
+	// noAccum gives the body no accumulator and reduces nothing.
+	noAccum
+)
 
 // runner runs a chunkBody over samples [0, n) on a fixed set of goroutines
 // and reduces the per-chunk accumulators into (A, C) in chunk order, so the
@@ -51,7 +95,6 @@ type runner struct {
 	p     int // number of parameters
 	chunk int
 	slots []*slot
-	body  chunkBody
 
 	// A and C are the reduced totals of the last run:
 	// A = Σ_c (a_c + (shift_c - Shift0) c_c), C = Σ_c c_c.
@@ -59,6 +102,8 @@ type runner struct {
 	Shift0 float64
 
 	// run state
+	body       chunkBody
+	mode       runMode
 	n, nchunks int
 	next       atomic.Int64
 	free       chan *accum
@@ -73,7 +118,7 @@ type runner struct {
 }
 
 // newRunner prepares workers goroutines (≤ 0: GOMAXPROCS) for net.
-func newRunner(net model.Net, workers, chunk int, body chunkBody) *runner {
+func newRunner(net model.Net, workers, chunk int) *runner {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -81,10 +126,9 @@ func newRunner(net model.Net, workers, chunk int, body chunkBody) *runner {
 		chunk = DefaultChunk
 	}
 	p := len(net.Params())
-	r := &runner{p: p, chunk: chunk, body: body, A: make([]float64, p), C: make([]float64, p)}
+	r := &runner{p: p, chunk: chunk, A: make([]float64, p), C: make([]float64, p)}
 	for range workers {
-		src := rand.NewPCG(0, 0)
-		r.slots = append(r.slots, &slot{w: net.NewWorker(), src: src, rng: rand.New(src), x: make([]float64, net.Size())})
+		r.slots = append(r.slots, newSlot(net))
 	}
 	k := workers + 2
 	r.free = make(chan *accum, k)
@@ -122,14 +166,16 @@ func (r *runner) close() {
 	}
 }
 
-// run processes samples [0, n) and leaves the reduced sums in A, C, Shift0.
-func (r *runner) run(n int) {
+// run calls body on the chunks of samples [0, n) and, unless mode is
+// noAccum, leaves the reduced sums in A, C, Shift0.
+func (r *runner) run(n int, body chunkBody, mode runMode) {
 	if r.closed {
 		panic("grad: estimator used after Close")
 	}
 	clear(r.A)
 	clear(r.C)
 	r.Shift0 = 0
+	r.body, r.mode = body, mode
 	r.n = n
 	r.nchunks = (n + r.chunk - 1) / r.chunk
 	r.next.Store(0)
@@ -150,20 +196,28 @@ func (r *runner) run(n int) {
 // and their ring slots are distinct), fill it, hand it to the reducer.
 func (r *runner) work(s *slot) {
 	for {
-		acc := <-r.free
+		var acc *accum
+		if r.mode != noAccum {
+			acc = <-r.free
+		}
 		c := int(r.next.Add(1) - 1)
 		if c >= r.nchunks {
-			r.free <- acc
+			if acc != nil {
+				r.free <- acc
+			}
 			return
 		}
-		clear(acc.a)
-		clear(acc.c)
-		acc.shift = 0
-		lo, hi := c*r.chunk, min((c+1)*r.chunk, r.n)
-		for b := lo; b < hi; b++ {
-			r.body(s, acc, b, b == lo)
+		if acc != nil {
+			clear(acc.a)
+			if r.mode == accumAC {
+				clear(acc.c)
+			}
+			acc.shift = 0
 		}
-		r.finish(c, acc)
+		r.body(s, acc, c*r.chunk, min((c+1)*r.chunk, r.n))
+		if acc != nil {
+			r.finish(c, acc)
+		}
 	}
 }
 
@@ -207,6 +261,9 @@ func (r *runner) add(a *accum, first bool) {
 		r.Shift0 = a.shift
 	}
 	h2arnn.Axpy(1, a.a, r.A)
+	if r.mode != accumAC {
+		return
+	}
 	if d := a.shift - r.Shift0; d != 0 {
 		h2arnn.Axpy(d, a.c, r.A)
 	}

@@ -39,6 +39,11 @@ type sampleWorker struct {
 	src *rand.PCG
 	rng *rand.Rand
 	x   []float64
+
+	// block scratch, allocated on the first Draw with a BlockWorker
+	srcs []*rand.PCG
+	rngs []*rand.Rand
+	xs   [][]float64
 }
 
 // NewSampler prepares workers goroutines' scratch for net (workers ≤ 0
@@ -58,11 +63,10 @@ func NewSampler(net Net, workers int) *Sampler {
 // Workers returns the number of goroutines the sampler uses.
 func (s *Sampler) Workers() int { return len(s.workers) }
 
-// ForEach runs fn for every sample index b in [0, n), spread over the
-// sampler's goroutines; before the call the worker's rng is seeded with
-// SampleRNG(seed, step, b). fn receives the worker's Net worker, rng and a
-// scratch spin vector of length N. It returns when every call has returned.
-func (s *Sampler) ForEach(n int, seed, step uint64, fn func(slot int, w Worker, rng *rand.Rand, x []float64, b int)) {
+// spread runs fn(slot, sw, c) for every c in [0, n), spread over the
+// sampler's goroutines (each taking the next c in turn), and returns when
+// every call has returned.
+func (s *Sampler) spread(n int, fn func(slot int, sw *sampleWorker, c int)) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for slot, sw := range s.workers {
@@ -70,30 +74,63 @@ func (s *Sampler) ForEach(n int, seed, step uint64, fn func(slot int, w Worker, 
 		go func() {
 			defer wg.Done()
 			for {
-				b := int(next.Add(1) - 1)
-				if b >= n {
+				c := int(next.Add(1) - 1)
+				if c >= n {
 					return
 				}
-				SampleRNG(sw.src, seed, step, b)
-				fn(slot, sw.w, sw.rng, sw.x, b)
+				fn(slot, sw, c)
 			}
 		}()
 	}
 	wg.Wait()
 }
 
+// ForEach runs fn for every sample index b in [0, n), spread over the
+// sampler's goroutines; before the call the worker's rng is seeded with
+// SampleRNG(seed, step, b). fn receives the worker's Net worker, rng and a
+// scratch spin vector of length N. It returns when every call has returned.
+func (s *Sampler) ForEach(n int, seed, step uint64, fn func(slot int, w Worker, rng *rand.Rand, x []float64, b int)) {
+	s.spread(n, func(slot int, sw *sampleWorker, b int) {
+		SampleRNG(sw.src, seed, step, b)
+		fn(slot, sw.w, sw.rng, sw.x, b)
+	})
+}
+
 // Draw fills bt (reallocating it if its shape differs) with n samples for
-// (seed, step).
+// (seed, step). Workers that are BlockWorkers draw blocks of samples in
+// lockstep without keeping activations; the samples are the same.
 func (s *Sampler) Draw(bt *Batch, n int, seed, step uint64) *Batch {
 	N := s.net.Size()
 	if bt == nil || bt.N != N || bt.B != n {
 		bt = &Batch{N: N, B: n, X: make([]int8, n*N), LogQ: make([]float64, n), Energy: make([]float64, n)}
 	}
-	s.ForEach(n, seed, step, func(_ int, w Worker, rng *rand.Rand, x []float64, b int) {
-		bt.LogQ[b], bt.Energy[b] = w.Sample(rng, x)
+	store := func(b int, x []float64) {
 		row := bt.X[b*N : (b+1)*N]
 		for i, v := range x {
 			row[i] = int8(v)
+		}
+	}
+	bw, ok := s.workers[0].w.(BlockWorker)
+	if !ok || bw.BlockSize() < 2 {
+		s.ForEach(n, seed, step, func(_ int, w Worker, rng *rand.Rand, x []float64, b int) {
+			bt.LogQ[b], bt.Energy[b] = w.Sample(rng, x)
+			store(b, x)
+		})
+		return bt
+	}
+	m := bw.BlockSize()
+	s.spread((n+m-1)/m, func(_ int, sw *sampleWorker, c int) {
+		for len(sw.xs) < m {
+			src := rand.NewPCG(0, 0)
+			sw.srcs, sw.rngs, sw.xs = append(sw.srcs, src), append(sw.rngs, rand.New(src)), append(sw.xs, make([]float64, N))
+		}
+		lo, hi := c*m, min((c+1)*m, n)
+		for j := range hi - lo {
+			SampleRNG(sw.srcs[j], seed, step, lo+j)
+		}
+		sw.w.(BlockWorker).ForwardBlock(sw.rngs[:hi-lo], sw.xs[:hi-lo], bt.LogQ[lo:hi], bt.Energy[lo:hi], false)
+		for j := range hi - lo {
+			store(lo+j, sw.xs[j])
 		}
 	})
 	return bt

@@ -50,6 +50,48 @@ type Worker interface {
 	Backward(cA float64, gA []float64, cC float64, gC []float64)
 }
 
+// BlockWorker is a Worker that can also run several samples in lockstep,
+// conditional by conditional, so that each conditional's parameters (and,
+// in BackwardBlock, its gradient rows) are fetched once per block rather
+// than once per sample. Results are bit-for-bit those of the one-sample
+// methods. ForwardBlock and BackwardBlock overwrite what Sample, LogProb and
+// Conditionals keep for Backward.
+type BlockWorker interface {
+	Worker
+	// BlockSize is the most samples ForwardBlock takes at once (≥ 1).
+	BlockSize() int
+	// ForwardBlock runs m = len(xs) ≤ BlockSize() samples. With rngs
+	// non-nil (len m) it draws xs[j] with rngs[j] exactly as
+	// Sample(rngs[j], xs[j]) would and sets energy[j] = H(xs[j]); with rngs
+	// nil it evaluates the given xs[j] as LogProb would and leaves energy
+	// alone (it may be nil). It sets logq[j] = ln q(xs[j]). With keep it
+	// keeps the activations for BackwardBlock; without, it keeps nothing
+	// (faster when only samples are wanted).
+	ForwardBlock(rngs []*rand.Rand, xs [][]float64, logq, energy []float64, keep bool)
+	// BackwardBlock adds Σ_j cA[j]·∇θ ln q(xs[j]) into gA and, when gC is
+	// non-nil, Σ_j cC[j]·∇θ ln q(xs[j]) into gC, for the samples of the last
+	// ForwardBlock with keep. Every parameter's sum is formed in sample
+	// order, so the result equals Backward after each sample in turn.
+	BackwardBlock(cA []float64, gA []float64, cC []float64, gC []float64)
+}
+
+// GradWorker is a BlockWorker that can also add the gradient of given
+// samples without storing their activations: it re-runs each sample's
+// forward pass conditional by conditional and adds that conditional's
+// gradient right away, so the working set is one conditional's parameters,
+// gradient and activations instead of a whole sample's activations. It
+// costs a second forward pass and wins wherever memory bandwidth, not
+// arithmetic, bounds the backward pass.
+type GradWorker interface {
+	BlockWorker
+	// GradBlock adds Σ_j c[j]·∇θ ln q(xs[j]) into g for m = len(xs) ≤
+	// BlockSize() given samples, and sets logq[j] = ln q(xs[j]). Every
+	// parameter's sum is formed in sample order: the result equals
+	// ForwardBlock(nil, xs, logq, nil, true) then BackwardBlock(c, g, nil,
+	// nil). It overwrites what the other methods keep for a backward pass.
+	GradBlock(xs [][]float64, c, g, logq []float64)
+}
+
 // SampleRNG seeds r for sample index of step, so that every sample of every
 // step has its own reproducible random stream regardless of which goroutine
 // draws it: the stream is PCG(seed, mix(step, index)).

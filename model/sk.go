@@ -190,33 +190,69 @@ func (s *SK) FirstLayer() (W, h []float64) {
 	return W, append([]float64(nil), s.fields(s.p)...)
 }
 
-// NewWorker returns per-goroutine scratch: the past field, a copy of each
-// conditional's chain input, all chain activations and the logit
-// derivatives of the last sample (about 4(k+1)·N²/2 floats).
+// NewWorker returns per-goroutine scratch for one sample (one skLane: the
+// past field, a copy of each conditional's chain input, all chain
+// activations and the logit derivatives, about (4(k+1)+1)·N²/2 floats).
+// The worker is also a BlockWorker; lanes for further samples of a block
+// are allocated on first use.
 func (s *SK) NewWorker() Worker {
 	n, k := s.m.N, s.k
-	tri := n * (n - 1) / 2
-	w := &skWorker{
-		s:     s,
+	w := &skWorker{s: s, row: make([]float64, 4*(k+1)*max(n-1, 0))}
+	w.lanes = []*skLane{w.newLane()}
+	return w
+}
+
+// skBlockBudget bounds the bytes of lanes one worker keeps for a block of
+// samples: enough lanes that the parameter and gradient rows of a
+// conditional are read from cache once per block instead of once per
+// sample (the per-sample working set of sk_krsb exceeds L2 at N = 200),
+// few enough that the lanes' activations stay within a typical L3.
+const skBlockBudget = 16 << 20
+
+// skMaxBlock is the most samples one block holds.
+const skMaxBlock = 8
+
+// BlockSize returns how many samples ForwardBlock takes at once: as many
+// lanes as fit in skBlockBudget, between 1 and skMaxBlock.
+func (w *skWorker) BlockSize() int {
+	n, k := w.s.m.N, w.s.k
+	lane := 8 * ((4*(k+1)+1)*n*(n-1)/2 + 4*n)
+	return max(1, min(skMaxBlock, skBlockBudget/max(lane, 1)))
+}
+
+func (w *skWorker) newLane() *skLane {
+	s := w.s
+	n := s.m.N
+	l := &skLane{
 		pf:    newPastField(s.m),
-		fin:   make([]float64, tri),
-		act:   make([]float64, 4*(k+1)*tri),
 		delta: make([]float64, n),
 		xin:   make([]float64, n),
 		x:     make([]float64, n),
 	}
 	if s.train {
-		w.F = make([]float64, n)
-		w.acc = make([]float64, n)
+		l.F = make([]float64, n)
+		l.acc = make([]float64, n)
 	} else {
-		w.F = w.pf.F
+		l.F = l.pf.F
 	}
-	return w
+	return l
 }
 
-// skWorker evaluates an SK on one sample at a time.
+// skWorker evaluates an SK on one sample (lane 0) or on a block of samples
+// in lockstep (one lane each).
 type skWorker struct {
-	s *SK
+	s     *SK
+	lanes []*skLane
+	// row holds one conditional's activations when a forward pass keeps
+	// nothing for Backward (pure sampling).
+	row []float64
+	// blockLen is the number of lanes the last ForwardBlock with keep filled.
+	blockLen int
+}
+
+// skLane is the state of one sample: its past fields, and what Backward
+// needs of its forward pass.
+type skLane struct {
 	// pf is the model's past field (energy during sampling). With a fixed
 	// first layer F aliases pf.F; with a trainable one F is the net's own
 	// past field Σ_{s<i} W_sl x_s built from the parameters.
@@ -229,10 +265,12 @@ type skWorker struct {
 	// activations of the + chains then the - chains (2(k+1)R each).
 	act []float64
 	// delta[i] = ∂ ln q/∂z_i, xin[i] = h_i + F_i[i] (the skip input), x the
-	// last sample.
+	// sample.
 	delta, xin, x []float64
 	// acc is Backward's scratch for the first-layer gradient.
 	acc []float64
+	// logq accumulates ln q(x) during the forward pass.
+	logq float64
 }
 
 // triOff returns Σ_{i'<i} (N-1-i'), the offset of conditional i's rows of
@@ -241,134 +279,285 @@ func (w *skWorker) triOff(i int) int {
 	return i*(w.s.m.N-1) - i*(i-1)/2
 }
 
-// forward runs the conditionals in order. With rng non-nil it draws x (and
-// tracks the model energy), otherwise it reads x. It keeps everything
-// Backward needs and, when q is non-nil, sets q_i = σ(z_i). It returns ln q(x).
-func (w *skWorker) forward(rng *rand.Rand, x, q []float64) float64 {
-	s := w.s
-	n, k := s.m.N, s.k
-	w.pf.reset()
-	if s.train {
-		clear(w.F)
+// begin resets lane l for a new forward pass.
+func (w *skWorker) begin(l *skLane) {
+	l.pf.reset()
+	if w.s.train {
+		clear(l.F)
 	}
+	l.logq = 0
+}
+
+// cond evaluates conditional i on lane l. With rng non-nil it draws x[i]
+// (and tracks the model energy), otherwise it reads x[i]. When keep is
+// set it stores what Backward needs; otherwise the activations go to the
+// worker's row scratch. When q is non-nil it sets q[i] = σ(z_i).
+func (w *skWorker) cond(l *skLane, i int, rng *rand.Rand, x, q []float64, keep bool) {
+	f, a := w.rowBuffers(l, i, keep)
+	w.setSpin(l, i, w.logit(l, i, f, a), rng, x, q)
+	w.advance(l, i, rng != nil)
+}
+
+// rowBuffers returns the chain input and the activation space of
+// conditional i on lane l: with keep, a copy of the input and the lane's
+// stored activations (allocated on first use); otherwise the past field
+// itself (it is only modified after the conditional) and the worker's row
+// scratch.
+func (w *skWorker) rowBuffers(l *skLane, i int, keep bool) (f, a []float64) {
+	n, k := w.s.m.N, w.s.k
+	r := n - 1 - i
+	if !keep {
+		return l.F[i+1:], w.row[:4*(k+1)*r]
+	}
+	if l.act == nil {
+		tri := n * (n - 1) / 2
+		l.fin, l.act = make([]float64, tri), make([]float64, 4*(k+1)*tri)
+	}
+	to := w.triOff(i)
+	f = l.fin[to : to+r]
+	copy(f, l.F[i+1:])
+	return f, l.act[4*(k+1)*to : 4*(k+1)*(to+r)]
+}
+
+// logit returns z_i of lane l from the chain input f, writing the chains'
+// activations into a (the + chains then the - chains, 2(k+1)R each).
+func (w *skWorker) logit(l *skLane, i int, f, a []float64) float64 {
+	s := w.s
+	k := s.k
+	w0, b0, wp, bp, wm, bm := s.Conditional(s.p, i)
+	na := 2 * (k + 1) * len(f)
 	h := s.m.H
 	if s.train {
 		h = s.fields(s.p)
 	}
-	logq := 0.0
-	for i := range n {
-		r := n - 1 - i
-		w0, b0, wp, bp, wm, bm := s.Conditional(s.p, i)
-		to := w.triOff(i)
-		f := w.fin[to : to+r]
-		copy(f, w.F[i+1:])
-		a := w.act[4*(k+1)*to : 4*(k+1)*(to+r)]
-		na := 2 * (k + 1) * r
-		xin := h[i] + w.F[i]
-		z := w0[0]*xin + b0[0] +
-			h2arnn.ChainForward(k, f, wp, bp, a[:na]) +
-			h2arnn.ChainForward(k, f, wm, bm, a[na:])
-		if q != nil {
-			q[i] = sigmoid(z)
-		}
-		var xi float64
-		if rng != nil {
-			var lp float64
-			xi, lp = drawSpin(rng, z)
-			x[i] = xi
-			logq += lp
-		} else {
-			xi = x[i]
-			logq += logProbOf(xi, z)
-		}
-		w.x[i] = xi
-		w.xin[i] = xin
-		if xi > 0 {
-			w.delta[i] = sigmoid(-z)
-		} else {
-			w.delta[i] = -sigmoid(z)
-		}
-		switch {
-		case !s.train:
-			w.pf.push(i, xi) // also advances F, which aliases pf.F
-		default:
-			if r > 0 {
-				h2arnn.Axpy(xi, s.couplingRow(s.p, i), w.F[i+1:])
-			}
-			if rng != nil {
-				w.pf.push(i, xi)
-			}
-		}
+	xin := h[i] + l.F[i]
+	l.xin[i] = xin
+	return w0[0]*xin + b0[0] +
+		h2arnn.ChainForward(k, f, wp, bp, a[:na]) +
+		h2arnn.ChainForward(k, f, wm, bm, a[na:])
+}
+
+// setSpin draws (rng non-nil) or reads x[i] given the logit z, adds its
+// log-probability to the lane and keeps δ_i = ∂ln q/∂z_i.
+func (w *skWorker) setSpin(l *skLane, i int, z float64, rng *rand.Rand, x, q []float64) {
+	if q != nil {
+		q[i] = sigmoid(z)
 	}
-	return logq
+	var xi float64
+	if rng != nil {
+		var lp float64
+		xi, lp = drawSpin(rng, z)
+		x[i] = xi
+		l.logq += lp
+	} else {
+		xi = x[i]
+		l.logq += logProbOf(xi, z)
+	}
+	l.x[i] = xi
+	if xi > 0 {
+		l.delta[i] = sigmoid(-z)
+	} else {
+		l.delta[i] = -sigmoid(z)
+	}
+}
+
+// advance adds spin i to the lane's past fields (and, when drawing or with
+// a fixed first layer, to the model energy).
+func (w *skWorker) advance(l *skLane, i int, drawing bool) {
+	s := w.s
+	xi := l.x[i]
+	if !s.train {
+		l.pf.push(i, xi) // also advances F, which aliases pf.F
+		return
+	}
+	if r := s.m.N - 1 - i; r > 0 {
+		h2arnn.Axpy(xi, s.couplingRow(s.p, i), l.F[i+1:])
+	}
+	if drawing {
+		l.pf.push(i, xi)
+	}
+}
+
+// forward runs every conditional of lane 0 in order (see cond) and
+// returns ln q(x).
+func (w *skWorker) forward(rng *rand.Rand, x, q []float64, keep bool) float64 {
+	l := w.lanes[0]
+	w.begin(l)
+	for i := range w.s.m.N {
+		w.cond(l, i, rng, x, q, keep)
+	}
+	return l.logq
 }
 
 // Sample draws x by ancestral sampling and returns ln q(x) and the model
 // energy H(x), the latter accumulated from the model's past field.
 func (w *skWorker) Sample(rng *rand.Rand, x []float64) (logq, energy float64) {
-	logq = w.forward(rng, x, nil)
-	return logq, w.pf.energy
+	logq = w.forward(rng, x, nil, true)
+	return logq, w.lanes[0].pf.energy
 }
 
 // LogProb returns ln q(x) and keeps the activations for Backward.
-func (w *skWorker) LogProb(x []float64) float64 { return w.forward(nil, x, nil) }
+func (w *skWorker) LogProb(x []float64) float64 { return w.forward(nil, x, nil, true) }
 
 // Conditionals sets q[i] = Q(x_i = +1 | x_<i) and keeps the activations
 // for Backward.
-func (w *skWorker) Conditionals(x []float64, q []float64) { w.forward(nil, x, q) }
+func (w *skWorker) Conditionals(x []float64, q []float64) { w.forward(nil, x, q, true) }
+
+// beginBlock returns the first m lanes, allocating missing ones, each reset
+// for a new forward pass.
+func (w *skWorker) beginBlock(m int) []*skLane {
+	for len(w.lanes) < m {
+		w.lanes = append(w.lanes, w.newLane())
+	}
+	lanes := w.lanes[:m]
+	for _, l := range lanes {
+		w.begin(l)
+	}
+	return lanes
+}
+
+// ForwardBlock implements BlockWorker: the samples advance conditional by
+// conditional together, so each conditional's parameters are read once per
+// block; each sample's arithmetic is exactly that of Sample or LogProb.
+func (w *skWorker) ForwardBlock(rngs []*rand.Rand, xs [][]float64, logq, energy []float64, keep bool) {
+	m := len(xs)
+	lanes := w.beginBlock(m)
+	for i := range w.s.m.N {
+		for j, l := range lanes {
+			var rng *rand.Rand
+			if rngs != nil {
+				rng = rngs[j]
+			}
+			w.cond(l, i, rng, xs[j], nil, keep)
+		}
+	}
+	for j, l := range lanes {
+		logq[j] = l.logq
+		if energy != nil {
+			energy[j] = l.pf.energy
+		}
+	}
+	w.blockLen = 0
+	if keep {
+		w.blockLen = m
+	}
+}
+
+// GradBlock implements GradWorker. With a trainable first layer the
+// coupling gradient needs every conditional of a sample (see backChains), so
+// it runs ForwardBlock with keep and BackwardBlock instead.
+func (w *skWorker) GradBlock(xs [][]float64, c, g, logq []float64) {
+	if w.s.train {
+		w.ForwardBlock(nil, xs, logq, nil, true)
+		w.BackwardBlock(c, g, nil, nil)
+		return
+	}
+	m := len(xs)
+	lanes := w.beginBlock(m)
+	for i := range w.s.m.N {
+		for j, l := range lanes {
+			f, a := w.rowBuffers(l, i, false)
+			w.setSpin(l, i, w.logit(l, i, f, a), nil, xs[j], nil)
+			w.backChains(l, i, f, a, c[j], g, 0, nil)
+			w.advance(l, i, false)
+		}
+	}
+	for j, l := range lanes {
+		logq[j] = l.logq
+	}
+	w.blockLen = 0
+}
 
 // Backward adds cA·∇ln q(x) into gA and, when gC is non-nil, cC·∇ln q(x)
-// into gC, for the x of the last forward pass. With δ_i = ∂ln q/∂z_i:
-// ∂/∂w⁰_i = δ_i x¹_i', ∂/∂b⁰_i = δ_i, the chains by h2arnn.ChainBackward.
-// With a trainable first layer, D_i[l] = ∂ln q/∂F_i[l] (l = i: δ_i w⁰_i;
-// l > i: the chains' df) gives ∂/∂h_i = δ_i w⁰_i and, since
-// F_i[l] = Σ_{s<i} W_sl x_s, ∂/∂W_sl = x_s Σ_{s<i≤l} D_i[l]: walking i
-// downwards, acc[l] holds Σ_{i'>i} D_{i'}[l] when row i of W is emitted.
+// into gC, for the x of the last Sample, LogProb or Conditionals call (see
+// backRow for the formulas).
 func (w *skWorker) Backward(cA float64, gA []float64, cC float64, gC []float64) {
-	s := w.s
-	n, k := s.m.N, s.k
-	if s.train {
-		clear(w.acc)
+	l := w.lanes[0]
+	if w.s.train {
+		clear(l.acc)
 	}
-	for i := n - 1; i >= 0; i-- {
-		r := n - 1 - i
-		d := w.delta[i]
-		w0, _, wp, _, wm, _ := s.Conditional(s.p, i)
-		to := w.triOff(i)
-		f := w.fin[to : to+r]
-		a := w.act[4*(k+1)*to : 4*(k+1)*(to+r)]
-		na := 2 * (k + 1) * r
-		var df []float64
-		if s.train {
-			df = w.acc[i+1:]
-			if r > 0 {
-				xs := w.x[i]
-				h2arnn.Axpy(cA*xs, df, s.couplingRow(gA, i))
-				if gC != nil {
-					h2arnn.Axpy(cC*xs, df, s.couplingRow(gC, i))
-				}
-			}
+	for i := w.s.m.N - 1; i >= 0; i-- {
+		w.backRow(l, i, cA, gA, cC, gC)
+	}
+}
+
+// BackwardBlock implements BlockWorker: conditional by conditional, each
+// sample of the last ForwardBlock with keep adds its gradient rows in
+// sample order, so every parameter's sum is formed in the same order as
+// calling Backward after each sample, while the gradient rows stay in
+// cache.
+func (w *skWorker) BackwardBlock(cA []float64, gA []float64, cC []float64, gC []float64) {
+	lanes := w.lanes[:w.blockLen]
+	if w.s.train {
+		for _, l := range lanes {
+			clear(l.acc)
 		}
-		gw0A, gb0A, gwpA, gbpA, gwmA, gbmA := s.Conditional(gA, i)
-		gw0A[0] += cA * d * w.xin[i]
-		gb0A[0] += cA * d
-		if gC != nil {
-			gw0C, gb0C, gwpC, gbpC, gwmC, gbmC := s.Conditional(gC, i)
-			gw0C[0] += cC * d * w.xin[i]
-			gb0C[0] += cC * d
-			h2arnn.ChainBackward(k, f, wp, a[:na], d, cA, cC, gwpA, gbpA, gwpC, gbpC, df)
-			h2arnn.ChainBackward(k, f, wm, a[na:], d, cA, cC, gwmA, gbmA, gwmC, gbmC, df)
-		} else {
-			h2arnn.ChainBackward(k, f, wp, a[:na], d, cA, 0, gwpA, gbpA, nil, nil, df)
-			h2arnn.ChainBackward(k, f, wm, a[na:], d, cA, 0, gwmA, gbmA, nil, nil, df)
-		}
-		if s.train {
-			dh := d * w0[0] // ∂ln q/∂(h_i + F_i[i])
-			w.acc[i] += dh
-			s.fields(gA)[i] += cA * dh
+	}
+	for i := w.s.m.N - 1; i >= 0; i-- {
+		for j, l := range lanes {
+			c := 0.0
 			if gC != nil {
-				s.fields(gC)[i] += cC * dh
+				c = cC[j]
 			}
+			w.backRow(l, i, cA[j], gA, c, gC)
+		}
+	}
+}
+
+// backRow adds conditional i's share of cA·∇ln q(x) (and cC·∇ln q(x)) for
+// lane l from its stored activations (see backChains).
+func (w *skWorker) backRow(l *skLane, i int, cA float64, gA []float64, cC float64, gC []float64) {
+	k := w.s.k
+	r := w.s.m.N - 1 - i
+	to := w.triOff(i)
+	w.backChains(l, i, l.fin[to:to+r], l.act[4*(k+1)*to:4*(k+1)*(to+r)], cA, gA, cC, gC)
+}
+
+// backChains adds conditional i's share of cA·∇ln q(x) into gA (and
+// cC·∇ln q(x) into gC when non-nil) for lane l, given the conditional's
+// chain input f and activations a. With δ_i = ∂ln q/∂z_i: ∂/∂w⁰_i =
+// δ_i x¹_i', ∂/∂b⁰_i = δ_i, the chains by h2arnn.ChainBackward. With a
+// trainable first layer, D_i[l] = ∂ln q/∂F_i[l] (l = i: δ_i w⁰_i; l > i: the
+// chains' df) gives ∂/∂h_i = δ_i w⁰_i and, since F_i[l] = Σ_{s<i} W_sl x_s,
+// ∂/∂W_sl = x_s Σ_{s<i≤l} D_i[l]: with rows visited from i = N-1 down,
+// l.acc[l] holds Σ_{i'>i} D_{i'}[l] when row i of W is emitted.
+func (w *skWorker) backChains(l *skLane, i int, f, a []float64, cA float64, gA []float64, cC float64, gC []float64) {
+	s := w.s
+	k := s.k
+	r := len(f)
+	d := l.delta[i]
+	w0, _, wp, _, wm, _ := s.Conditional(s.p, i)
+	na := 2 * (k + 1) * r
+	var df []float64
+	if s.train {
+		df = l.acc[i+1:]
+		if r > 0 {
+			xs := l.x[i]
+			h2arnn.Axpy(cA*xs, df, s.couplingRow(gA, i))
+			if gC != nil {
+				h2arnn.Axpy(cC*xs, df, s.couplingRow(gC, i))
+			}
+		}
+	}
+	gw0A, gb0A, gwpA, gbpA, gwmA, gbmA := s.Conditional(gA, i)
+	gw0A[0] += cA * d * l.xin[i]
+	gb0A[0] += cA * d
+	if gC != nil {
+		gw0C, gb0C, gwpC, gbpC, gwmC, gbmC := s.Conditional(gC, i)
+		gw0C[0] += cC * d * l.xin[i]
+		gb0C[0] += cC * d
+		h2arnn.ChainBackward(k, f, wp, a[:na], d, cA, cC, gwpA, gbpA, gwpC, gbpC, df)
+		h2arnn.ChainBackward(k, f, wm, a[na:], d, cA, cC, gwmA, gbmA, gwmC, gbmC, df)
+	} else {
+		h2arnn.ChainBackward(k, f, wp, a[:na], d, cA, 0, gwpA, gbpA, nil, nil, df)
+		h2arnn.ChainBackward(k, f, wm, a[na:], d, cA, 0, gwmA, gbmA, nil, nil, df)
+	}
+	if s.train {
+		dh := d * w0[0] // ∂ln q/∂(h_i + F_i[i])
+		l.acc[i] += dh
+		s.fields(gA)[i] += cA * dh
+		if gC != nil {
+			s.fields(gC)[i] += cC * dh
 		}
 	}
 }
