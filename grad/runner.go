@@ -86,18 +86,20 @@ const (
 // and reduces the per-chunk accumulators into (A, C) in chunk order, so the
 // sums are bit-for-bit independent of the number of goroutines.
 //
-// Memory is O(workers × params): a pool of workers+2 accumulator pairs is
-// recycled; a finished chunk waits in a ring until every earlier chunk has
-// been added (the two spares let a goroutine that finishes ahead of a slow
-// earlier chunk go on working instead of waiting). Goroutines are started once and parked between runs, so a run
-// after the first allocates nothing.
+// Memory is O(workers × params): a pool of workers+2 accumulators (pairs
+// in mode accumAC) is recycled; a finished chunk waits in a ring until
+// every earlier chunk has been added (the two spares let a goroutine that
+// finishes ahead of a slow earlier chunk go on working instead of waiting).
+// Goroutines are started once and parked between runs, so a run after the
+// first in a given mode allocates nothing.
 type runner struct {
 	p     int // number of parameters
 	chunk int
 	slots []*slot
 
 	// A and C are the reduced totals of the last run:
-	// A = Σ_c (a_c + (shift_c - Shift0) c_c), C = Σ_c c_c.
+	// A = Σ_c (a_c + (shift_c - Shift0) c_c), C = Σ_c c_c. C and the
+	// chunks' c exist only once a run in mode accumAC has needed them.
 	A, C   []float64
 	Shift0 float64
 
@@ -126,14 +128,14 @@ func newRunner(net model.Net, workers, chunk int) *runner {
 		chunk = DefaultChunk
 	}
 	p := len(net.Params())
-	r := &runner{p: p, chunk: chunk, A: make([]float64, p), C: make([]float64, p)}
+	r := &runner{p: p, chunk: chunk, A: make([]float64, p)}
 	for range workers {
 		r.slots = append(r.slots, newSlot(net))
 	}
 	k := workers + 2
 	r.free = make(chan *accum, k)
 	for range k {
-		r.free <- &accum{a: make([]float64, p), c: make([]float64, p)}
+		r.free <- &accum{a: make([]float64, p)} // c on the first accumAC run
 	}
 	r.ring = make([]*accum, k)
 	r.ringIdx = make([]int, k)
@@ -173,6 +175,9 @@ func (r *runner) run(n int, body chunkBody, mode runMode) {
 		panic("grad: estimator used after Close")
 	}
 	clear(r.A)
+	if mode == accumAC && r.C == nil {
+		r.C = make([]float64, r.p)
+	}
 	clear(r.C)
 	r.Shift0 = 0
 	r.body, r.mode = body, mode
@@ -210,6 +215,9 @@ func (r *runner) work(s *slot) {
 		if acc != nil {
 			clear(acc.a)
 			if r.mode == accumAC {
+				if acc.c == nil {
+					acc.c = make([]float64, r.p)
+				}
 				clear(acc.c)
 			}
 			acc.shift = 0

@@ -202,23 +202,15 @@ func (s *SK) NewWorker() Worker {
 	return w
 }
 
-// skBlockBudget bounds the bytes of lanes one worker keeps for a block of
-// samples: enough lanes that the parameter and gradient rows of a
-// conditional are read from cache once per block instead of once per
-// sample (the per-sample working set of sk_krsb exceeds L2 at N = 200),
-// few enough that the lanes' activations stay within a typical L3.
-const skBlockBudget = 16 << 20
-
-// skMaxBlock is the most samples one block holds.
+// skMaxBlock is the number of samples a block holds. Eight samples share
+// each conditional's parameter and gradient rows while they are in L1/L2;
+// a lane without kept activations is only a few N-long vectors.
 const skMaxBlock = 8
 
-// BlockSize returns how many samples ForwardBlock takes at once: as many
-// lanes as fit in skBlockBudget, between 1 and skMaxBlock.
-func (w *skWorker) BlockSize() int {
-	n, k := w.s.m.N, w.s.k
-	lane := 8 * ((4*(k+1)+1)*n*(n-1)/2 + 4*n)
-	return max(1, min(skMaxBlock, skBlockBudget/max(lane, 1)))
-}
+// BlockSize returns skMaxBlock. Lanes are allocated on first use; a lane
+// used with keep also holds one sample's activations, about
+// (4(k+1)+1)·N²/2 float64s (2 MB for k = 2, N = 200).
+func (w *skWorker) BlockSize() int { return skMaxBlock }
 
 func (w *skWorker) newLane() *skLane {
 	s := w.s

@@ -1,0 +1,118 @@
+package h2arnn_test
+
+// End-to-end benchmarks of the reference workload: sk_krsb on one
+// SK instance (N = 200, seed 1) with batches of 2000, on all cores, next to
+// the kernel benchmarks of bench_test.go so that one run shows both. The
+// README's performance table is produced by
+//
+//	go test -run '^$' -bench 'TrainStep|Sample' -count 6 . | tee new.txt
+//	benchstat new.txt
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/h2arnn/h2arnn/grad"
+	"github.com/h2arnn/h2arnn/model"
+)
+
+const (
+	benchN     = 200
+	benchBatch = 2000
+)
+
+func benchModel(b *testing.B) *model.Hamiltonian {
+	m, err := model.SherringtonKirkpatrick(benchN, 1, 0, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
+func benchSK(b *testing.B, k int) model.Net {
+	net, err := model.NewSK(benchModel(b), model.ArchOptions{K: k, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return net
+}
+
+// onePassNet hides the GradWorker side of a net's workers, so that
+// grad.Reinforce uses its one-pass estimator (activations kept, two
+// accumulators) on a net that would otherwise get the two-pass one: the
+// baseline the two-pass design is measured against.
+type onePassNet struct{ model.Net }
+
+type blockOnlyWorker struct{ model.BlockWorker }
+
+func (n onePassNet) NewWorker() model.Worker {
+	return blockOnlyWorker{n.Net.NewWorker().(model.BlockWorker)}
+}
+
+// BenchmarkTrainStep is one training step (REINFORCE over 2000 samples +
+// Adam) of sk_krsb, k = 0, 1, 2, at N = 200; "k=2/one-pass" is the same step
+// with the one-pass estimator.
+func BenchmarkTrainStep(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		k    int
+		one  bool
+	}{{"k=0", 0, false}, {"k=1", 1, false}, {"k=2", 2, false}, {"k=2/one-pass", 2, true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			net := benchSK(b, tc.k)
+			if tc.one {
+				net = onePassNet{net}
+			}
+			est, err := grad.NewReinforce(net, benchBatch, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer est.Close()
+			g := make([]float64, len(net.Params()))
+			opt := grad.NewAdam(len(g))
+			est.Step(1, 1, 0, g) // lanes and accumulators allocated outside the timing
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				est.Step(1, 1, uint64(i+1), g)
+				opt.Step(net.Params(), g)
+			}
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/step")
+		})
+	}
+}
+
+// BenchmarkSample draws 2000 samples (model.Sampler.Draw, all cores) from
+// sk_krsb, k = 0, 1, 2, and from the exact cw_n on a Curie-Weiss model, all
+// at N = 200.
+func BenchmarkSample(b *testing.B) {
+	nets := map[string]func() model.Net{
+		"cw_n": func() model.Net {
+			m, err := model.CurieWeiss(benchN, 1, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			net, err := model.NewNet("cw_n", m, model.ArchOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			net.SetBeta(1)
+			return net
+		},
+	}
+	for k := range 3 {
+		nets[fmt.Sprintf("sk_k=%d", k)] = func() model.Net { return benchSK(b, k) }
+	}
+	for _, name := range []string{"sk_k=0", "sk_k=1", "sk_k=2", "cw_n"} {
+		b.Run(name, func(b *testing.B) {
+			net := nets[name]()
+			s := model.NewSampler(net, 0)
+			bt := s.Draw(nil, benchBatch, 1, 0)
+			b.ResetTimer()
+			for i := range b.N {
+				s.Draw(bt, benchBatch, 1, uint64(i+1))
+			}
+			b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
+}
