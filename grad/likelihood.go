@@ -60,7 +60,7 @@ func NewLikelihood(net model.Net, data []int8, batch, workers int) (*Likelihood,
 	}
 	s.src = rand.NewPCG(0, 0)
 	s.rng = rand.New(s.src)
-	s.r = newRunner(net, workers, DefaultChunk)
+	s.r = newRunner(net, workers, DefaultChunk, len(net.Params()) > 0)
 	s.chunkFn = s.chunk
 	l := &Likelihood{s}
 	runtime.AddCleanup(l, func(s *likelihoodState) { s.r.close() }, s)

@@ -19,13 +19,16 @@ import (
 //     after the sample is drawn, while its activations are still in the
 //     worker, and is added into two accumulators (Σ (L_b - shift) g_b and
 //     Σ g_b, SPEC §4), because L̄ is not known yet;
-//   - two passes (model.GradWorker, i.e. sk_krsb): the batch is drawn first
+//   - two passes (model.GradWorker, i.e. sk_krsb, with large samples): the batch is drawn first
 //     with nothing kept, then every sample is re-run conditional by
 //     conditional with its coefficient L_b - L̄ known, adding each
 //     conditional's gradient into one accumulator at once. A second forward
 //     pass costs less than writing and re-reading a sample's activations
 //     (~2 MB for sk_2rsb at N = 200), which is bound by memory bandwidth
 //     and does not scale with cores; measured in the README.
+//
+// The two-pass form is used when a sample's kept activations exceed
+// twoPassMinBytes; below that they stay in cache and one pass is faster.
 //
 // Either way the memory for activations and gradients does not grow with B;
 // only the batch itself (B·N int8 spins and 2B float64) is kept.
@@ -58,7 +61,17 @@ type reinforceState struct {
 
 	// the chunk bodies as method values, bound once (binding allocates)
 	chunkFn, gradFn chunkBody
+	// twoPass: draw the batch, then re-run it with GradBlock (see Reinforce)
+	twoPass bool
 }
+
+// twoPassMinBytes is the size of one sample's kept activations above which
+// Reinforce re-runs samples (two passes) instead of keeping activations:
+// about one core's L2. Measured crossover for sk_1rsb, B = 2000, 2 cores,
+// Zen 3 with 512 KB L2 (s/step one-pass vs two-pass): N = 50 (90 KB per
+// sample) 0.069 vs 0.100; N = 100 (356 KB) 0.24 vs 0.28; N = 150 (805 KB)
+// 0.80 vs 0.61; sk_2rsb N = 200 (1.9 MB) 1.78 vs 1.42.
+var twoPassMinBytes = 512 << 10 // a var so that tests can force either form
 
 // NewReinforce prepares an estimator for net drawing batch samples per call
 // on workers goroutines (≤ 0: GOMAXPROCS), with DefaultChunk samples per
@@ -81,7 +94,9 @@ func NewReinforceChunk(net model.Net, batch, workers, chunk int) (*Reinforce, er
 		net: net, n: n,
 		batch: &model.Batch{N: n, B: batch, X: make([]int8, batch*n), LogQ: make([]float64, batch), Energy: make([]float64, batch)},
 	}
-	s.r = newRunner(net, workers, chunk)
+	gw, _ := net.NewWorker().(model.GradWorker)
+	s.twoPass = len(net.Params()) > 0 && gw != nil && gw.BlockSize() > 1 && gw.KeptBytes() > twoPassMinBytes
+	s.r = newRunner(net, workers, chunk, len(net.Params()) > 0 && !s.twoPass)
 	s.chunkFn, s.gradFn = s.chunk, s.gradChunk
 	r := &Reinforce{s}
 	runtime.AddCleanup(r, func(s *reinforceState) { s.r.close() }, s)
@@ -178,7 +193,7 @@ func (r *Reinforce) Step(beta float64, seed, step uint64, grad []float64) Stats 
 	}
 	s.beta, s.seed, s.step = beta, seed, step
 	bt := s.batch
-	twoPass := s.r.p > 0 && s.r.slots[0].gw != nil
+	twoPass := s.twoPass
 	switch {
 	case twoPass:
 		s.r.run(bt.B, s.chunkFn, noAccum)

@@ -1,6 +1,7 @@
 package grad
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -84,9 +85,13 @@ func TestReinforceWorkerIndependence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 1l samples one at a time; sk_1rsb in blocks, with the two-pass gradient.
-	for _, net := range []model.Net{newLNet(m, 2, 0.3), sk} {
-		t.Run(net.Arch(), func(t *testing.T) { checkWorkerIndependence(t, m, net) })
+	// 1l samples one at a time; sk_1rsb in blocks, with either gradient form.
+	t.Run("1l", func(t *testing.T) { checkWorkerIndependence(t, m, newLNet(m, 2, 0.3)) })
+	for _, two := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sk_1rsb/two-pass=%v", two), func(t *testing.T) {
+			forceTwoPass(t, two)
+			checkWorkerIndependence(t, m, sk)
+		})
 	}
 }
 
@@ -177,8 +182,28 @@ func TestReinforceGradientIsBatchFormula(t *testing.T) {
 		{"sk_2rsb", sk(2, false)},
 		{"sk_1rsb first layer", sk(1, true)},
 	} {
-		t.Run(tc.name, func(t *testing.T) { checkBatchFormula(t, tc.net) })
+		for _, two := range []bool{false, true} {
+			if two && tc.name == "1l" {
+				continue // not a GradWorker
+			}
+			t.Run(fmt.Sprintf("%s/two-pass=%v", tc.name, two), func(t *testing.T) {
+				forceTwoPass(t, two)
+				checkBatchFormula(t, tc.net)
+			})
+		}
 	}
+}
+
+// forceTwoPass makes Reinforce estimators created during the test use the
+// two-pass form (on) or the one-pass form (off) for model.GradWorkers,
+// whatever the size of their samples.
+func forceTwoPass(t *testing.T, on bool) {
+	old := twoPassMinBytes
+	twoPassMinBytes = math.MaxInt
+	if on {
+		twoPassMinBytes = -1
+	}
+	t.Cleanup(func() { twoPassMinBytes = old })
 }
 
 func checkBatchFormula(t *testing.T, net model.Net) {
@@ -237,9 +262,15 @@ func TestReinforceNoAllocs(t *testing.T) {
 	for _, tc := range []struct {
 		net     model.Net
 		workers int
-	}{{newLNet(m, 3, 0.2), 1}, {newLNet(m, 3, 0.2), 3}, {sk, 1}, {sk, 3}} {
+		two     bool
+	}{{newLNet(m, 3, 0.2), 1, false}, {newLNet(m, 3, 0.2), 3, false}, {sk, 1, false}, {sk, 3, false}, {sk, 1, true}, {sk, 3, true}} {
 		net, workers := tc.net, tc.workers
+		old := twoPassMinBytes
+		if tc.two {
+			twoPassMinBytes = -1
+		}
 		est, err := NewReinforce(net, 150, workers)
+		twoPassMinBytes = old
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -253,7 +284,7 @@ func TestReinforceNoAllocs(t *testing.T) {
 		})
 		est.Close()
 		if allocs != 0 {
-			t.Errorf("%s, %d workers: %v allocations per step, want 0", net.Arch(), workers, allocs)
+			t.Errorf("%s, %d workers, two-pass %v: %v allocations per step, want 0", net.Arch(), workers, tc.two, allocs)
 		}
 	}
 }

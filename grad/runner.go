@@ -43,7 +43,9 @@ type slot struct {
 	cA, cC []float64 // block coefficients; cC is all ones
 }
 
-func newSlot(net model.Net) *slot {
+// newSlot prepares one goroutine's scratch for net; keep says whether its
+// blocks will keep activations (ForwardBlock with keep).
+func newSlot(net model.Net, keep bool) *slot {
 	n := net.Size()
 	src := rand.NewPCG(0, 0)
 	s := &slot{w: net.NewWorker(), src: src, rng: rand.New(src), x: make([]float64, n)}
@@ -61,6 +63,15 @@ func newSlot(net model.Net) *slot {
 		for j := range s.cC {
 			s.cC[j] = 1
 		}
+		// One block through the worker now, so that it allocates its lanes
+		// (with activation space when keep) here and not in whichever step
+		// first hands this goroutine a block.
+		for _, x := range s.xs {
+			for i := range x {
+				x[i] = 1
+			}
+		}
+		bw.ForwardBlock(nil, s.xs, s.lq, nil, keep)
 	}
 	return s
 }
@@ -119,8 +130,9 @@ type runner struct {
 	closed     bool
 }
 
-// newRunner prepares workers goroutines (≤ 0: GOMAXPROCS) for net.
-func newRunner(net model.Net, workers, chunk int) *runner {
+// newRunner prepares workers goroutines (≤ 0: GOMAXPROCS) for net; keep
+// says whether block workers will keep activations (see newSlot).
+func newRunner(net model.Net, workers, chunk int, keep bool) *runner {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -130,7 +142,7 @@ func newRunner(net model.Net, workers, chunk int) *runner {
 	p := len(net.Params())
 	r := &runner{p: p, chunk: chunk, A: make([]float64, p)}
 	for range workers {
-		r.slots = append(r.slots, newSlot(net))
+		r.slots = append(r.slots, newSlot(net, keep))
 	}
 	k := workers + 2
 	r.free = make(chan *accum, k)

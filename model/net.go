@@ -90,6 +90,10 @@ type GradWorker interface {
 	// ForwardBlock(nil, xs, logq, nil, true) then BackwardBlock(c, g, nil,
 	// nil). It overwrites what the other methods keep for a backward pass.
 	GradBlock(xs [][]float64, c, g, logq []float64)
+	// KeptBytes is the memory one sample's activations take when kept
+	// (ForwardBlock with keep): what GradBlock avoids storing. Callers use
+	// it to choose between the two ways of getting a gradient.
+	KeptBytes() int
 }
 
 // SampleRNG seeds r for sample index of step, so that every sample of every

@@ -212,6 +212,13 @@ const skMaxBlock = 8
 // (4(k+1)+1)·N²/2 float64s (2 MB for k = 2, N = 200).
 func (w *skWorker) BlockSize() int { return skMaxBlock }
 
+// KeptBytes implements GradWorker: a lane's chain inputs and activations,
+// (4(k+1)+1)·N(N-1)/2 float64s.
+func (w *skWorker) KeptBytes() int {
+	n, k := w.s.m.N, w.s.k
+	return 8 * (4*(k+1) + 1) * (n * (n - 1) / 2)
+}
+
 func (w *skWorker) newLane() *skLane {
 	s := w.s
 	n := s.m.N
