@@ -130,13 +130,35 @@ func TestSK1RSBMatchesEnumeration(t *testing.T) {
 // target of 1e-3 is met at β = 0.5 and 1.0 but not at 1.5: that is the
 // accuracy sk_1rsb reaches on this instance with this protocol (the
 // estimator itself is checked exactly against enumeration in
-// reinforce_test.go), so β = 1.5 is held to 2e-3 here.
+// reinforce_test.go), so β = 1.5 is held to 2e-3 here;
+// TestSK1RSBReachesTarget reaches 1e-3 with a larger learning rate.
 func TestSK1RSBPaperProtocol(t *testing.T) {
 	longTest(t, "trains sk_1rsb N=20 with the paper protocol (about 16 minutes)")
 	cfg := DefaultConfig()
 	cfg.Betas = cfg.Schedule()[:29]
 	cfg.Seed = 1
 	trainSK20(t, cfg, map[float64]float64{0.5: 1e-3, 1.0: 1e-3, 1.5: 2e-3})
+}
+
+// TestSK1RSBReachesTarget is the accuracy target for sk_1rsb on
+// the SK instance N = 20, seed 1: f within 1e-3 relative of the enumerated
+// value at β = 0.5, 1.0 and 1.5 (and never below it by more than 4 standard
+// errors). The paper's protocol stops at 1.35e-3 at β = 1.5
+// (TestSK1RSBPaperProtocol); Adam needs a larger step to get further on
+// this instance: lr 1e-2, 1500 steps at β = 0.5 and up to 4000 at 1.0 and
+// 1.5, batch 2000. Measured with this test (seed 1): rel_err 1.25e-5,
+// 3.4e-4, 9.5e-4 in 3.2 minutes on two cores; the same schedule from the
+// CLI (train-seed 0) gives 2.3e-5, 2.5e-4, 8.3e-4, and with batch 1000
+// 8.8e-6, 2.4e-4, 9.1e-4. The evaluation's standard error at β = 1.5 is
+// 6.7e-5 relative, so the margin at β = 1.5 is about one standard error.
+// It needs H2ARNN_LONG_TESTS=1.
+func TestSK1RSBReachesTarget(t *testing.T) {
+	longTest(t, "trains sk_1rsb N=20 for about 3 minutes")
+	cfg := DefaultConfig()
+	cfg.BetaStart, cfg.BetaEnd, cfg.BetaCount = 0.5, 1.5, 3
+	cfg.InitSteps, cfg.MaxStep, cfg.Batch, cfg.LR = 1500, 4000, 2000, 1e-2
+	cfg.Seed = 1
+	trainSK20(t, cfg, map[float64]float64{0.5: 1e-3, 1.0: 1e-3, 1.5: 1e-3})
 }
 
 // longTest skips t under -short and unless H2ARNN_LONG_TESTS=1, so that a

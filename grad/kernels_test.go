@@ -2,15 +2,16 @@ package grad
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/h2arnn/h2arnn"
 	"github.com/h2arnn/h2arnn/model"
 )
 
-// TestTrainingSameWithEveryKernelSet trains sk_1rsb (the chain kernels),
-// made (Dot/Axpy) and cw_inf briefly with every kernel set this CPU and
-// build offer, and checks that parameters and reported statistics agree with
+// TestTrainingSameWithEveryKernelSet trains sk_1rsb (the chain kernels,
+// with the one-pass and the two-pass REINFORCE), made (Dot/Axpy) and 1l
+// briefly with every kernel set this CPU and build offer, and checks that parameters and reported statistics agree with
 // the generic set to 1e-12 relative: the assembly changes rounding, not
 // results.
 func TestTrainingSameWithEveryKernelSet(t *testing.T) {
@@ -23,7 +24,7 @@ func TestTrainingSameWithEveryKernelSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, arch := range []string{"sk_1rsb", "made", "1l"} {
+	for _, arch := range []string{"sk_1rsb", "sk_1rsb two-pass", "made", "1l"} {
 		type outcome struct {
 			params []float64
 			stats  []Stats
@@ -32,7 +33,12 @@ func TestTrainingSameWithEveryKernelSet(t *testing.T) {
 			if err := h2arnn.SetKernels(set); err != nil {
 				t.Fatal(err)
 			}
-			net, err := model.NewNet(arch, m, model.ArchOptions{Depth: 2, Width: 2, Seed: 3})
+			name, two := arch, false
+			if n, ok := strings.CutSuffix(arch, " two-pass"); ok {
+				name, two = n, true
+			}
+			forceTwoPass(t, two)
+			net, err := model.NewNet(name, m, model.ArchOptions{Depth: 2, Width: 2, Seed: 3})
 			if err != nil {
 				t.Fatal(err)
 			}
