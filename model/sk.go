@@ -377,13 +377,13 @@ func (w *skWorker) advance(l *skLane, i int, drawing bool) {
 	}
 }
 
-// forward runs every conditional of lane 0 in order (see cond) and
-// returns ln q(x).
-func (w *skWorker) forward(rng *rand.Rand, x, q []float64, keep bool) float64 {
+// forward runs every conditional of lane 0 in order (see cond), keeping
+// the activations for Backward, and returns ln q(x).
+func (w *skWorker) forward(rng *rand.Rand, x, q []float64) float64 {
 	l := w.lanes[0]
 	w.begin(l)
 	for i := range w.s.m.N {
-		w.cond(l, i, rng, x, q, keep)
+		w.cond(l, i, rng, x, q, true)
 	}
 	return l.logq
 }
@@ -391,16 +391,16 @@ func (w *skWorker) forward(rng *rand.Rand, x, q []float64, keep bool) float64 {
 // Sample draws x by ancestral sampling and returns ln q(x) and the model
 // energy H(x), the latter accumulated from the model's past field.
 func (w *skWorker) Sample(rng *rand.Rand, x []float64) (logq, energy float64) {
-	logq = w.forward(rng, x, nil, true)
+	logq = w.forward(rng, x, nil)
 	return logq, w.lanes[0].pf.energy
 }
 
 // LogProb returns ln q(x) and keeps the activations for Backward.
-func (w *skWorker) LogProb(x []float64) float64 { return w.forward(nil, x, nil, true) }
+func (w *skWorker) LogProb(x []float64) float64 { return w.forward(nil, x, nil) }
 
 // Conditionals sets q[i] = Q(x_i = +1 | x_<i) and keeps the activations
 // for Backward.
-func (w *skWorker) Conditionals(x []float64, q []float64) { w.forward(nil, x, q, true) }
+func (w *skWorker) Conditionals(x []float64, q []float64) { w.forward(nil, x, q) }
 
 // beginBlock returns the first m lanes, allocating missing ones, each reset
 // for a new forward pass.
@@ -469,7 +469,7 @@ func (w *skWorker) GradBlock(xs [][]float64, c, g, logq []float64) {
 
 // Backward adds cA·∇ln q(x) into gA and, when gC is non-nil, cC·∇ln q(x)
 // into gC, for the x of the last Sample, LogProb or Conditionals call (see
-// backRow for the formulas).
+// backChains for the formulas).
 func (w *skWorker) Backward(cA float64, gA []float64, cC float64, gC []float64) {
 	l := w.lanes[0]
 	if w.s.train {
