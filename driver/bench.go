@@ -20,6 +20,7 @@ type benchResult struct {
 	Workers       int     `json:"workers"`
 	SecPerStep    float64 `json:"sec_per_step"`
 	SamplesPerSec float64 `json:"samples_per_sec"`
+	Gradient      string  `json:"gradient,omitempty"`
 	PeakRSSMB     float64 `json:"peak_rss_mb"`
 }
 
@@ -30,11 +31,12 @@ type benchResult struct {
 // samples with ln q and H and nothing else.
 func runBench(args []string, e *env) (err error) {
 	fs := newFlagSet("bench", "-model cw|sk|file -n N [model flags] [-arch sk_krsb] [-k 2] [-batch 2000] [-steps 3] [-workers 0]",
-		"Times -steps training steps (sampling + per-sample backward + Adam) and -steps sampling passes of\n"+
+		"Times -steps training steps (sampling + REINFORCE gradient + Adam) and -steps sampling passes of\n"+
 			"-batch samples, after one untimed warm-up of each, and prints one JSON line\n"+
-			"{\"arch\",\"n\",\"k\",\"batch\",\"params\",\"kernels\",\"workers\",\"sec_per_step\",\"samples_per_sec\",\"peak_rss_mb\"}:\n"+
-			"seconds per training step (wall clock), samples drawn per second, and the peak resident memory of the\n"+
-			"process in MB (-1 where the OS does not report it). The kernel set is chosen at start-up\n"+
+			"{\"arch\",\"n\",\"k\",\"batch\",\"params\",\"kernels\",\"workers\",\"sec_per_step\",\"samples_per_sec\",\"peak_rss_mb\",\"gradient\"}:\n"+
+			"seconds per training step (wall clock), samples drawn per second, the peak resident memory of the\n"+
+			"process in MB (-1 where the OS does not report it), and how the gradient was formed: \"one-pass\"\n"+
+			"(activations kept) or \"two-pass\" (samples re-run; sk_krsb with large N). The kernel set is chosen at start-up\n"+
 			"(H2ARNN_KERNELS=generic|avx2|avx512 forces one). Defaults: the SK k-RSB step of the README's table\n"+
 			"when given -model sk -n 200.", e.stderr)
 	mf := addModelFlags(fs, true)
@@ -80,8 +82,9 @@ func runBench(args []string, e *env) (err error) {
 	}
 	return withProfiles(pf, func() error {
 		res := benchResult{Arch: net.Arch(), N: m.N, K: *k, Batch: *batch, Params: net.ParamCount(), Kernels: h2arnn.Kernels(), Workers: w}
-		if *arch != "sk_krsb" && *arch != "sk_rs" {
-			res.K = 0
+		res.K = 0
+		if sk, ok := net.(*model.SK); ok {
+			res.K = sk.K()
 		}
 		if p := net.Params(); p != nil {
 			est, err := grad.NewReinforce(net, *batch, w)
@@ -89,6 +92,10 @@ func runBench(args []string, e *env) (err error) {
 				return usagef("%v", err)
 			}
 			defer est.Close()
+			res.Gradient = "one-pass"
+			if est.TwoPass() {
+				res.Gradient = "two-pass"
+			}
 			opt := grad.NewAdam(len(p))
 			g := make([]float64, len(p))
 			step := func(s int) {

@@ -9,6 +9,7 @@ import (
 func TestBenchReportsEveryField(t *testing.T) {
 	for _, args := range [][]string{
 		{"bench", "-model", "sk", "-n", "12", "-k", "1", "-batch", "16", "-steps", "1", "-workers", "2"},
+		{"bench", "-model", "sk", "-n", "12", "-arch", "sk_2rsb", "-batch", "16", "-steps", "1"},
 		{"bench", "-model", "cw", "-n", "12", "-arch", "cw_n", "-batch", "16", "-steps", "1"},
 	} {
 		var out, errb bytes.Buffer
@@ -30,6 +31,14 @@ func TestBenchReportsEveryField(t *testing.T) {
 		trainable := args[2] != "cw"
 		if sps := r["sec_per_step"].(float64); trainable != (sps > 0) {
 			t.Errorf("%v: sec_per_step %v", args, sps)
+		}
+		if g, _ := r["gradient"].(string); trainable != (g == "one-pass" || g == "two-pass") {
+			t.Errorf("%v: gradient %q", args, g)
+		}
+		// k is the net's own: -k for sk_krsb, the name's for sk_<k>rsb.
+		wantK := map[string]float64{"sk_1rsb": 1, "sk_2rsb": 2, "cw_n": 0}[r["arch"].(string)]
+		if r["k"].(float64) != wantK {
+			t.Errorf("%v: k %v, want %v", args, r["k"], wantK)
 		}
 	}
 }

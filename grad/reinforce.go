@@ -109,6 +109,10 @@ func (r *Reinforce) Close() { r.r.close() }
 // BatchSize is the number of samples per call.
 func (r *Reinforce) BatchSize() int { return r.batch.B }
 
+// TwoPass reports whether Step forms the gradient in two passes (draw the
+// batch, then re-run every sample) rather than one; see Reinforce.
+func (r *Reinforce) TwoPass() bool { return r.twoPass }
+
 // Workers is the number of goroutines used.
 func (r *Reinforce) Workers() int { return len(r.r.slots) }
 
