@@ -21,10 +21,13 @@ import (
 //
 // Parameter layout of Params(): for i = 0..N-1, contiguous blocks
 //
-//	[w⁰_i, b⁰_i, w⁺ ((k+2)R), b⁺ ((k+1)R), w⁻ ((k+2)R), b⁻ ((k+1)R)]
+//	[w⁰_i, b⁰_i, w ((k+2)·2R), b ((k+1)·2R)]
 //
-// (w±, b± in the row layout of h2arnn.ChainForward: w±[j*R+l'] is w_j of
-// later spin i+1+l'), followed, only with a trainable first layer, by the
+// where the + and - chains are one row of 2R chains in the layout of
+// h2arnn.ChainForward over the input (F_i[i+1:N], F_i[i+1:N]): w[j*2R+l'] is
+// w_j of the + chain of later spin i+1+l' and w[j*2R+R+l'] that of its -
+// chain (the same for b). Both signs in one row halve the kernel calls
+// and row tails per conditional. Then, only with a trainable first layer, the
 // N(N-1)/2 couplings W_sl, s < l, row-major upper triangle (row s holds
 // l = s+1..N-1 contiguously), then the N fields h.
 //
@@ -135,22 +138,16 @@ func (s *SK) ParamCount() int { return len(s.p) }
 
 // Conditional returns views into p (a Params()-shaped slice: the parameters
 // or a gradient) of conditional i's numbers: w⁰_i and b⁰_i as the
-// one-element slices w0 and b0, and the chain rows of both signs in the
-// layout of h2arnn.ChainForward with R = N-1-i.
-func (s *SK) Conditional(p []float64, i int) (w0, b0, wp, bp, wm, bm []float64) {
+// one-element slices w0 and b0, and the chain rows w, b of both signs (see
+// SK) in the layout of h2arnn.ChainForward with 2R = 2(N-1-i) chains.
+func (s *SK) Conditional(p []float64, i int) (w0, b0, w, b []float64) {
 	o := s.condOff[i]
-	r := s.m.N - 1 - i
-	nw, nb := (s.k+2)*r, (s.k+1)*r
+	r2 := 2 * (s.m.N - 1 - i)
+	nw := (s.k + 2) * r2
 	w0 = p[o : o+1]
 	b0 = p[o+1 : o+2]
-	o += 2
-	wp = p[o : o+nw]
-	o += nw
-	bp = p[o : o+nb]
-	o += nb
-	wm = p[o : o+nw]
-	o += nw
-	bm = p[o : o+nb]
+	w = p[o+2 : o+2+nw]
+	b = p[o+2+nw : o+2+nw+(s.k+1)*r2]
 	return
 }
 
@@ -197,7 +194,11 @@ func (s *SK) FirstLayer() (W, h []float64) {
 // are allocated on first use.
 func (s *SK) NewWorker() Worker {
 	n, k := s.m.N, s.k
-	w := &skWorker{s: s, row: make([]float64, 4*(k+1)*max(n-1, 0))}
+	r := max(n-1, 0)
+	w := &skWorker{s: s, row: make([]float64, 4*(k+1)*r), frow: make([]float64, 2*r)}
+	if s.train {
+		w.dfrow = make([]float64, 2*r)
+	}
 	w.lanes = []*skLane{w.newLane()}
 	return w
 }
@@ -213,10 +214,10 @@ const skMaxBlock = 8
 func (w *skWorker) BlockSize() int { return skMaxBlock }
 
 // KeptBytes implements GradWorker: a lane's chain inputs and activations,
-// (4(k+1)+1)·N(N-1)/2 float64s.
+// (4(k+1)+2)·N(N-1)/2 float64s.
 func (w *skWorker) KeptBytes() int {
 	n, k := w.s.m.N, w.s.k
-	return 8 * (4*(k+1) + 1) * (n * (n - 1) / 2)
+	return 8 * (4*(k+1) + 2) * (n * (n - 1) / 2)
 }
 
 func (w *skWorker) newLane() *skLane {
@@ -242,9 +243,10 @@ func (w *skWorker) newLane() *skLane {
 type skWorker struct {
 	s     *SK
 	lanes []*skLane
-	// row holds one conditional's activations when a forward pass keeps
-	// nothing for Backward (pure sampling).
-	row []float64
+	// row and frow hold one conditional's activations and chain input when
+	// a forward pass keeps nothing for Backward (pure sampling); dfrow is
+	// the chains' input gradient in backChains (trainable first layer).
+	row, frow, dfrow []float64
 	// blockLen is the number of lanes the last ForwardBlock with keep filled.
 	blockLen int
 }
@@ -257,8 +259,8 @@ type skLane struct {
 	// past field Σ_{s<i} W_sl x_s built from the parameters.
 	pf *pastField
 	F  []float64
-	// fin holds, for conditional i at offset triOff(i), the chain input
-	// F_i[i+1:N] as it was when conditional i was evaluated.
+	// fin holds, for conditional i at offset 2·triOff(i), the chain input
+	// (F_i[i+1:N], F_i[i+1:N]) as it was when conditional i was evaluated.
 	fin []float64
 	// act holds, for conditional i at 4(k+1)·triOff(i), the ChainForward
 	// activations of the + chains then the - chains (2(k+1)R each).
@@ -298,42 +300,39 @@ func (w *skWorker) cond(l *skLane, i int, rng *rand.Rand, x, q []float64, keep b
 }
 
 // rowBuffers returns the chain input and the activation space of
-// conditional i on lane l: with keep, a copy of the input and the lane's
-// stored activations (allocated on first use); otherwise the past field
-// itself (it is only modified after the conditional) and the worker's row
-// scratch.
+// conditional i on lane l: with keep, the lane's stored copies (allocated
+// on first use); otherwise the worker's row scratch. The input is the past
+// field on the later spins twice, once for the + and once for the - chains.
 func (w *skWorker) rowBuffers(l *skLane, i int, keep bool) (f, a []float64) {
 	n, k := w.s.m.N, w.s.k
 	r := n - 1 - i
 	if !keep {
-		return l.F[i+1:], w.row[:4*(k+1)*r]
+		f, a = w.frow[:2*r], w.row[:4*(k+1)*r]
+	} else {
+		if l.act == nil {
+			tri := n * (n - 1) / 2
+			l.fin, l.act = make([]float64, 2*tri), make([]float64, 4*(k+1)*tri)
+		}
+		to := w.triOff(i)
+		f, a = l.fin[2*to:2*(to+r)], l.act[4*(k+1)*to:4*(k+1)*(to+r)]
 	}
-	if l.act == nil {
-		tri := n * (n - 1) / 2
-		l.fin, l.act = make([]float64, tri), make([]float64, 4*(k+1)*tri)
-	}
-	to := w.triOff(i)
-	f = l.fin[to : to+r]
 	copy(f, l.F[i+1:])
-	return f, l.act[4*(k+1)*to : 4*(k+1)*(to+r)]
+	copy(f[r:], l.F[i+1:])
+	return f, a
 }
 
 // logit returns z_i of lane l from the chain input f, writing the chains'
-// activations into a (the + chains then the - chains, 2(k+1)R each).
+// activations into a.
 func (w *skWorker) logit(l *skLane, i int, f, a []float64) float64 {
 	s := w.s
-	k := s.k
-	w0, b0, wp, bp, wm, bm := s.Conditional(s.p, i)
-	na := 2 * (k + 1) * len(f)
+	w0, b0, wc, bc := s.Conditional(s.p, i)
 	h := s.m.H
 	if s.train {
 		h = s.fields(s.p)
 	}
 	xin := h[i] + l.F[i]
 	l.xin[i] = xin
-	return w0[0]*xin + b0[0] +
-		h2arnn.ChainForward(k, f, wp, bp, a[:na]) +
-		h2arnn.ChainForward(k, f, wm, bm, a[na:])
+	return w0[0]*xin + b0[0] + h2arnn.ChainForward(s.k, f, wc, bc, a)
 }
 
 // setSpin draws (rng non-nil) or reads x[i] given the logit z, adds its
@@ -509,7 +508,7 @@ func (w *skWorker) backRow(l *skLane, i int, cA float64, gA []float64, cC float6
 	k := w.s.k
 	r := w.s.m.N - 1 - i
 	to := w.triOff(i)
-	w.backChains(l, i, l.fin[to:to+r], l.act[4*(k+1)*to:4*(k+1)*(to+r)], cA, gA, cC, gC)
+	w.backChains(l, i, l.fin[2*to:2*(to+r)], l.act[4*(k+1)*to:4*(k+1)*(to+r)], cA, gA, cC, gC)
 }
 
 // backChains adds conditional i's share of cA·∇ln q(x) into gA (and
@@ -523,35 +522,39 @@ func (w *skWorker) backRow(l *skLane, i int, cA float64, gA []float64, cC float6
 func (w *skWorker) backChains(l *skLane, i int, f, a []float64, cA float64, gA []float64, cC float64, gC []float64) {
 	s := w.s
 	k := s.k
-	r := len(f)
+	r := len(f) / 2
 	d := l.delta[i]
-	w0, _, wp, _, wm, _ := s.Conditional(s.p, i)
-	na := 2 * (k + 1) * r
+	w0, _, wc, _ := s.Conditional(s.p, i)
 	var df []float64
 	if s.train {
-		df = l.acc[i+1:]
 		if r > 0 {
 			xs := l.x[i]
-			h2arnn.Axpy(cA*xs, df, s.couplingRow(gA, i))
+			h2arnn.Axpy(cA*xs, l.acc[i+1:], s.couplingRow(gA, i))
 			if gC != nil {
-				h2arnn.Axpy(cC*xs, df, s.couplingRow(gC, i))
+				h2arnn.Axpy(cC*xs, l.acc[i+1:], s.couplingRow(gC, i))
 			}
 		}
+		df = w.dfrow[:2*r]
+		clear(df)
 	}
-	gw0A, gb0A, gwpA, gbpA, gwmA, gbmA := s.Conditional(gA, i)
+	gw0A, gb0A, gwA, gbA := s.Conditional(gA, i)
 	gw0A[0] += cA * d * l.xin[i]
 	gb0A[0] += cA * d
 	if gC != nil {
-		gw0C, gb0C, gwpC, gbpC, gwmC, gbmC := s.Conditional(gC, i)
+		gw0C, gb0C, gwC, gbC := s.Conditional(gC, i)
 		gw0C[0] += cC * d * l.xin[i]
 		gb0C[0] += cC * d
-		h2arnn.ChainBackward(k, f, wp, a[:na], d, cA, cC, gwpA, gbpA, gwpC, gbpC, df)
-		h2arnn.ChainBackward(k, f, wm, a[na:], d, cA, cC, gwmA, gbmA, gwmC, gbmC, df)
+		h2arnn.ChainBackward(k, f, wc, a, d, cA, cC, gwA, gbA, gwC, gbC, df)
 	} else {
-		h2arnn.ChainBackward(k, f, wp, a[:na], d, cA, 0, gwpA, gbpA, nil, nil, df)
-		h2arnn.ChainBackward(k, f, wm, a[na:], d, cA, 0, gwmA, gbmA, nil, nil, df)
+		h2arnn.ChainBackward(k, f, wc, a, d, cA, 0, gwA, gbA, nil, nil, df)
 	}
 	if s.train {
+		// both chains of later spin l feed on F_i[l]
+		acc := l.acc[i+1:]
+		for j := range r {
+			acc[j] += df[j]
+			acc[j] += df[r+j]
+		}
 		dh := d * w0[0] // ∂ln q/∂(h_i + F_i[i])
 		l.acc[i] += dh
 		s.fields(gA)[i] += cA * dh

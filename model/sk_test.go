@@ -90,16 +90,18 @@ func skRefLogProb(s *SK, x []float64) float64 {
 		}
 		z := s.p[o]*(h[i]+field(i)) + s.p[o+1]
 		o += 2
-		for range 2 { // + then - chain
-			w := s.p[o : o+(k+2)*r]
-			b := s.p[o+(k+2)*r : o+(2*k+3)*r]
-			o += (2*k + 3) * r
+		// rows of 2R: the + chains of the later spins, then their - chains
+		w := s.p[o : o+(k+2)*2*r]
+		b := s.p[o+(k+2)*2*r : o+(2*k+3)*2*r]
+		o += (2*k + 3) * 2 * r
+		for sign := range 2 {
 			for lp := range r {
+				c := sign*r + lp
 				y := field(i + 1 + lp)
 				for j := 0; j <= k; j++ {
-					y = lnSig(b[j*r+lp] + w[j*r+lp]*y)
+					y = lnSig(b[j*2*r+c] + w[j*2*r+c]*y)
 				}
-				z += w[(k+1)*r+lp] * y
+				z += w[(k+1)*2*r+c] * y
 			}
 		}
 		if x[i] > 0 {
