@@ -1,6 +1,7 @@
 package model
 
 import (
+	"math"
 	"math/rand/v2"
 )
 
@@ -114,10 +115,32 @@ func splitmix64(z uint64) uint64 {
 // drawSpin returns +1 with probability σ(z) and -1 otherwise, together with
 // ln of the probability of the drawn value, computed without cancellation.
 func drawSpin(rng *rand.Rand, z float64) (x, logp float64) {
-	if rng.Float64() < sigmoid(z) {
-		return 1, logSigmoid(z)
+	e, sp, _ := sigmoids(z)
+	return drawFrom(rng, z, e, sp)
+}
+
+// drawFrom is drawSpin given e = e^{-|z|} and σ(z) from sigmoids.
+func drawFrom(rng *rand.Rand, z, e, sp float64) (x, logp float64) {
+	if rng.Float64() < sp {
+		return 1, math.Min(z, 0) - math.Log1p(e)
 	}
-	return -1, logSigmoid(-z)
+	return -1, math.Min(-z, 0) - math.Log1p(e)
+}
+
+// sigmoids returns e = e^{-|z|}, σ(z) and σ(-z) from one exponential, with
+// the bits of sigmoid(z) and sigmoid(-z); ln σ(±z) = min(±z, 0) - log1p(e)
+// is logSigmoid's.
+func sigmoids(z float64) (e, sp, sm float64) {
+	e = math.Exp(-math.Abs(z))
+	a, b := 1/(1+e), e/(1+e)
+	sp, sm = b, a
+	if z >= 0 {
+		sp = a
+	}
+	if -z < 0 {
+		sm = b
+	}
+	return e, sp, sm
 }
 
 // logProbOf returns ln Q(x_i | x_<i) for the spin value x given logit z.

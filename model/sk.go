@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/h2arnn/h2arnn"
@@ -338,24 +339,26 @@ func (w *skWorker) logit(l *skLane, i int, f, a []float64) float64 {
 // setSpin draws (rng non-nil) or reads x[i] given the logit z, adds its
 // log-probability to the lane and keeps δ_i = ∂ln q/∂z_i.
 func (w *skWorker) setSpin(l *skLane, i int, z float64, rng *rand.Rand, x, q []float64) {
+	// one exponential for the draw, ln Q and δ (the bits of drawSpin,
+	// logProbOf and sigmoid)
+	e, sp, sm := sigmoids(z)
 	if q != nil {
-		q[i] = sigmoid(z)
+		q[i] = sp
 	}
-	var xi float64
+	var xi, lp float64
 	if rng != nil {
-		var lp float64
-		xi, lp = drawSpin(rng, z)
+		xi, lp = drawFrom(rng, z, e, sp)
 		x[i] = xi
-		l.logq += lp
 	} else {
 		xi = x[i]
-		l.logq += logProbOf(xi, z)
+		lp = math.Min(xi*z, 0) - math.Log1p(e)
 	}
+	l.logq += lp
 	l.x[i] = xi
 	if xi > 0 {
-		l.delta[i] = sigmoid(-z)
+		l.delta[i] = sm
 	} else {
-		l.delta[i] = -sigmoid(z)
+		l.delta[i] = -sp
 	}
 }
 
