@@ -123,10 +123,12 @@ func LogSumExpAffine(b, w []float64, m float64) float64 {
 	return active.lseAffine(b, w, m)
 }
 
-// ChainForward evaluates one sign's chains of one sk_krsb conditional over
-// the R = len(f) later spins and returns their sum. With k+1 log-sigmoid
-// layers and per-spin parameters laid out in rows of length R
-// (w[j*R+l] is w_j of spin l, j = 0..k+1; b[j*R+l] is b_j, j = 0..k):
+// ChainForward evaluates R = len(f) independent sk_krsb chains, chain l fed
+// by f[l], and returns the sum of their outputs. (model.SK passes both signs
+// of a conditional at once: 2R chains over its R later spins, the input
+// being their past fields twice.) With k+1 log-sigmoid layers and per-chain
+// parameters laid out in rows of length R (w[j*R+l] is w_j of chain l,
+// j = 0..k+1; b[j*R+l] is b_j, j = 0..k):
 //
 //	pre_0 = b_0 + w_0*f[l];   y_0 = lnσ(pre_0)
 //	pre_j = b_j + w_j*y_{j-1}; y_j = lnσ(pre_j)      j = 1..k
