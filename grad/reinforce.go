@@ -67,11 +67,11 @@ type reinforceState struct {
 
 // twoPassMinBytes is the size of one sample's kept activations above which
 // Reinforce re-runs samples (two passes) instead of keeping activations:
-// about one core's L2. Measured crossover for sk_1rsb, B = 2000, 2 cores,
-// Zen 3 with 512 KB L2 (s/step one-pass vs two-pass): N = 50 (90 KB per
-// sample) 0.069 vs 0.100; N = 100 (356 KB) 0.24 vs 0.28; N = 150 (805 KB)
-// 0.80 vs 0.61; sk_2rsb N = 100 (554 KB) 0.347 vs 0.344, N = 120 (800 KB)
-// 0.58 vs 0.46, N = 200 (1.9 MB) 1.78 vs 1.42.
+// about one core's L2. Measured crossover, B = 2000, 2 cores, Zen 3 with
+// 512 KB L2 (s/step one-pass vs two-pass; KeptBytes in KiB): sk_1rsb N = 50
+// (96 KiB) 0.069 vs 0.100, N = 100 (387 KiB) 0.24 vs 0.28, N = 150 (873 KiB)
+// 0.80 vs 0.61; sk_2rsb N = 100 (541 KiB) 0.347 vs 0.344, N = 120 (781 KiB)
+// 0.58 vs 0.46, N = 200 (2.1 MiB) 1.78 vs 1.42.
 var twoPassMinBytes = 512 << 10 // a var so that tests can force either form
 
 // NewReinforce prepares an estimator for net drawing batch samples per call
