@@ -1,8 +1,10 @@
-// Command h2arnn computes exact references for pairwise spin models, samples
-// from autoregressive networks of their Boltzmann distributions, trains the
-// variational ones and writes model instances.
+// Package driver is the h2arnn command: it parses the flags of each
+// subcommand, wires the model, grad and output packages together and writes
+// their results. It holds no physics and no numerics. The program itself is
+// cmd/h2arnn, which calls Main; other programs can call Main too, e.g. to
+// run a subcommand in-process with their own context and writers.
 //
-// Usage:
+// Usage of the command:
 //
 //	h2arnn <subcommand> [flags]
 //
@@ -10,27 +12,9 @@
 // for the flags of one. Results go to standard output as JSON lines, one
 // object per result; messages go to standard error. Bad flags or bad input
 // files give one line on standard error and exit status 2; an internal
-// failure gives one line and exit status 1.
-//
-// Examples:
-//
-//	h2arnn exact -model cw -n 20 -beta 0.5,1,1.5           # analytic finite-N reference
-//	h2arnn exact -model sk -n 20 -seed 3 -beta 1 -workers 2 # enumeration of 2^20 states
-//	h2arnn instance -model sk -n 20 -seed 3 > sk20.txt      # the same instance as a file
-//	h2arnn exact -model file -couplings sk20.txt -beta 1    # ... gives the same numbers
-//	h2arnn instance -model sk -n 20 -seed 3 -out sk20.npz   # as a scipy.sparse .npz matrix
-//	h2arnn sample -model cw -n 200 -arch cw_n -beta 1.3 -samples 20000 -out samples.npy
-//	h2arnn train -model sk -n 50 -seed 1 -arch sk_1rsb -out run1
-//	h2arnn train -resume run1                               # after Ctrl-C: continue bit for bit
-//	h2arnn plot -out cmp run1 run2                          # cmp_free_energy.png/.svg, cmp_overlaps.png/.svg
-//
-// exact, sample and train take -cpuprofile, -memprofile and -trace FILE.
-// SIGINT or SIGTERM stops train at the next step with a checkpoint and
-// status 130.
-//
-// The driver only parses, wires and writes: every number it prints is
-// computed by the model and grad packages.
-package main
+// failure gives one line and exit status 1; an interrupted command exits
+// with status 130.
+package driver
 
 import (
 	"context"
@@ -39,24 +23,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 )
-
-func main() {
-	// SIGINT (Ctrl-C) or SIGTERM cancels the context: long subcommands stop
-	// at the next step boundary, write a checkpoint and exit with status
-	// 130, so that nothing already computed is lost. After the first signal
-	// the default handling is restored, so a second one kills the process.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
-	os.Exit(runContext(ctx, os.Args[1:], os.Stdout, os.Stderr))
-}
 
 // errInterrupted stops a subcommand after an interrupt: exit status 130,
 // the shell's convention for death by SIGINT.
@@ -121,16 +89,19 @@ func asUsage(err error) error {
 	return &usageError{err.Error()}
 }
 
-// run is main without the process and without signals: it returns the exit
-// status.
+// run is Main without cancellation (for tests).
 func run(args []string, stdout, stderr io.Writer) int {
-	return runContext(context.Background(), args, stdout, stderr)
+	return Main(context.Background(), args, stdout, stderr)
 }
 
-// runContext is run whose subcommands stop cleanly when ctx is cancelled.
-// It never panics; a panic inside a subcommand becomes a one-line internal
-// error.
-func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) (status int) {
+// Main runs the h2arnn command line args (without the program name),
+// writing results to stdout and messages to stderr, and returns the exit
+// status: 0 success, 1 internal failure, 2 bad flags or input, 130
+// interrupted. Cancelling ctx (the command's SIGINT/SIGTERM) makes long
+// subcommands stop at the next step, write what they have (a checkpoint)
+// and return 130. Main never panics: a panic inside a subcommand becomes a
+// one-line internal error.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) (status int) {
 	sub := ""
 	defer func() {
 		if r := recover(); r != nil {

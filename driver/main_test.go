@@ -1,15 +1,14 @@
-package main
+package driver
 
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/h2arnn/h2arnn/internal/npy"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/h2arnn/h2arnn/output"
 )
 
 // runCLI runs the driver in-process and returns status, stdout and stderr.
@@ -405,8 +404,8 @@ func TestSampleExactNets(t *testing.T) {
 		{"-model", "sk", "-n", "10", "-seed", "3", "-arch", "h2arnn", "-beta", "1.5"},
 	}
 	for _, c := range cases {
-		npy := filepath.Join(dir, c[len(c)-3]+".npy")
-		args := append(append([]string{"sample"}, c...), "-samples", "300", "-seed", "9", "-workers", "2", "-out", npy)
+		npyPath := filepath.Join(dir, c[len(c)-3]+".npy")
+		args := append(append([]string{"sample"}, c...), "-samples", "300", "-seed", "9", "-workers", "2", "-out", npyPath)
 		st, out, errs := runCLI(args...)
 		if st != 0 || errs != "" {
 			t.Fatalf("%v: status %d %q", c, st, errs)
@@ -423,11 +422,11 @@ func TestSampleExactNets(t *testing.T) {
 		if s, e := num(t, r, "s"), num(t, r, "e"); s <= 0 || e < num(t, r, "e_min") || math.Abs(num(t, r, "beta")*(e-f)-s) > 1e-9 {
 			t.Errorf("%v: inconsistent e %v e_min %v s %v", c, e, r["e_min"], s)
 		}
-		b, err := os.ReadFile(npy)
+		b, err := os.ReadFile(npyPath)
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := output.NPYHeaderInt8(300, n)
+		h := npy.AppendHeader(nil, "|i1", []int{300, n})
 		if !bytes.Equal(b[:len(h)], h) || len(b) != len(h)+300*n {
 			t.Fatalf("npy file: %d bytes", len(b))
 		}
@@ -493,9 +492,9 @@ func TestTrainSmoke(t *testing.T) {
 	if err != nil || strings.Count(string(csv), "\n") != 4 || !strings.HasPrefix(string(csv), "beta,f,f_std,e,e_min,s,m_abs,steps,seconds") {
 		t.Errorf("stats.csv: %v %q", err, csv)
 	}
-	npy, err := os.ReadFile(filepath.Join(dir, "samples.npy"))
-	if h := output.NPYHeaderInt8(400, 8); err != nil || len(npy) != len(h)+400*8 || !bytes.Equal(npy[:len(h)], h) {
-		t.Errorf("samples.npy: %v, %d bytes", err, len(npy))
+	data, err := os.ReadFile(filepath.Join(dir, "samples.npy"))
+	if h := npy.AppendHeader(nil, "|i1", []int{400, 8}); err != nil || len(data) != len(h)+400*8 || !bytes.Equal(data[:len(h)], h) {
+		t.Errorf("samples.npy: %v, %d bytes", err, len(data))
 	}
 	ov, err := os.ReadFile(filepath.Join(dir, "overlaps.csv"))
 	if err != nil || strings.Count(string(ov), "\n") != 101 || !strings.HasPrefix(string(ov), "q_low,q_high,density\n-1,-0.98,") {

@@ -1,8 +1,9 @@
-package main
+package driver
 
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/h2arnn/h2arnn/internal/npy"
 	"math"
 	"os"
 	"os/exec"
@@ -306,13 +307,13 @@ func TestRunFiles(t *testing.T) {
 	copy(net.Params(), ck.Params)
 	net.SetBeta(1.5)
 	bt := model.NewSampler(net, 1).Draw(nil, 128, 7, grad.StepID(2, 1<<32-1))
-	npy, _ := os.ReadFile(filepath.Join(dir, output.SamplesFile))
-	wantNPY := output.NPYHeaderInt8(128, 10)
+	got, _ := os.ReadFile(filepath.Join(dir, output.SamplesFile))
+	wantNPY := npy.AppendHeader(nil, "|i1", []int{128, 10})
 	for _, v := range bt.X {
 		wantNPY = append(wantNPY, byte(v))
 	}
-	if !bytes.Equal(npy, wantNPY) {
-		t.Errorf("samples.npy (%d bytes) is not the last evaluation batch (%d bytes)", len(npy), len(wantNPY))
+	if !bytes.Equal(got, wantNPY) {
+		t.Errorf("samples.npy (%d bytes) is not the last evaluation batch (%d bytes)", len(got), len(wantNPY))
 	}
 	ov, err := output.ReadOverlapsCSV(filepath.Join(dir, output.OverlapsFile))
 	if err != nil || !slices.Equal(ov, model.Overlaps(bt, 20, 1)) {
@@ -522,7 +523,7 @@ func TestSignalBinary(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "h2arnn")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/h2arnn").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v %s", err, out)
 	}
 	run := filepath.Join(dir, "run")

@@ -139,7 +139,7 @@ func TestCWNMagnetisationChiSquare(t *testing.T) {
 func TestExactNetSK14(t *testing.T) {
 	m, _ := SherringtonKirkpatrick(14, 1, 0, 11)
 	for _, beta := range []float64{0.5, 1.5} {
-		net, err := NewExact(m, beta)
+		net, err := NewExactNet(m, beta)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,7 +159,7 @@ func TestExactNetWithFields(t *testing.T) {
 		m.H[i] = rng.NormFloat64() * 0.7
 	}
 	m.Kind = "file"
-	net, _ := NewExact(m, 1.1)
+	net, _ := NewExactNet(m, 1.1)
 	checkZeroVariance(t, net, 1.1, naiveLnZ(m, 1.1), 300, 1e-11)
 }
 
@@ -167,7 +167,7 @@ func TestExactNetWithFields(t *testing.T) {
 // conditionals on the Curie-Weiss model.
 func TestExactNetMatchesCWN(t *testing.T) {
 	m, _ := CurieWeiss(12, 1, 0.2)
-	ex, _ := NewExact(m, 1.4)
+	ex, _ := NewExactNet(m, 1.4)
 	cw, _ := NewCWN(m, 1.4)
 	we, wc := ex.NewWorker(), cw.NewWorker()
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -189,7 +189,7 @@ func TestExactNetMatchesCWN(t *testing.T) {
 
 func TestExactNetLimit(t *testing.T) {
 	m := NewHamiltonian(MaxExactNet + 1)
-	if _, err := NewExact(m, 1); err == nil {
+	if _, err := NewExactNet(m, 1); err == nil {
 		t.Fatal("accepted N above the limit")
 	}
 }

@@ -12,7 +12,7 @@ import (
 // grow as 2^N.
 const MaxExactNet = 24
 
-// Exact is the h2arnn network of SPEC §2: the exact autoregressive form of
+// ExactNet is the h2arnn network of SPEC §2: the exact autoregressive form of
 // the Boltzmann distribution of any pairwise model,
 //
 //	logit q_i = 2β(h_i + F_i) + ln ρ⁺_i - ln ρ⁻_i,    F_l = Σ_{s<i} J_sl x_s,
@@ -23,7 +23,7 @@ const MaxExactNet = 24
 // E^c_i is precomputed for each conditional in Gray-code order; for a
 // sample, the linear term is then updated in O(1) per configuration as the
 // Gray code flips one later spin at a time.
-type Exact struct {
+type ExactNet struct {
 	m    *Hamiltonian
 	beta float64
 	// inner[i][t] is E^c_i for the t-th configuration of the Gray code over
@@ -32,15 +32,15 @@ type Exact struct {
 }
 
 func init() {
-	registerArch("h2arnn", func(m *Hamiltonian, o ArchOptions) (Net, error) { return NewExact(m, o.Beta) })
+	registerArch("h2arnn", func(m *Hamiltonian, o ArchOptions) (Net, error) { return NewExactNet(m, o.Beta) })
 }
 
-// NewExact builds the exact network for m (N ≤ MaxExactNet).
-func NewExact(m *Hamiltonian, beta float64) (*Exact, error) {
+// NewExactNet builds the exact network for m (N ≤ MaxExactNet).
+func NewExactNet(m *Hamiltonian, beta float64) (*ExactNet, error) {
 	if m.N > MaxExactNet {
 		return nil, fmt.Errorf("architecture h2arnn is exact but exponentially wide: N=%d is above its limit of %d spins; use -n %d or less, or a polynomial architecture (cw_n, sk_krsb, ...)", m.N, MaxExactNet, MaxExactNet)
 	}
-	e := &Exact{m: m, beta: beta, inner: make([][]float64, m.N)}
+	e := &ExactNet{m: m, beta: beta, inner: make([][]float64, m.N)}
 	n := m.N
 	local := make([]float64, n) // h_l + Σ_{l' later} J_ll' x_l' for the current configuration
 	x := make([]float64, n)
@@ -81,24 +81,24 @@ func NewExact(m *Hamiltonian, beta float64) (*Exact, error) {
 }
 
 // Arch returns "h2arnn".
-func (e *Exact) Arch() string { return "h2arnn" }
+func (e *ExactNet) Arch() string { return "h2arnn" }
 
 // Size returns N.
-func (e *Exact) Size() int { return e.m.N }
+func (e *ExactNet) Size() int { return e.m.N }
 
 // Model returns the Hamiltonian.
-func (e *Exact) Model() *Hamiltonian { return e.m }
+func (e *ExactNet) Model() *Hamiltonian { return e.m }
 
 // SetBeta sets the inverse temperature (the tables do not depend on it).
-func (e *Exact) SetBeta(beta float64) { e.beta = beta }
+func (e *ExactNet) SetBeta(beta float64) { e.beta = beta }
 
 // Params returns nil: the exact network has no trainable parameters.
-func (e *Exact) Params() []float64 { return nil }
+func (e *ExactNet) Params() []float64 { return nil }
 
 // ParamCount counts, per conditional, the 2^R·R second-layer weights and
 // 2·2^R biases of both ρ branches plus the skip weight and bias, and the
 // first layer's N(N-1)/2 couplings and N fields.
-func (e *Exact) ParamCount() int {
+func (e *ExactNet) ParamCount() int {
 	n := e.m.N
 	c := n*(n-1)/2 + n
 	for i := range n {
@@ -109,12 +109,12 @@ func (e *Exact) ParamCount() int {
 }
 
 // NewWorker returns per-goroutine scratch.
-func (e *Exact) NewWorker() Worker {
+func (e *ExactNet) NewWorker() Worker {
 	return &exactWorker{e: e, pf: newPastField(e.m), xc: make([]float64, e.m.N)}
 }
 
 type exactWorker struct {
-	e  *Exact
+	e  *ExactNet
 	pf *pastField
 	xc []float64 // the later configuration being enumerated
 }

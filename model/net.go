@@ -11,8 +11,9 @@ import (
 // Net can be used by many goroutines at once as long as each has its own
 // Worker and nobody changes the parameters meanwhile.
 type Net interface {
-	// Arch is the architecture name: "h2arnn", "cw_n", "cw_inf", "sk_rs",
-	// "sk_krsb", "1p", "1l" or "made".
+	// Arch is the architecture name as NewNet accepts it: "h2arnn", "cw_n",
+	// "cw_inf", "sk_rs", "sk_<k>rsb" for k ≥ 1 (e.g. "sk_1rsb"; NewNet
+	// also accepts "sk_krsb" with ArchOptions.K), "1p", "1l" or "made".
 	Arch() string
 	// Size is the number of spins N.
 	Size() int
@@ -39,7 +40,8 @@ type Net interface {
 // forward pass.
 type Worker interface {
 	// Sample draws one configuration by ancestral sampling into x (len N,
-	// entries ±1) using rng, and returns ln q(x) and the energy H(x).
+	// entries ±1) using rng, and returns ln q(x) (nats) and the total
+	// energy H(x) of the model (not per spin: Stats.E = mean H / N).
 	Sample(rng *rand.Rand, x []float64) (logq, energy float64)
 	// LogProb returns ln q(x) of the given configuration (entries ±1).
 	LogProb(x []float64) float64

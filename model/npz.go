@@ -1,18 +1,16 @@
 package model
 
 import (
-	"archive/zip"
-	"bufio"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"strconv"
-	"strings"
-	"time"
-	"unicode/utf8"
+
+	"github.com/h2arnn/h2arnn/internal/npy"
 )
 
 // NPZError is a problem with a SciPy sparse-matrix file (.npz). Its message
@@ -79,639 +77,291 @@ func LoadNPZCouplings(path string, n int) (*Hamiltonian, error) {
 	return ReadNPZCouplings(f, fi.Size(), path, n)
 }
 
-// npyArray is one decoded .npy member: its dtype, shape and raw bytes.
-type npyArray struct {
-	member  string // archive member name, for messages
-	kind    byte   // numpy kind: 'f', 'i', 'u', 'b', 'S' or 'U'
-	size    int    // bytes per item
-	big     bool   // big-endian items
-	fortran bool   // column-major storage
-	shape   []int
-	raw     []byte
-}
-
-// count returns the number of items.
-func (a *npyArray) count() int { return len(a.raw) / a.size }
-
 // readNPZCouplings is ReadNPZCouplings with the largest admissible N as a
-// parameter, so that fuzzing never allocates MaxSpins² matrices.
+// parameter, so that fuzzing never allocates MaxSpins² matrices. It reads
+// the format and the shape, lets the loader of that format produce the
+// stored entries, and assembles the matrix from them.
 func readNPZCouplings(r io.ReaderAt, size int64, name string, n, maxN int) (*Hamiltonian, error) {
-	fail := func(array, format string, args ...any) (*Hamiltonian, error) {
-		return nil, &NPZError{File: name, Array: array, Msg: fmt.Sprintf(format, args...)}
-	}
 	if n > maxN {
-		return fail("", "N=%d: at most %d spins are supported (dense couplings)", n, maxN)
+		return nil, &NPZError{File: name, Msg: fmt.Sprintf("N=%d: at most %d spins are supported (dense couplings)", n, maxN)}
 	}
-	zr, err := zip.NewReader(r, size)
+	zr, err := npy.OpenArchive(r, size)
 	if err != nil {
-		return fail("", "not an .npz (zip) archive as scipy.sparse.save_npz writes: %v", err)
+		return nil, npzErr(name, err, "not an .npz (zip) archive as scipy.sparse.save_npz writes")
 	}
-	members := map[string]*zip.File{}
-	for _, f := range zr.File {
-		if _, dup := members[f.Name]; dup {
-			return fail(f.Name, "appears twice in the archive")
-		}
-		members[f.Name] = f
-	}
-	load := func(member string, maxItems int) (*npyArray, error) {
-		f, ok := members[member]
-		if !ok {
-			return nil, &NPZError{File: name, Array: member, Msg: "missing; is this a file from scipy.sparse.save_npz?"}
-		}
-		a, msg := readNPY(f, maxItems)
-		if msg != "" {
-			return nil, &NPZError{File: name, Array: member, Msg: msg}
-		}
-		return a, nil
-	}
-
-	// format and shape first: they bound every other array.
-	fa, err := load("format.npy", 64)
+	z := &npzReader{ar: zr, name: name}
+	format, dim, err := z.formatAndShape(n, maxN)
 	if err != nil {
 		return nil, err
 	}
-	format, msg := npyString(fa)
-	if msg != "" {
-		return fail(fa.member, "%s", msg)
-	}
-	sa, err := load("shape.npy", 16)
-	if err != nil {
-		return nil, err
-	}
-	shape, msg := npyInts(sa)
-	if msg == "" && (len(sa.shape) != 1 || len(shape) != 2) {
-		msg = fmt.Sprintf("shape %v: want two integers (rows, columns)", sa.shape)
-	}
-	if msg != "" {
-		return fail(sa.member, "%s", msg)
-	}
-	rows, cols := shape[0], shape[1]
-	switch {
-	case rows != cols:
-		return fail(sa.member, "the matrix is %d×%d; a coupling matrix is square (N×N)", rows, cols)
-	case rows < 1:
-		return fail(sa.member, "the matrix is %d×%d; it needs at least one spin", rows, cols)
-	case rows > int64(maxN):
-		return fail(sa.member, "the matrix is %d×%d; at most %d spins are supported (dense couplings)", rows, cols, maxN)
-	case n > 0 && int64(n) < rows:
-		return fail(sa.member, "the matrix is %d×%d but N=%d was asked for; give N ≥ %d or none", rows, cols, n, rows)
-	}
-	dim := int(rows)
-	maxNNZ := dim * dim // more entries than that must repeat a pair
-
-	var ii, jj []int64 // row and column of each entry
-	var iName, jName string
-	da, err := load("data.npy", maxNNZ)
-	if err != nil {
-		return nil, err
-	}
+	var e *sparseEntries
 	switch format {
 	case "csr", "csc":
-		ind, err := load("indices.npy", maxNNZ)
-		if err != nil {
-			return nil, err
-		}
-		ptr, err := load("indptr.npy", dim+1)
-		if err != nil {
-			return nil, err
-		}
-		indices, msg := npyInts(ind)
-		if msg == "" && len(ind.shape) != 1 {
-			msg = fmt.Sprintf("shape %v: want a 1-d array", ind.shape)
-		}
-		if msg != "" {
-			return fail(ind.member, "%s", msg)
-		}
-		indptr, msg := npyInts(ptr)
-		if msg == "" && (len(ptr.shape) != 1 || len(indptr) != dim+1) {
-			msg = fmt.Sprintf("shape %v: want (%d,), one more than the matrix dimension %d", ptr.shape, dim+1, dim)
-		}
-		if msg != "" {
-			return fail(ptr.member, "%s", msg)
-		}
-		if indptr[0] != 0 {
-			return fail(ptr.member, "starts at %d; indptr[0] must be 0", indptr[0])
-		}
-		for k := 1; k <= dim; k++ {
-			if indptr[k] < indptr[k-1] {
-				return fail(ptr.member, "decreases at position %d (%d after %d); indptr must be non-decreasing", k, indptr[k], indptr[k-1])
-			}
-		}
-		if last := indptr[dim]; last > int64(len(indices)) {
-			return fail(ptr.member, "ends at %d but indices.npy has only %d entries", last, len(indices))
-		}
-		if len(indices) != da.count() {
-			return fail(da.member, "%d values but indices.npy has %d entries; they must match", da.count(), len(indices))
-		}
-		// Like scipy, ignore storage past indptr[-1] (it is not part of
-		// the matrix).
-		nnz := int(indptr[dim])
-		outer := make([]int64, nnz)
-		for k := 0; k < dim; k++ {
-			for p := indptr[k]; p < indptr[k+1]; p++ {
-				outer[p] = int64(k)
-			}
-		}
-		ii, jj, iName, jName = outer, indices[:nnz], "indptr.npy", ind.member
-		if format == "csc" {
-			ii, jj, iName, jName = jj, ii, jName, iName
-		}
+		e, err = z.compressed(format, dim)
 	case "coo":
-		if _, ok := members["coords.npy"]; ok {
-			ca, err := load("coords.npy", 2*maxNNZ)
-			if err != nil {
-				return nil, err
-			}
-			coords, msg := npyInts(ca)
-			if msg == "" && (len(ca.shape) != 2 || ca.shape[0] != 2) {
-				msg = fmt.Sprintf("shape %v: want (2, nnz), the rows then the columns", ca.shape)
-			}
-			if msg != "" {
-				return fail(ca.member, "%s", msg)
-			}
-			nnz := ca.shape[1]
-			ii, jj = make([]int64, nnz), make([]int64, nnz)
-			for k := 0; k < nnz; k++ {
-				if ca.fortran {
-					ii[k], jj[k] = coords[2*k], coords[2*k+1]
-				} else {
-					ii[k], jj[k] = coords[k], coords[nnz+k]
-				}
-			}
-			iName, jName = ca.member, ca.member
-		} else {
-			ra, err := load("row.npy", maxNNZ)
-			if err != nil {
-				return nil, err
-			}
-			ca, err := load("col.npy", maxNNZ)
-			if err != nil {
-				return nil, err
-			}
-			for _, p := range []struct {
-				a   *npyArray
-				dst *[]int64
-			}{{ra, &ii}, {ca, &jj}} {
-				v, msg := npyInts(p.a)
-				if msg == "" && len(p.a.shape) != 1 {
-					msg = fmt.Sprintf("shape %v: want a 1-d array", p.a.shape)
-				}
-				if msg != "" {
-					return fail(p.a.member, "%s", msg)
-				}
-				*p.dst = v
-			}
-			if len(ii) != len(jj) {
-				return fail(ca.member, "%d entries but row.npy has %d; they must match", len(jj), len(ii))
-			}
-			iName, jName = ra.member, ca.member
-		}
-		if len(ii) != da.count() {
-			return fail(da.member, "%d values for %d stored positions; they must match", da.count(), len(ii))
-		}
+		e, err = z.coo(dim)
 	default:
-		return fail(fa.member, "sparse format %q is not supported; save the matrix as csr, csc or coo (e.g. scipy.sparse.csr_matrix(J))", format)
+		return nil, z.fail("format.npy", "sparse format %q is not supported; save the matrix as csr, csc or coo (e.g. scipy.sparse.csr_matrix(J))", format)
 	}
-	if len(da.shape) != 1 {
-		return fail(da.member, "shape %v: want a 1-d array", da.shape)
+	if err != nil {
+		return nil, err
 	}
-	vals, msg := npyFloats(da)
-	if msg != "" {
-		return fail(da.member, "%s", msg)
-	}
-
 	N := dim
 	if n > 0 {
 		N = n
 	}
-	m := NewHamiltonian(N)
-	// seen marks the ordered pairs (i, j) already stored, one bit each.
-	seen := make([]uint64, (dim*dim+63)/64)
-	for k := range ii {
-		i, j := ii[k], jj[k]
-		if i < 0 || i >= rows {
-			return fail(iName, "entry %d: row index %d is outside 0..%d", k, i, dim-1)
-		}
-		if j < 0 || j >= rows {
-			return fail(jName, "entry %d: column index %d is outside 0..%d", k, j, dim-1)
-		}
-		v := vals[k]
-		if !finite(v) {
-			return fail(da.member, "entry %d (%d, %d): value %v is not a finite number", k, i, j, v)
-		}
-		if i == j {
-			return fail(da.member, "entry %d: diagonal element (%d, %d) = %v is stored; J_ii is always 0, so drop the diagonal (scipy.sparse.triu(J, k=1))", k, i, j, v)
-		}
-		p := int(i)*dim + int(j)
-		if seen[p/64]&(1<<(p%64)) != 0 {
-			return fail(jName, "entry %d: (%d, %d) is stored twice; call sum_duplicates() or store each pair once", k, i, j)
-		}
-		seen[p/64] |= 1 << (p % 64)
-		q := int(j)*dim + int(i)
-		if seen[q/64]&(1<<(q%64)) != 0 {
-			if w := m.Coupling(int(i), int(j)); w != v {
-				return fail(da.member, "entry %d: (%d, %d) = %v but (%d, %d) = %v; a coupling matrix is symmetric, so store equal values or one triangle only (scipy.sparse.triu(J, k=1))", k, i, j, v, j, i, w)
-			}
-			continue
-		}
-		m.SetCoupling(int(i), int(j), v)
+	m, err := z.assemble(e, dim, N)
+	if err != nil {
+		return nil, err
 	}
 	m.Kind = "file"
 	m.Source = "npz couplings=" + strconv.Quote(name)
 	return m, nil
 }
 
-// npyMaxHeader bounds a .npy header; numpy's own headers are well below a
-// kilobyte, and numpy refuses headers above 10000 bytes by default.
-const npyMaxHeader = 1 << 16
+// npzErr turns an error of package npy into an *NPZError naming the file
+// and, for a member's problem, the member. what replaces a whole-archive
+// error's own wording.
+func npzErr(name string, err error, what string) error {
+	var me *npy.MemberError
+	if errors.As(err, &me) {
+		return &NPZError{File: name, Array: me.Member, Msg: me.Err.Error()}
+	}
+	if what != "" {
+		return &NPZError{File: name, Msg: fmt.Sprintf("%s: %v", what, err)}
+	}
+	return &NPZError{File: name, Msg: err.Error()}
+}
 
-// npyMaxTrailing bounds the bytes a member may hold after its array data.
-const npyMaxTrailing = 1 << 16
+// npzReader reads the members of one scipy.sparse archive, with messages
+// naming the file and member.
+type npzReader struct {
+	ar   *npy.Archive
+	name string
+}
 
-// readNPY decodes one .npy member holding at most maxItems items. It
-// returns a message instead of an error so that the caller can name the
-// file and array.
-func readNPY(f *zip.File, maxItems int) (*npyArray, string) {
-	rc, err := f.Open()
+func (z *npzReader) fail(member, format string, args ...any) error {
+	return &NPZError{File: z.name, Array: member, Msg: fmt.Sprintf(format, args...)}
+}
+
+// load reads member, an array of at most maxItems items.
+func (z *npzReader) load(member string, maxItems int) (*npy.Array, error) {
+	if !z.ar.Has(member) {
+		return nil, z.fail(member, "missing; is this a file from scipy.sparse.save_npz?")
+	}
+	a, err := z.ar.Read(member, maxItems)
 	if err != nil {
-		return nil, fmt.Sprintf("cannot read from the archive: %v", err)
+		return nil, npzErr(z.name, err, "")
 	}
-	defer rc.Close()
-	r := bufio.NewReader(rc)
-	var pre [8]byte
-	if _, err := io.ReadFull(r, pre[:]); err != nil || string(pre[:6]) != "\x93NUMPY" {
-		return nil, "not a .npy array (no \\x93NUMPY magic)"
-	}
-	var hlen int
-	switch pre[6] {
-	case 1:
-		var b [2]byte
-		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return nil, "truncated .npy header"
-		}
-		hlen = int(binary.LittleEndian.Uint16(b[:]))
-	case 2, 3:
-		var b [4]byte
-		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return nil, "truncated .npy header"
-		}
-		h := binary.LittleEndian.Uint32(b[:])
-		if h > npyMaxHeader {
-			return nil, fmt.Sprintf(".npy header of %d bytes is too long", h)
-		}
-		hlen = int(h)
-	default:
-		return nil, fmt.Sprintf(".npy format version %d.%d is not supported (1.0, 2.0 and 3.0 are)", pre[6], pre[7])
-	}
-	hdr := make([]byte, hlen)
-	if _, err := io.ReadFull(r, hdr); err != nil {
-		return nil, "truncated .npy header"
-	}
-	if pre[6] < 3 && !isASCII(hdr) || !utf8.Valid(hdr) {
-		return nil, ".npy header is not text"
-	}
-	a := &npyArray{member: f.Name}
-	if msg := parseNPYHeader(string(hdr), a); msg != "" {
-		return nil, msg
-	}
-	count := 1
-	for _, d := range a.shape {
-		if d < 0 {
-			return nil, fmt.Sprintf("negative dimension in shape %v", a.shape)
-		}
-		if d > 0 && count > maxItems/d {
-			return nil, fmt.Sprintf("shape %v holds more than the %d items an array here can have", a.shape, maxItems)
-		}
-		count *= d
-	}
-	if count > maxItems {
-		return nil, fmt.Sprintf("shape %v holds more than the %d items an array here can have", a.shape, maxItems)
-	}
-	nbytes := int64(count) * int64(a.size)
-	if f.UncompressedSize64 < uint64(nbytes) {
-		return nil, fmt.Sprintf("truncated: shape %v needs %d data bytes, the member holds fewer", a.shape, nbytes)
-	}
-	// Grow the buffer as the data arrives rather than trusting the
-	// declared sizes: a small file claiming a huge array then costs only
-	// what it really holds.
-	var buf bytes.Buffer
-	if _, err := io.CopyN(&buf, r, nbytes); err != nil {
-		return nil, fmt.Sprintf("truncated: shape %v needs %d data bytes: %v", a.shape, nbytes, err)
-	}
-	a.raw = buf.Bytes()
-	// Read to the end of the member so that archive/zip verifies its
-	// CRC-32, as numpy does: a corrupted file must not load as numbers.
-	// numpy ignores bytes after the data, and so do we, up to a bound.
-	if k, err := io.CopyN(io.Discard, r, npyMaxTrailing+1); err != nil && err != io.EOF {
-		return nil, fmt.Sprintf("damaged archive member: %v", err)
-	} else if k > npyMaxTrailing {
-		return nil, fmt.Sprintf("more than %d bytes after the data of shape %v; not a .npy array", npyMaxTrailing, a.shape)
-	}
-	return a, ""
+	return a, nil
 }
 
-func isASCII(b []byte) bool {
-	for _, c := range b {
-		if c >= 0x80 {
-			return false
+// ints reads member as a 1-d integer array of at most maxItems items.
+func (z *npzReader) ints(member string, maxItems int) ([]int64, *npy.Array, error) {
+	a, err := z.load(member, maxItems)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := a.Ints()
+	if err == nil && len(a.Shape) != 1 {
+		err = fmt.Errorf("shape %v: want a 1-d array", a.Shape)
+	}
+	if err != nil {
+		return nil, nil, z.fail(member, "%v", err)
+	}
+	return v, a, nil
+}
+
+// formatAndShape reads format.npy and shape.npy, which bound every other
+// array, and returns the format and the matrix dimension.
+func (z *npzReader) formatAndShape(n, maxN int) (format string, dim int, err error) {
+	fa, err := z.load("format.npy", 64)
+	if err != nil {
+		return "", 0, err
+	}
+	if format, err = fa.Text(); err != nil {
+		return "", 0, z.fail("format.npy", "%v", err)
+	}
+	sa, err := z.load("shape.npy", 16)
+	if err != nil {
+		return "", 0, err
+	}
+	shape, err := sa.Ints()
+	if err == nil && (len(sa.Shape) != 1 || len(shape) != 2) {
+		err = fmt.Errorf("shape %v: want two integers (rows, columns)", sa.Shape)
+	}
+	if err != nil {
+		return "", 0, z.fail("shape.npy", "%v", err)
+	}
+	rows, cols := shape[0], shape[1]
+	switch {
+	case rows != cols:
+		return "", 0, z.fail("shape.npy", "the matrix is %d×%d; a coupling matrix is square (N×N)", rows, cols)
+	case rows < 1:
+		return "", 0, z.fail("shape.npy", "the matrix is %d×%d; it needs at least one spin", rows, cols)
+	case rows > int64(maxN):
+		return "", 0, z.fail("shape.npy", "the matrix is %d×%d; at most %d spins are supported (dense couplings)", rows, cols, maxN)
+	case n > 0 && int64(n) < rows:
+		return "", 0, z.fail("shape.npy", "the matrix is %d×%d but N=%d was asked for; give N ≥ %d or none", rows, cols, n, rows)
+	}
+	return format, int(rows), nil
+}
+
+// sparseEntries are the stored entries of a sparse matrix: entry k is
+// (i[k], j[k], v[k]); iName and jName are the members the indices came
+// from, for messages.
+type sparseEntries struct {
+	i, j         []int64
+	v            []float64
+	iName, jName string
+}
+
+// values reads data.npy: count values, 1-d, float or integer.
+func (z *npzReader) values(count, maxItems int, what string) ([]float64, error) {
+	da, err := z.load("data.npy", maxItems)
+	if err != nil {
+		return nil, err
+	}
+	if da.Len() != count {
+		return nil, z.fail("data.npy", "%d values %s; they must match", da.Len(), what)
+	}
+	if len(da.Shape) != 1 {
+		return nil, z.fail("data.npy", "shape %v: want a 1-d array", da.Shape)
+	}
+	v, err := da.Floats()
+	if err != nil {
+		return nil, z.fail("data.npy", "%v", err)
+	}
+	return v, nil
+}
+
+// compressed loads a csr or csc matrix: indptr (dim+1 offsets) and
+// indices. Like scipy, storage past indptr[-1] is not part of the matrix.
+func (z *npzReader) compressed(format string, dim int) (*sparseEntries, error) {
+	maxNNZ := dim * dim // more entries than that must repeat a pair
+	indices, _, err := z.ints("indices.npy", maxNNZ)
+	if err != nil {
+		return nil, err
+	}
+	indptr, ptr, err := z.ints("indptr.npy", dim+1)
+	if err == nil && len(indptr) != dim+1 {
+		err = z.fail("indptr.npy", "shape %v: want (%d,), one more than the matrix dimension %d", ptr.Shape, dim+1, dim)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if indptr[0] != 0 {
+		return nil, z.fail("indptr.npy", "starts at %d; indptr[0] must be 0", indptr[0])
+	}
+	for k := 1; k <= dim; k++ {
+		if indptr[k] < indptr[k-1] {
+			return nil, z.fail("indptr.npy", "decreases at position %d (%d after %d); indptr must be non-decreasing", k, indptr[k], indptr[k-1])
 		}
 	}
-	return true
-}
-
-// parseNPYHeader reads the Python dict literal of a .npy header into a.
-func parseNPYHeader(h string, a *npyArray) string {
-	p := &pyLit{s: h}
-	d, msg := p.dict()
-	if msg != "" {
-		return "malformed .npy header: " + msg
+	if last := indptr[dim]; last > int64(len(indices)) {
+		return nil, z.fail("indptr.npy", "ends at %d but indices.npy has only %d entries", last, len(indices))
 	}
-	descr, ok := d["descr"].(string)
-	if !ok {
-		if _, isList := d["descr"].([]int64); isList || d["descr"] == nil {
-			return "structured or missing dtype ('descr'); save plain numeric arrays"
-		}
-		return "'descr' is not a dtype string"
+	vals, err := z.values(len(indices), maxNNZ, fmt.Sprintf("but indices.npy has %d entries", len(indices)))
+	if err != nil {
+		return nil, err
 	}
-	fortran, ok := d["fortran_order"].(bool)
-	if !ok {
-		return "'fortran_order' is missing or not True/False"
-	}
-	shape, ok := d["shape"].([]int64)
-	if !ok {
-		return "'shape' is missing or not a tuple of integers"
-	}
-	a.fortran = fortran
-	for _, v := range shape {
-		if v < 0 || v > math.MaxInt32 {
-			return fmt.Sprintf("dimension %d in shape %v is out of range", v, shape)
-		}
-		a.shape = append(a.shape, int(v))
-	}
-	if len(descr) < 3 {
-		return fmt.Sprintf("dtype %q is not supported", descr)
-	}
-	switch descr[0] {
-	case '<', '|':
-	case '>':
-		a.big = true
-	default:
-		return fmt.Sprintf("dtype %q: byte order %q is not one of < > |", descr, descr[0])
-	}
-	a.kind = descr[1]
-	sz, err := strconv.Atoi(descr[2:])
-	if err != nil || sz <= 0 {
-		return fmt.Sprintf("dtype %q is not supported", descr)
-	}
-	ok = false
-	switch a.kind {
-	case 'f':
-		ok = sz == 4 || sz == 8
-	case 'i', 'u':
-		ok = sz == 1 || sz == 2 || sz == 4 || sz == 8
-	case 'b':
-		ok = sz == 1
-	case 'S':
-		ok = sz <= 1024
-	case 'U':
-		ok = sz <= 1024
-		sz *= 4 // UCS-4 code units
-	}
-	if !ok {
-		return fmt.Sprintf("dtype %q is not supported (float32/64, integers, bytes or str)", descr)
-	}
-	a.size = sz
-	return ""
-}
-
-// item returns the bytes of item k, most significant byte first.
-func (a *npyArray) item(k int, buf *[8]byte) []byte {
-	b := a.raw[k*a.size : (k+1)*a.size]
-	if a.big {
-		return b
-	}
-	for t := range b {
-		buf[len(b)-1-t] = b[t]
-	}
-	return buf[:len(b)]
-}
-
-// beUint reads a big-endian unsigned integer of 1 to 8 bytes.
-func beUint(b []byte) uint64 {
-	var v uint64
-	for _, c := range b {
-		v = v<<8 | uint64(c)
-	}
-	return v
-}
-
-// npyInts decodes an integer array in storage order.
-func npyInts(a *npyArray) ([]int64, string) {
-	if a.kind != 'i' && a.kind != 'u' {
-		return nil, fmt.Sprintf("dtype kind %q: want integers (int32 or int64)", a.kind)
-	}
-	out := make([]int64, a.count())
-	var buf [8]byte
-	bits := 8 * a.size
-	for k := range out {
-		u := beUint(a.item(k, &buf))
-		if a.kind == 'i' {
-			out[k] = int64(u<<(64-bits)) >> (64 - bits) // sign-extend
-		} else {
-			if u > math.MaxInt64 {
-				return nil, fmt.Sprintf("entry %d: %d is too large", k, u)
-			}
-			out[k] = int64(u)
+	nnz := int(indptr[dim])
+	outer := make([]int64, nnz)
+	for k := 0; k < dim; k++ {
+		for p := indptr[k]; p < indptr[k+1]; p++ {
+			outer[p] = int64(k)
 		}
 	}
-	return out, ""
+	e := &sparseEntries{i: outer, j: indices[:nnz], v: vals[:nnz], iName: "indptr.npy", jName: "indices.npy"}
+	if format == "csc" {
+		e.i, e.j, e.iName, e.jName = e.j, e.i, e.jName, e.iName
+	}
+	return e, nil
 }
 
-// npyFloats decodes a float or integer array in storage order; integers
-// must be exactly representable (|v| ≤ 2^53).
-func npyFloats(a *npyArray) ([]float64, string) {
-	switch a.kind {
-	case 'f':
-		out := make([]float64, a.count())
-		var buf [8]byte
-		for k := range out {
-			u := beUint(a.item(k, &buf))
-			if a.size == 4 {
-				out[k] = float64(math.Float32frombits(uint32(u)))
+// coo loads a coo matrix: row.npy and col.npy, or coords.npy of shape
+// (2, nnz) as newer scipy writes for sparse arrays.
+func (z *npzReader) coo(dim int) (*sparseEntries, error) {
+	maxNNZ := dim * dim
+	e := &sparseEntries{}
+	if z.ar.Has("coords.npy") {
+		ca, err := z.load("coords.npy", 2*maxNNZ)
+		if err != nil {
+			return nil, err
+		}
+		coords, err := ca.Ints()
+		if err == nil && (len(ca.Shape) != 2 || ca.Shape[0] != 2) {
+			err = fmt.Errorf("shape %v: want (2, nnz), the rows then the columns", ca.Shape)
+		}
+		if err != nil {
+			return nil, z.fail("coords.npy", "%v", err)
+		}
+		nnz := ca.Shape[1]
+		e.i, e.j = make([]int64, nnz), make([]int64, nnz)
+		for k := 0; k < nnz; k++ {
+			if ca.Fortran {
+				e.i[k], e.j[k] = coords[2*k], coords[2*k+1]
 			} else {
-				out[k] = math.Float64frombits(u)
+				e.i[k], e.j[k] = coords[k], coords[nnz+k]
 			}
 		}
-		return out, ""
-	case 'i', 'u':
-		v, msg := npyInts(a)
-		if msg != "" {
-			return nil, msg
+		e.iName, e.jName = "coords.npy", "coords.npy"
+	} else {
+		var err error
+		if e.i, _, err = z.ints("row.npy", maxNNZ); err != nil {
+			return nil, err
 		}
-		out := make([]float64, len(v))
-		for k, x := range v {
-			if x > 1<<53 || x < -(1<<53) {
-				return nil, fmt.Sprintf("entry %d: integer %d is not exactly a float64", k, x)
-			}
-			out[k] = float64(x)
+		if e.j, _, err = z.ints("col.npy", maxNNZ); err != nil {
+			return nil, err
 		}
-		return out, ""
+		if len(e.i) != len(e.j) {
+			return nil, z.fail("col.npy", "%d entries but row.npy has %d; they must match", len(e.j), len(e.i))
+		}
+		e.iName, e.jName = "row.npy", "col.npy"
 	}
-	return nil, fmt.Sprintf("dtype kind %q: want float64, float32 or integer values", a.kind)
+	var err error
+	e.v, err = z.values(len(e.i), maxNNZ, fmt.Sprintf("for %d stored positions", len(e.i)))
+	return e, err
 }
 
-// npyString decodes a one-item bytes or str array (format.npy).
-func npyString(a *npyArray) (string, string) {
-	if a.count() != 1 {
-		return "", fmt.Sprintf("shape %v: want a single string such as b'csr'", a.shape)
-	}
-	switch a.kind {
-	case 'S':
-		return string(bytes.TrimRight(a.raw, "\x00")), ""
-	case 'U':
-		var sb strings.Builder
-		for k := 0; k < a.size/4; k++ {
-			c := binary.LittleEndian.Uint32(a.raw[4*k:])
-			if a.big {
-				c = binary.BigEndian.Uint32(a.raw[4*k:])
-			}
-			if c == 0 {
-				break // numpy pads short strings with NULs
-			}
-			if c > utf8.MaxRune {
-				return "", "not a valid str"
-			}
-			sb.WriteRune(rune(c))
+// assemble builds the N-spin model from the entries of a dim×dim matrix:
+// each entry (i, j, v) sets J_ij = J_ji = v; see ReadNPZCouplings for what
+// is refused.
+func (z *npzReader) assemble(e *sparseEntries, dim, N int) (*Hamiltonian, error) {
+	m := NewHamiltonian(N)
+	// seen marks the ordered pairs (i, j) already stored, one bit each.
+	seen := make([]uint64, (dim*dim+63)/64)
+	rows := int64(dim)
+	for k := range e.i {
+		i, j := e.i[k], e.j[k]
+		if i < 0 || i >= rows {
+			return nil, z.fail(e.iName, "entry %d: row index %d is outside 0..%d", k, i, dim-1)
 		}
-		return sb.String(), ""
-	}
-	return "", fmt.Sprintf("dtype kind %q: want a bytes or str scalar such as b'csr'", a.kind)
-}
-
-// pyLit parses the subset of Python literals a .npy header uses: a dict
-// with string keys whose values are strings, True/False, or tuples of
-// integers (Python 2's 123L accepted).
-type pyLit struct {
-	s   string
-	pos int
-}
-
-func (p *pyLit) space() {
-	for p.pos < len(p.s) && strings.IndexByte(" \t\r\n", p.s[p.pos]) >= 0 {
-		p.pos++
-	}
-}
-
-func (p *pyLit) eat(c byte) bool {
-	p.space()
-	if p.pos < len(p.s) && p.s[p.pos] == c {
-		p.pos++
-		return true
-	}
-	return false
-}
-
-func (p *pyLit) dict() (map[string]any, string) {
-	if !p.eat('{') {
-		return nil, "no '{'"
-	}
-	d := map[string]any{}
-	for {
-		if p.eat('}') {
-			break
+		if j < 0 || j >= rows {
+			return nil, z.fail(e.jName, "entry %d: column index %d is outside 0..%d", k, j, dim-1)
 		}
-		k, msg := p.str()
-		if msg != "" {
-			return nil, msg
+		v := e.v[k]
+		if !finite(v) {
+			return nil, z.fail("data.npy", "entry %d (%d, %d): value %v is not a finite number", k, i, j, v)
 		}
-		if !p.eat(':') {
-			return nil, "no ':' after key " + strconv.Quote(k)
+		if i == j {
+			return nil, z.fail("data.npy", "entry %d: diagonal element (%d, %d) = %v is stored; J_ii is always 0, so drop the diagonal (scipy.sparse.triu(J, k=1))", k, i, j, v)
 		}
-		v, msg := p.value()
-		if msg != "" {
-			return nil, msg
+		p := int(i)*dim + int(j)
+		if seen[p/64]&(1<<(p%64)) != 0 {
+			return nil, z.fail(e.jName, "entry %d: (%d, %d) is stored twice; call sum_duplicates() or store each pair once", k, i, j)
 		}
-		if _, dup := d[k]; dup {
-			return nil, "key " + strconv.Quote(k) + " given twice"
-		}
-		d[k] = v
-		if p.eat('}') {
-			break
-		}
-		if !p.eat(',') {
-			return nil, "no ',' between items"
-		}
-	}
-	p.space()
-	if p.pos != len(p.s) {
-		return nil, "text after the dict"
-	}
-	return d, ""
-}
-
-func (p *pyLit) str() (string, string) {
-	p.space()
-	if p.pos >= len(p.s) || (p.s[p.pos] != '\'' && p.s[p.pos] != '"') {
-		return "", "expected a quoted string"
-	}
-	q := p.s[p.pos]
-	end := strings.IndexByte(p.s[p.pos+1:], q)
-	if end < 0 {
-		return "", "unterminated string"
-	}
-	v := p.s[p.pos+1 : p.pos+1+end]
-	if strings.IndexByte(v, '\\') >= 0 {
-		return "", "escapes in strings are not supported"
-	}
-	p.pos += end + 2
-	return v, ""
-}
-
-func (p *pyLit) value() (any, string) {
-	p.space()
-	if p.pos >= len(p.s) {
-		return nil, "missing value"
-	}
-	switch c := p.s[p.pos]; {
-	case c == '\'' || c == '"':
-		return p.str()
-	case strings.HasPrefix(p.s[p.pos:], "True"):
-		p.pos += 4
-		return true, ""
-	case strings.HasPrefix(p.s[p.pos:], "False"):
-		p.pos += 5
-		return false, ""
-	case c == '(':
-		p.pos++
-		var t []int64
-		for {
-			if p.eat(')') {
-				return t, ""
+		seen[p/64] |= 1 << (p % 64)
+		q := int(j)*dim + int(i)
+		if seen[q/64]&(1<<(q%64)) != 0 {
+			if w := m.Coupling(int(i), int(j)); w != v {
+				return nil, z.fail("data.npy", "entry %d: (%d, %d) = %v but (%d, %d) = %v; a coupling matrix is symmetric, so store equal values or one triangle only (scipy.sparse.triu(J, k=1))", k, i, j, v, j, i, w)
 			}
-			p.space()
-			start := p.pos
-			for p.pos < len(p.s) && p.s[p.pos] >= '0' && p.s[p.pos] <= '9' {
-				p.pos++
-			}
-			v, err := strconv.ParseInt(p.s[start:p.pos], 10, 64)
-			if err != nil {
-				return nil, "a shape holds non-negative integers"
-			}
-			if p.pos < len(p.s) && p.s[p.pos] == 'L' {
-				p.pos++
-			}
-			t = append(t, v)
-			if p.eat(')') {
-				return t, ""
-			}
-			if !p.eat(',') {
-				return nil, "no ',' in tuple"
-			}
+			continue
 		}
-	case c == '[':
-		return nil, "structured dtypes (lists) are not supported"
+		m.SetCoupling(int(i), int(j), v)
 	}
-	return nil, "unsupported value"
+	return m, nil
 }
 
 // WriteNPZ writes the couplings in the format scipy.sparse.load_npz reads:
@@ -740,53 +390,27 @@ func (m *Hamiltonian) WriteNPZ(w io.Writer) error {
 		}
 		indptr = append(indptr, int32(len(indices)))
 	}
-	zw := zip.NewWriter(w)
+	le := func(v any) []byte {
+		var b bytes.Buffer
+		binary.Write(&b, binary.LittleEndian, v)
+		return b.Bytes()
+	}
+	aw := npy.NewArchiveWriter(w)
 	// The member order is the one scipy writes.
-	members := []struct {
-		name, descr, shape string
-		body               func(*bytes.Buffer)
+	for _, mb := range []struct {
+		name, descr string
+		shape       []int
+		data        []byte
 	}{
-		{"indices.npy", "<i4", "(" + strconv.Itoa(len(indices)) + ",)", func(b *bytes.Buffer) { binary.Write(b, binary.LittleEndian, indices) }},
-		{"indptr.npy", "<i4", "(" + strconv.Itoa(len(indptr)) + ",)", func(b *bytes.Buffer) { binary.Write(b, binary.LittleEndian, indptr) }},
-		{"format.npy", "|S3", "()", func(b *bytes.Buffer) { b.WriteString("csr") }},
-		{"shape.npy", "<i8", "(2,)", func(b *bytes.Buffer) { binary.Write(b, binary.LittleEndian, []int64{int64(n), int64(n)}) }},
-		{"data.npy", "<f8", "(" + strconv.Itoa(len(data)) + ",)", func(b *bytes.Buffer) { binary.Write(b, binary.LittleEndian, data) }},
-	}
-	var b bytes.Buffer
-	for _, mb := range members {
-		b.Reset()
-		b.Write(npyHeaderV1(mb.descr, mb.shape))
-		mb.body(&b)
-		fw, err := zw.CreateHeader(&zip.FileHeader{
-			Name:     mb.name,
-			Method:   zip.Store,
-			Modified: time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC), // fixed: same model, same bytes
-		})
-		if err != nil {
-			return fmt.Errorf("write npz: %w", err)
-		}
-		if _, err := fw.Write(b.Bytes()); err != nil {
+		{"indices.npy", "<i4", []int{len(indices)}, le(indices)},
+		{"indptr.npy", "<i4", []int{len(indptr)}, le(indptr)},
+		{"format.npy", "|S3", nil, []byte("csr")},
+		{"shape.npy", "<i8", []int{2}, le([]int64{int64(n), int64(n)})},
+		{"data.npy", "<f8", []int{len(data)}, le(data)},
+	} {
+		if err := aw.Add(mb.name, mb.descr, mb.shape, mb.data); err != nil {
 			return fmt.Errorf("write npz: %w", err)
 		}
 	}
-	if err := zw.Close(); err != nil {
-		return fmt.Errorf("write npz: %w", err)
-	}
-	return nil
-}
-
-// npyHeaderV1 returns a .npy version 1.0 header for a C-ordered array,
-// padded with spaces and a final newline to a multiple of 64 bytes as numpy
-// writes it. shape is the Python tuple literal, e.g. "(3,)" or "()".
-func npyHeaderV1(descr, shape string) []byte {
-	dict := "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }"
-	const pre = 10
-	pad := (64 - (pre+len(dict)+1)%64) % 64
-	hlen := len(dict) + pad + 1
-	out := make([]byte, 0, pre+hlen)
-	out = append(out, "\x93NUMPY\x01\x00"...)
-	out = binary.LittleEndian.AppendUint16(out, uint16(hlen))
-	out = append(out, dict...)
-	out = append(out, bytes.Repeat([]byte{' '}, pad)...)
-	return append(out, '\n')
+	return aw.Close()
 }

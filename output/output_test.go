@@ -11,27 +11,6 @@ import (
 	"testing"
 )
 
-func TestNPYHeaderInt8Bytes(t *testing.T) {
-	// What numpy 1.24's np.save writes for an int8 array of shape (3, 4):
-	// 10 bytes of preamble, header length 118 (0x76), the dict padded with
-	// 58 spaces and a newline, 128 bytes in all.
-	want := "\x93NUMPY\x01\x00\x76\x00" +
-		"{'descr': '|i1', 'fortran_order': False, 'shape': (3, 4), }" +
-		strings.Repeat(" ", 58) + "\n"
-	got := NPYHeaderInt8(3, 4)
-	if string(got) != want {
-		t.Fatalf("header\n got %q\nwant %q", got, want)
-	}
-	// The padding rule holds for every shape: total a multiple of 64,
-	// newline last, length field = total - 10.
-	for _, sh := range [][2]int{{0, 0}, {1, 1}, {20000, 200}, {123456789, 98765}, {1, 12}} {
-		h := NPYHeaderInt8(sh[0], sh[1])
-		if len(h)%64 != 0 || h[len(h)-1] != '\n' || int(h[8])|int(h[9])<<8 != len(h)-10 {
-			t.Errorf("shape %v: header %q breaks the .npy layout", sh, h)
-		}
-	}
-}
-
 func TestWriteNPYInt8(t *testing.T) {
 	x := []int8{1, -1, 1, 1, -1, -1, 1, -1, 1, 1, 1, -1}
 	var b bytes.Buffer

@@ -1,0 +1,134 @@
+package npy
+
+import (
+	"archive/zip"
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// AppendHeader appends the magic string, version and header of a .npy
+// array with dtype descr (e.g. "<f8", "|i1") and the given shape in C order
+// to dst, padded with spaces and ended by '\n' so that the data starts at a
+// multiple of 64 bytes, as numpy writes it. It uses format version 1.0, or
+// 2.0 when the header does not fit 1.0's 16-bit length.
+func AppendHeader(dst []byte, descr string, shape []int) []byte {
+	dict := "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + tuple(shape) + ", }"
+	pre, version := 10, byte(1)
+	if len(dict)+1+64 > math.MaxUint16 {
+		pre, version = 12, 2
+	}
+	pad := (64 - (pre+len(dict)+1)%64) % 64
+	hlen := len(dict) + pad + 1
+	dst = append(dst, "\x93NUMPY"...)
+	dst = append(dst, version, 0)
+	if version == 1 {
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(hlen))
+	} else {
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(hlen))
+	}
+	dst = append(dst, dict...)
+	dst = append(dst, strings.Repeat(" ", pad)...)
+	return append(dst, '\n')
+}
+
+// tuple is a shape as a Python tuple literal: (), (3,), (3, 4).
+func tuple(shape []int) string {
+	switch len(shape) {
+	case 0:
+		return "()"
+	case 1:
+		return "(" + strconv.Itoa(shape[0]) + ",)"
+	}
+	parts := make([]string, len(shape))
+	for i, d := range shape {
+		parts[i] = strconv.Itoa(d)
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// checkShape fails when len values do not fill shape exactly.
+func checkShape(n int, shape []int) error {
+	h := Header{Shape: shape, ItemSize: 1}
+	if h.Items() != n {
+		return fmt.Errorf("npy: %d values do not fill shape %v", n, shape)
+	}
+	for _, d := range shape {
+		if d < 0 {
+			return fmt.Errorf("npy: negative dimension in shape %v", shape)
+		}
+	}
+	return nil
+}
+
+// WriteInt8 writes x as a C-ordered int8 array of the given shape (for
+// samples: (rows, N), row-major). It fails, writing nothing, if the values
+// do not fill the shape.
+func WriteInt8(w io.Writer, x []int8, shape ...int) error {
+	if err := checkShape(len(x), shape); err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.Write(AppendHeader(nil, "|i1", shape))
+	for _, v := range x {
+		bw.WriteByte(byte(v))
+	}
+	return bw.Flush()
+}
+
+// WriteFloat64 writes x as a C-ordered little-endian float64 array of the
+// given shape. It fails, writing nothing, if the values do not fill the
+// shape.
+func WriteFloat64(w io.Writer, x []float64, shape ...int) error {
+	if err := checkShape(len(x), shape); err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.Write(AppendHeader(nil, "<f8", shape))
+	var b [8]byte
+	for _, v := range x {
+		binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
+		bw.Write(b[:])
+	}
+	return bw.Flush()
+}
+
+// ArchiveWriter writes an uncompressed .npz archive whose bytes depend only
+// on its contents (fixed member timestamps), as numpy.savez would lay it out.
+type ArchiveWriter struct{ zw *zip.Writer }
+
+// NewArchiveWriter starts an archive on w.
+func NewArchiveWriter(w io.Writer) *ArchiveWriter { return &ArchiveWriter{zw: zip.NewWriter(w)} }
+
+// Add appends member name (e.g. "data.npy") holding the array with dtype
+// descr and shape whose little-endian item bytes are data.
+func (a *ArchiveWriter) Add(name, descr string, shape []int, data []byte) error {
+	fw, err := a.zw.CreateHeader(&zip.FileHeader{
+		Name:     name,
+		Method:   zip.Store,
+		Modified: time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC), // fixed: same contents, same bytes
+	})
+	if err != nil {
+		return fmt.Errorf("npz: %w", err)
+	}
+	if _, err := fw.Write(AppendHeader(nil, descr, shape)); err != nil {
+		return fmt.Errorf("npz: %w", err)
+	}
+	if _, err := fw.Write(data); err != nil {
+		return fmt.Errorf("npz: %w", err)
+	}
+	return nil
+}
+
+// Close finishes the archive (it does not close the underlying writer).
+func (a *ArchiveWriter) Close() error {
+	if err := a.zw.Close(); err != nil {
+		return fmt.Errorf("npz: %w", err)
+	}
+	return nil
+}
