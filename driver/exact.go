@@ -1,8 +1,10 @@
 package driver
 
 import (
+	"fmt"
 	"strconv"
 
+	"github.com/h2arnn/h2arnn/internal/fmath"
 	"github.com/h2arnn/h2arnn/model"
 )
 
@@ -20,12 +22,12 @@ type exactResult struct {
 
 // runExact prints the exact thermodynamics of a model at each β, by the
 // method the user picked or the cheapest exact one (auto).
-func runExact(args []string, e *env) (err error) {
+func runExact(args []string, e *env) error {
 	fs := newFlagSet("exact", "-model cw|sk|file -n N [-J 1] [-field 0] [-seed S] [-couplings FILE] [-fields FILE] -beta B[,B...] [-method auto] [-workers 0]",
 		"Prints one JSON line per β: {\"model\",\"n\",\"beta\",\"method\",\"f\",\"e\",\"s\",\"m_abs\"}, the exact\n"+
 			"free energy f = -ln Z/(βN), energy e = <H>/N, entropy s = -<ln P>/N and |m| = <|Σx|>/N per spin.\n"+
 			"Methods: analytic (cw only: log-binomial sum over the magnetisation, any N),\n"+
-			"enumerate (any model, N ≤ 32: all 2^N states; N = 32 takes minutes),\n"+
+			"enumerate (any model, N ≤ 32: all 2^N states; N = 32 takes minutes; Ctrl-C stops it at once),\n"+
 			"meanfield (cw only: the N → ∞ limit; n is printed but does not enter),\n"+
 			"auto (analytic for cw, else enumerate).", e.stderr)
 	mf := addModelFlags(fs, true)
@@ -36,15 +38,6 @@ func runExact(args []string, e *env) (err error) {
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	stopProf, err := pf.start()
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if perr := stopProf(); perr != nil && err == nil {
-			err = perr
-		}
-	}()
 	betas, err := parseBetas(*betaList)
 	if err != nil {
 		return err
@@ -61,43 +54,68 @@ func runExact(args []string, e *env) (err error) {
 	if err != nil {
 		return err
 	}
-	meth := *method
-	if meth == "auto" {
-		meth = "enumerate"
+	meth, err := exactMethod(*method, m)
+	if err != nil {
+		return err
+	}
+	return withProfiles(pf, func() error {
+		th, err := exactThermo(e, meth, m, betas, *workers)
+		if err != nil {
+			return err
+		}
+		for k, t := range th {
+			if !fmath.Finite(t.F) || !fmath.Finite(t.E) || !fmath.Finite(t.S) {
+				return fmt.Errorf("the result at β %v is not a finite number; inputs this large overflow float64: try smaller -J, -field or -beta values", betas[k])
+			}
+			if err := e.emit(exactResult{Model: m.Kind, N: m.N, Beta: betas[k], Method: meth, F: t.F, E: t.E, S: t.S, MAbs: t.MAbs}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// exactMethod resolves -method auto and checks that the method applies to m.
+func exactMethod(method string, m *model.Hamiltonian) (string, error) {
+	if method == "auto" {
+		method = "enumerate"
 		if m.CW != nil {
-			meth = "analytic"
+			method = "analytic"
 		}
 	}
-	if (meth == "analytic" || meth == "meanfield") && m.CW == nil {
-		return usagef("-method %s needs -model cw (it uses the Curie-Weiss magnetisation sum); use -method enumerate for N ≤ %d", meth, model.MaxEnumerate)
+	if (method == "analytic" || method == "meanfield") && m.CW == nil {
+		return "", usagef("-method %s needs -model cw (it uses the Curie-Weiss magnetisation sum); use -method enumerate for N ≤ %d", method, model.MaxEnumerate)
 	}
-	if meth == "enumerate" && m.N > model.MaxEnumerate {
+	if method == "enumerate" && m.N > model.MaxEnumerate {
 		hint := "give -n N with N ≤ " + strconv.Itoa(model.MaxEnumerate)
 		if m.CW != nil {
 			hint += " or -method analytic"
 		}
-		return usagef("-method enumerate sums all 2^N states and needs N ≤ %d, got N=%d; %s", model.MaxEnumerate, m.N, hint)
+		return "", usagef("-method enumerate sums all 2^N states and needs N ≤ %d, got N=%d; %s", model.MaxEnumerate, m.N, hint)
 	}
-	var th []model.Thermo
-	switch meth {
-	case "analytic":
-		for _, b := range betas {
-			th = append(th, model.CWExact(m.N, *m.CW, b))
+	return method, nil
+}
+
+// exactThermo computes the exact thermodynamics of m at every β by method.
+func exactThermo(e *env, method string, m *model.Hamiltonian, betas []float64, workers int) ([]model.Thermo, error) {
+	if method == "enumerate" {
+		th, err := model.Enumerate(e.ctx, m, betas, workers)
+		if isInterrupt(err) {
+			return nil, errInterrupted
 		}
-	case "meanfield":
-		for _, b := range betas {
-			th = append(th, model.CWMeanField(*m.CW, b))
+		return th, asUsage(err)
+	}
+	th := make([]model.Thermo, len(betas))
+	for k, b := range betas {
+		var err error
+		if method == "analytic" {
+			th[k], err = model.CWExact(m.N, *m.CW, b)
+		} else {
+			th[k], err = model.CWMeanField(*m.CW, b)
 		}
-	case "enumerate":
-		th, err = model.Enumerate(m, betas, *workers)
 		if err != nil {
-			return asUsage(err)
+			return nil, asUsage(err)
 		}
 	}
-	for k, t := range th {
-		if err := e.emit(exactResult{Model: m.Kind, N: m.N, Beta: betas[k], Method: meth, F: t.F, E: t.E, S: t.S, MAbs: t.MAbs}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return th, nil
 }

@@ -138,10 +138,6 @@ func checkWorkers(w int) error {
 	return nil
 }
 
-// relErr is the signed relative error (f - ref)/|ref| reported as rel_err;
-// it is positive when a variational f lies above the exact one.
-func relErr(f, ref float64) float64 { return (f - ref) / math.Abs(ref) }
-
 // isNPZ reports whether path names a NumPy .npz archive (by its extension,
 // case-insensitive).
 func isNPZ(path string) bool { return strings.EqualFold(filepath.Ext(path), ".npz") }

@@ -18,17 +18,25 @@ package driver
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/h2arnn/h2arnn/output"
 )
 
 // errInterrupted stops a subcommand after an interrupt: exit status 130,
 // the shell's convention for death by SIGINT.
 var errInterrupted = errors.New("interrupted")
+
+// isInterrupt reports whether err says that the command was interrupted:
+// errInterrupted, or the error of its cancelled context that a library
+// call returned (the signal context of cmd/h2arnn, or a caller's).
+func isInterrupt(err error) bool {
+	return errors.Is(err, errInterrupted) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
 
 // Exit statuses.
 const (
@@ -52,7 +60,6 @@ type env struct {
 	// ctx is cancelled by SIGINT or SIGTERM.
 	ctx            context.Context
 	stdout, stderr io.Writer
-	enc            *json.Encoder
 }
 
 // commands lists the subcommands in the order `h2arnn -h` shows them.
@@ -68,26 +75,20 @@ func commands() []command {
 	}
 }
 
-// usageError is a problem the user can fix: exit status 2.
-type usageError struct{ msg string }
+// usageError is a problem the user can fix: exit status 2. It wraps the
+// library's error, if any, so that errors.Is and errors.As see through it.
+type usageError struct {
+	msg string
+	err error
+}
 
 func (e *usageError) Error() string { return e.msg }
 
+func (e *usageError) Unwrap() error { return e.err }
+
 // usagef builds a *usageError. By convention the message is
 // "<what was wrong>; <what to do>".
-func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
-
-// asUsage marks err (from model constructors, file readers) as the user's to fix.
-func asUsage(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ue *usageError
-	if errors.As(err, &ue) {
-		return err
-	}
-	return &usageError{err.Error()}
-}
+func usagef(format string, a ...any) error { return &usageError{msg: fmt.Sprintf(format, a...)} }
 
 // run is Main without cancellation (for tests).
 func run(args []string, stdout, stderr io.Writer) int {
@@ -127,19 +128,21 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) (status 
 		if c.name != sub {
 			continue
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetEscapeHTML(false)
-		err := c.run(args[1:], &env{ctx: ctx, stdout: stdout, stderr: stderr, enc: enc})
+		err := c.run(args[1:], &env{ctx: ctx, stdout: stdout, stderr: stderr})
 		switch {
 		case err == nil:
 			return exitOK
 		case errors.Is(err, flag.ErrHelp):
 			return exitOK
 		}
-		fmt.Fprintf(stderr, "h2arnn %s: %s\n", sub, oneLine(err.Error()))
-		if errors.Is(err, errInterrupted) {
+		if isInterrupt(err) {
+			if !errors.Is(err, errInterrupted) {
+				err = errInterrupted // the library's "context canceled" says less
+			}
+			fmt.Fprintf(stderr, "h2arnn %s: %s\n", sub, oneLine(err.Error()))
 			return exitSignal
 		}
+		fmt.Fprintf(stderr, "h2arnn %s: %s\n", sub, oneLine(err.Error()))
 		var ue *usageError
 		if errors.As(err, &ue) {
 			return exitUsage
@@ -223,15 +226,15 @@ func (fs *flagSet) set(name string) bool {
 	return found
 }
 
-// emit writes one JSON line. JSON has no NaN or ±Inf: a non-finite result
-// (an overflow for extreme inputs, or a bug) is reported as an internal
-// error instead of a line that readers would reject.
+// emit writes one JSON line through output.MarshalJSON: a figure that is
+// not a finite number (the statistics of a β without samples, say) is
+// written as null.
 func (e *env) emit(v any) error {
-	if err := e.enc.Encode(v); err != nil {
-		var ue *json.UnsupportedValueError
-		if errors.As(err, &ue) {
-			return fmt.Errorf("a result is not a finite number (%s); inputs this large can overflow float64: try smaller -J, -field or -beta values", ue.Str)
-		}
+	b, err := output.MarshalJSON(v)
+	if err != nil {
+		return fmt.Errorf("writing result: %v", err)
+	}
+	if _, err := e.stdout.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("writing result: %v", err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package grad
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -96,7 +97,7 @@ func TestTrainerConvergesToExact(t *testing.T) {
 		}
 		return nil
 	}
-	res, err := tr.Train()
+	res, err := tr.Train(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +143,7 @@ func TestTrainerEarlyStop(t *testing.T) {
 		stds = append(stds, st.FStd)
 		return nil
 	}
-	res, err := tr.Train()
+	res, err := tr.Train(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +190,7 @@ func TestTrainerCallbackStop(t *testing.T) {
 		}
 		return nil
 	}
-	res, err := tr.Train()
+	res, err := tr.Train(context.Background())
 	if !errors.Is(err, stop) || len(res) != 0 {
 		t.Fatalf("Train returned %v with %d results, want the callback's error and none", err, len(res))
 	}
@@ -201,7 +202,7 @@ func TestTrainerCallbackStop(t *testing.T) {
 	defer tr2.Close()
 	calls := 0
 	tr2.OnBeta = func(r Result) error { calls++; return stop }
-	res, err = tr2.Train()
+	res, err = tr2.Train(context.Background())
 	if !errors.Is(err, stop) || len(res) != 1 || calls != 1 {
 		t.Fatalf("OnBeta stop: %v, %d results, %d calls", err, len(res), calls)
 	}
@@ -224,7 +225,7 @@ func TestTrainerResumeBitForBit(t *testing.T) {
 
 	ref := newLNet(m, 8, 0.2)
 	tr, _ := NewTrainer(ref, cfg)
-	full, err := tr.Train()
+	full, err := tr.Train(context.Background())
 	tr.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -242,7 +243,7 @@ func TestTrainerResumeBitForBit(t *testing.T) {
 		}
 		return nil
 	}
-	first, err := tr.Train()
+	first, err := tr.Train(context.Background())
 	tr.Close()
 	if !errors.Is(err, stop) || len(first) != 1 {
 		t.Fatalf("interrupted run: %v, %d results", err, len(first))
@@ -266,7 +267,7 @@ func TestTrainerResumeBitForBit(t *testing.T) {
 	if err := tr.SetState(loaded); err != nil {
 		t.Fatal(err)
 	}
-	rest, err := tr.Train()
+	rest, err := tr.Train(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +308,7 @@ func TestTrainerNonFinite(t *testing.T) {
 		}
 		return nil
 	}
-	res, err := tr.Train()
+	res, err := tr.Train(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "β 0.8") || !strings.Contains(err.Error(), "step 2") {
 		t.Fatalf("error %v, want one naming β 0.8 and step 2", err)
 	}
@@ -341,7 +342,7 @@ func TestTrainerExactNet(t *testing.T) {
 		}
 		return nil
 	}
-	res, err := tr.Train()
+	res, err := tr.Train(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

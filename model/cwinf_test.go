@@ -3,6 +3,8 @@ package model
 import (
 	"math"
 	"testing"
+
+	"github.com/h2arnn/h2arnn/internal/fmath"
 )
 
 // blCWLnZ is ln Z of the Curie-Weiss model by the log-binomial sum of
@@ -46,8 +48,8 @@ func cwInfExactF(c *CWInf, beta float64) float64 {
 			}
 			M := float64(2*k - i)
 			z := b0 + p[0]*M + p[1+i]*sgn(M)
-			qp, qm := sigmoid(z), sigmoid(-z)
-			eLnQ += prob[k] * (qp*logSigmoid(z) + qm*logSigmoid(-z))
+			qp, qm := fmath.Sigmoid(z), fmath.Sigmoid(-z)
+			eLnQ += prob[k] * (qp*fmath.LogSigmoid(z) + qm*fmath.LogSigmoid(-z))
 			next[k+1] += prob[k] * qp
 			next[k] += prob[k] * qm
 		}
@@ -135,7 +137,7 @@ func TestCWInfAnalyticValues(t *testing.T) {
 	for _, c := range []struct{ beta, J, h float64 }{
 		{1.5, 1, 0}, {0.5, 1, 0}, {1, 1, 0}, {1.3, 1, 0.2}, {1.3, 1, -0.2}, {0.8, 1, 0.1}, {1.2, -1, 0.3},
 	} {
-		m := cwMeanFieldRoot(c.beta, c.J, c.h)
+		m := CWMeanFieldM(CWParams{J: c.J, H: c.h}, c.beta)
 		if r := m - math.Tanh(c.beta*(c.J*m+c.h)); math.Abs(r) > 1e-14 {
 			t.Fatalf("%+v: m = %v, residual %v", c, m, r)
 		}
@@ -147,10 +149,10 @@ func TestCWInfAnalyticValues(t *testing.T) {
 			t.Fatalf("%+v: root m = %v is not on the side of the field", c, m)
 		}
 	}
-	if m := cwMeanFieldRoot(0.7, 1, 0); m != 0 {
+	if m := CWMeanFieldM(CWParams{J: 1, H: 0}, 0.7); m != 0 {
 		t.Fatalf("paramagnet m = %v, want 0", m)
 	}
-	if m := cwMeanFieldRoot(1.5, 1, 0); math.Abs(m-0.8585596366401104) > 1e-15 { // reference: 10⁵ fixed-point steps in Python
+	if m := CWMeanFieldM(CWParams{J: 1, H: 0}, 1.5); math.Abs(m-0.8585596366401104) > 1e-15 { // reference: 10⁵ fixed-point steps in Python
 		t.Fatalf("β=1.5 m = %v, want 0.8585596366401104", m)
 	}
 	const n, beta = 50, 1.4
@@ -160,7 +162,7 @@ func TestCWInfAnalyticValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms0 := cwMeanFieldRoot(beta, 1.1, 0)
+	ms0 := CWMeanFieldM(CWParams{J: 1.1, H: 0}, beta)
 	p0 := c0.Params()
 	if len(p0) != n+1 || p0[0] != 2*beta*1.1/n {
 		t.Fatalf("h=0: ω⁰ %v, len %d", p0[0], len(p0))
@@ -178,7 +180,7 @@ func TestCWInfAnalyticValues(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ms := math.Abs(cwMeanFieldRoot(beta, 1.1, h))
+		ms := math.Abs(CWMeanFieldM(CWParams{J: 1.1, H: h}, beta))
 		a, b := make([]float64, n+2), make([]float64, n+2)
 		a[0], b[0] = 2*beta*1.1/n, 2*beta*1.1/n
 		for i := range n {

@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -17,7 +18,10 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	exact := model.CWExact(n, model.CWParams{J: 1}, beta)
+	exact, err := model.CWExact(n, model.CWParams{J: 1}, beta)
+	if err != nil {
+		panic(err)
+	}
 	net, err := model.NewNet("cw_n", m, model.ArchOptions{})
 	if err != nil {
 		panic(err)
@@ -41,7 +45,7 @@ func ExampleEnumerate() {
 	if err != nil {
 		panic(err)
 	}
-	th, err := model.Enumerate(m, []float64{0.5, 1, 2}, 0)
+	th, err := model.Enumerate(context.Background(), m, []float64{0.5, 1, 2}, 0)
 	if err != nil {
 		panic(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/h2arnn/h2arnn/model"
 )
 
 // plotDir is where the plot tests write; set H2ARNN_PLOT_DIR to keep the
@@ -40,7 +42,7 @@ func demoRuns() []Run {
 			case 2:
 				f = exact * (1 - 0.004*math.Exp(-10*(beta-1.3)*(beta-1.3)) - 1e-4)
 			}
-			row := StatsRow{Beta: beta, F: f, FStd: math.Abs(f-exact) + 1e-6, Steps: 1000}
+			row := StatsRow{Beta: beta, Stats: model.Stats{F: f, FStd: math.Abs(f-exact) + 1e-6}, Steps: 1000}
 			if k < 2 {
 				row.SetExact(exact)
 			}
@@ -112,7 +114,7 @@ func TestPlotFreeEnergy(t *testing.T) {
 	if err := PlotFreeEnergy(nil, filepath.Join(dir, "none")); err == nil {
 		t.Error("plot of no runs accepted")
 	}
-	if err := PlotFreeEnergy([]Run{{Label: "x", Stats: []StatsRow{{Beta: 1, F: math.NaN()}}}}, filepath.Join(dir, "none")); err == nil {
+	if err := PlotFreeEnergy([]Run{{Label: "x", Stats: []StatsRow{{Beta: 1, Stats: model.Stats{F: math.NaN()}}}}}, filepath.Join(dir, "none")); err == nil {
 		t.Error("plot of only NaN rows accepted")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "none.png")); err == nil {
