@@ -1,6 +1,8 @@
 package driver
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -53,5 +55,27 @@ func TestNumbersAreDecimal(t *testing.T) {
 	p := writeTemp(t, dir, "np.txt", "0.000000000000000000e+00 1.000000000000000000e+00 -2.5e-1\n")
 	if st, out, errs := runCLI("exact", "-model", "file", "-couplings", p, "-beta", "1e0,.5", "-workers", "+1"); st != 0 || strings.Count(out, "\n") != 2 {
 		t.Errorf("decimal input refused: status %d, %q %q", st, out, errs)
+	}
+}
+
+// TestOutputNeverAnInput (item 1): an output naming an input file, or two
+// outputs naming one file, are refused before anything is written.
+func TestOutputNeverAnInput(t *testing.T) {
+	dir := t.TempDir()
+	j := writeTemp(t, dir, "J.txt", "0 1 0.5\n1 2 -0.25\n")
+	st, _, errs := runCLI("sample", "-model", "file", "-couplings", j, "-arch", "h2arnn", "-beta", "1", "-samples", "4", "-out", j)
+	if st != exitUsage || !strings.Contains(errs, "same file as the input") {
+		t.Errorf("sample -out = -couplings: status %d, %q", st, errs)
+	}
+	if b, _ := os.ReadFile(j); string(b) != "0 1 0.5\n1 2 -0.25\n" {
+		t.Errorf("the couplings file was changed: %q", b)
+	}
+	f := filepath.Join(dir, "F.txt")
+	st, _, errs = runCLI("instance", "-model", "sk", "-n", "4", "-field", "0.5", "-fields", f, "-out", f)
+	if st != exitUsage || !strings.Contains(errs, "same file") {
+		t.Errorf("instance -fields = -out: status %d, %q", st, errs)
+	}
+	if _, err := os.Stat(f); err == nil {
+		t.Error("instance wrote a file before refusing")
 	}
 }
