@@ -41,6 +41,8 @@ type sampleFlags struct {
 	samples, workers  int
 	sampleSeed        uint64
 	out, logq, energy string
+	// inputs are the model's files, which no output may overwrite.
+	inputs []string
 }
 
 // runSample draws samples from a trained net (-run) or an exact net
@@ -93,6 +95,11 @@ func runSample(args []string, e *env) error {
 	if err != nil {
 		return err
 	}
+	for _, o := range sf.outputs() {
+		if err := output.CheckNotInput(o.path, sf.inputs...); err != nil {
+			return usagef("%s %v", o.flag, err)
+		}
+	}
 	if fs.set("sample-seed") {
 		seed = sf.sampleSeed
 	}
@@ -120,15 +127,23 @@ func (sf *sampleFlags) check() error {
 		return err
 	}
 	// Refuse an unwritable output before sampling, not after.
-	for _, o := range []struct{ flag, path string }{{"-out", sf.out}, {"-logq", sf.logq}, {"-energy", sf.energy}} {
-		if o.path == "" {
-			continue
-		}
+	for _, o := range sf.outputs() {
 		if err := checkFileDir(o.path); err != nil {
 			return usagef("%s %s: %v; give a path in an existing, writable directory", o.flag, o.path, err)
 		}
 	}
 	return nil
+}
+
+// outputs returns the output files given, with their flags.
+func (sf *sampleFlags) outputs() []struct{ flag, path string } {
+	var out []struct{ flag, path string }
+	for _, o := range []struct{ flag, path string }{{"-out", sf.out}, {"-logq", sf.logq}, {"-energy", sf.energy}} {
+		if o.path != "" {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // exact builds the exact net -arch on the model of the model flags.
@@ -147,6 +162,7 @@ func (sf *sampleFlags) exact(fs *flagSet, mf *modelFlags) (model.Net, error) {
 	if err != nil {
 		return nil, err
 	}
+	sf.inputs = []string{mf.couplings, mf.hfile}
 	net, err := model.NewNet(sf.arch, m, model.ArchOptions{Beta: beta})
 	if err != nil {
 		return nil, asUsage(err)
@@ -177,6 +193,7 @@ func (sf *sampleFlags) trained(fs *flagSet, stderr io.Writer) (model.Net, uint64
 	if err != nil {
 		return nil, 0, &usageError{msg: fmt.Sprintf("-run %s: the run's model cannot be rebuilt: %v", sf.run, err), err: err}
 	}
+	sf.inputs = []string{mf.couplings, mf.hfile, filepath.Join(sf.run, netFile), filepath.Join(sf.run, checkpointFile)}
 	f, err := os.Open(filepath.Join(sf.run, netFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, 0, usagef("-run %s: no %s yet: the run has not finished a β; resume it with 'h2arnn train -resume %s'", sf.run, netFile, sf.run)
