@@ -562,6 +562,41 @@ func TestSignalBinary(t *testing.T) {
 	if ck.State.BetaIndex != 0 || ck.State.StepsDone < 1 {
 		t.Errorf("checkpoint at %+v, want steps done at the first β", ck.State)
 	}
+	// exact and sample stop within about a second of the first SIGINT or
+	// SIGTERM, with status 130 and no partial output file.
+	out := filepath.Join(dir, "x.npy")
+	for _, c := range []struct {
+		sig  syscall.Signal
+		args []string
+	}{
+		{syscall.SIGINT, []string{"exact", "-model", "sk", "-n", "31", "-beta", "1", "-workers", "1"}},
+		{syscall.SIGTERM, []string{"sample", "-model", "cw", "-n", "2000", "-arch", "cw_n", "-beta", "1", "-samples", "1000000", "-out", out}},
+	} {
+		cmd := exec.Command(bin, c.args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond)
+		sent := time.Now()
+		cmd.Process.Signal(c.sig)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("%s ignored %v", c.args[0], c.sig)
+		}
+		if code := cmd.ProcessState.ExitCode(); code != exitSignal || !strings.Contains(stderr.String(), "interrupted") {
+			t.Errorf("%s after %v: exit %d, stderr %q", c.args[0], c.sig, code, stderr.String())
+		}
+		t.Logf("%s stopped %v after %v", c.args[0], time.Since(sent).Round(time.Millisecond), c.sig)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("the interrupted sample left its -out file")
+	}
 }
 
 // TestDefaultRunDir: without -out, train creates runs/<date>-<time>-<arch>-n<N>

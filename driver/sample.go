@@ -211,7 +211,7 @@ func (sf *sampleFlags) trained(fs *flagSet, stderr io.Writer) (model.Net, uint64
 
 // sampleChunkBytes bounds the spins of one chunk of draw: the memory of a
 // draw does not grow with -samples.
-const sampleChunkBytes = 16 << 20
+var sampleChunkBytes = 16 << 20 // a var so that tests can force several chunks
 
 // draw draws the samples chunk by chunk into the output files and prints
 // the result line. Sample b is drawn from the stream SampleRNG(seed, 0, b)

@@ -40,25 +40,38 @@ func TestDefaultSchedule(t *testing.T) {
 func TestConfigValidation(t *testing.T) {
 	m := chain(4, 1)
 	net := newLNet(m, 1, 0.1)
-	bad := []func(*Config){
-		func(c *Config) { c.BetaCount = 0 },
-		func(c *Config) { c.Betas = []float64{0.5, 0} },
-		func(c *Config) { c.Betas = []float64{math.NaN()} },
-		func(c *Config) { c.Batch = 1 },
-		func(c *Config) { c.LR = 0 },
-		func(c *Config) { c.StatsBatches = 0 },
-		func(c *Config) { c.MaxStep = -1 },
-		func(c *Config) { c.InitSteps = 1 << 31 },
-		func(c *Config) { c.EvalSamples = 1 },
-		func(c *Config) { c.StdLimit = math.NaN() },
+	bad := []struct {
+		field string
+		set   func(*Config)
+	}{
+		{"BetaCount", func(c *Config) { c.BetaCount = 0 }},
+		{"Betas", func(c *Config) { c.Betas = []float64{0.5, 0} }},
+		{"Betas", func(c *Config) { c.Betas = []float64{math.NaN()} }},
+		{"BetaStart", func(c *Config) { c.BetaStart = -1 }},
+		{"BetaEnd", func(c *Config) { c.BetaEnd = math.Inf(1) }},
+		{"Batch", func(c *Config) { c.Batch = 1 }},
+		{"LR", func(c *Config) { c.LR = 0 }},
+		{"StatsBatches", func(c *Config) { c.StatsBatches = 0 }},
+		{"MaxStep", func(c *Config) { c.MaxStep = -1 }},
+		{"InitSteps", func(c *Config) { c.InitSteps = 1 << 31 }},
+		{"EvalSamples", func(c *Config) { c.EvalSamples = 1 }},
+		{"StdLimit", func(c *Config) { c.StdLimit = math.NaN() }},
+		{"StdLimit", func(c *Config) { c.StdLimit = math.Inf(1) }},
 	}
-	for i, f := range bad {
+	for _, b := range bad {
 		c := DefaultConfig()
-		f(&c)
-		if tr, err := NewTrainer(net, c); err == nil {
+		b.set(&c)
+		tr, err := NewTrainer(net, c)
+		if err == nil {
 			tr.Close()
-			t.Errorf("bad config %d accepted", i)
 		}
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Field != b.field || !strings.Contains(err.Error(), "Config."+b.field) {
+			t.Errorf("bad %s: error %v, want a *ConfigError naming it", b.field, err)
+		}
+	}
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Errorf("the default configuration is refused: %v", err)
 	}
 }
 
