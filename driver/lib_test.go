@@ -140,7 +140,7 @@ func TestInterruptedCommands(t *testing.T) {
 	out := filepath.Join(dir, "x.npy")
 	for _, args := range [][]string{
 		{"exact", "-model", "sk", "-n", "30", "-beta", "1"},
-		{"sample", "-model", "sk", "-n", "22", "-arch", "h2arnn", "-beta", "1", "-samples", "100000", "-out", out},
+		{"sample", "-model", "cw", "-n", "1000", "-arch", "cw_n", "-beta", "1", "-samples", "1000000", "-out", out},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		var stdout, stderr bytes.Buffer
