@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/h2arnn/h2arnn/internal/fmath"
 	"github.com/h2arnn/h2arnn/model"
 )
 
@@ -400,7 +401,7 @@ func (t *Trainer) steps(ctx context.Context, j int, beta float64) error {
 		}
 		s := t.pos.StepsDone
 		st := t.est.Step(beta, t.cfg.Seed, StepID(j, s), t.grad)
-		if !finite(t.est.Loss()) {
+		if !fmath.Finite(t.est.Loss()) {
 			return fmt.Errorf("non-finite loss %v at β %v (index %d), step %d", t.est.Loss(), beta, j, s)
 		}
 		if !allFinite(t.grad) {
