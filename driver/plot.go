@@ -28,17 +28,46 @@ func runPlot(args []string, e *env) error {
 			"-label (else the architecture). Prints one JSON line {\"runs\",\"files\"}.", e.stderr)
 	out := fs.String("out", "", "`PREFIX` of the figure files (default: DIR/ for one run, else ./plot)")
 	beta := fs.Float64("beta", math.NaN(), "inverse temperature of the P(q) figure (default: the last β of the first run)")
-	// Directories and flags may come in any order: flag parsing stops at
-	// the first directory, so parse again after each one.
+	dirs, err := parseWithDirs(fs, args)
+	if err != nil {
+		return err
+	}
+	if fs.set("beta") && (!(*beta > 0) || math.IsInf(*beta, 0)) {
+		return usagef("-beta %v: give the inverse temperature of a stored P(q), > 0", *beta)
+	}
+	runs, err := loadRuns(dirs)
+	if err != nil {
+		return err
+	}
+	prefix, err := plotPrefix(*out, dirs)
+	if err != nil {
+		return err
+	}
+	b := *beta
+	if !fs.set("beta") {
+		b = runs[0].Stats[len(runs[0].Stats)-1].Beta
+	}
+	res, err := drawRuns(runs, prefix, b)
+	if err != nil {
+		return err
+	}
+	res.Runs = dirs
+	return e.emit(res)
+}
+
+// parseWithDirs parses args, in which flags and directories may come in
+// any order (flag parsing stops at the first directory, so it parses again
+// after each one), and returns the directories.
+func parseWithDirs(fs *flagSet, args []string) ([]string, error) {
 	var dirs []string
 	rest := args
 	for {
 		if err := fs.parseStrict(rest); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				fs.printUsage()
-				return err
+				return nil, err
 			}
-			return usagef("%v; run 'h2arnn plot -h' for the flags", err)
+			return nil, usagef("%v; run 'h2arnn plot -h' for the flags", err)
 		}
 		if fs.NArg() == 0 {
 			break
@@ -47,29 +76,39 @@ func runPlot(args []string, e *env) error {
 		rest = fs.Args()[1:]
 	}
 	if len(dirs) == 0 {
-		return usagef("no run directory given; give one or more directories written by 'h2arnn train'")
+		return nil, usagef("no run directory given; give one or more directories written by 'h2arnn train'")
 	}
-	if fs.set("beta") && (!(*beta > 0) || math.IsInf(*beta, 0)) {
-		return usagef("-beta %v: give the inverse temperature of a stored P(q), > 0", *beta)
-	}
+	return dirs, nil
+}
+
+// loadRuns reads the run directories; each must hold a stats.csv with at
+// least one finished β.
+func loadRuns(dirs []string) ([]output.Run, error) {
 	runs := make([]output.Run, 0, len(dirs))
 	for _, d := range dirs {
 		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
-			return usagef("%s is not a directory; give run directories written by 'h2arnn train'", d)
+			return nil, usagef("%s is not a directory; give run directories written by 'h2arnn train'", d)
 		}
 		if _, err := os.Stat(filepath.Join(d, output.StatsFile)); err != nil {
-			return usagef("%s has no %s; give run directories written by 'h2arnn train'", d, output.StatsFile)
+			return nil, usagef("%s has no %s; give run directories written by 'h2arnn train'", d, output.StatsFile)
 		}
 		r, err := output.LoadRun(d)
 		if err != nil {
-			return asUsage(err)
+			return nil, asUsage(err)
 		}
 		if len(r.Stats) == 0 {
-			return usagef("%s: %s has no finished β yet; nothing to draw", d, output.StatsFile)
+			return nil, usagef("%s: %s has no finished β yet; nothing to draw", d, output.StatsFile)
 		}
 		runs = append(runs, r)
 	}
-	prefix := *out
+	return runs, nil
+}
+
+// plotPrefix returns the prefix of the figure files for -out (DIR/ for one
+// run and plot_ for several when it is empty) and checks that files can be
+// created there.
+func plotPrefix(out string, dirs []string) (string, error) {
+	prefix := out
 	switch {
 	case prefix == "" && len(dirs) == 1:
 		prefix = dirs[0] + string(filepath.Separator)
@@ -79,29 +118,31 @@ func runPlot(args []string, e *env) error {
 		prefix += "_"
 	}
 	if err := checkFileDir(prefix + "free_energy.png"); err != nil {
-		return usagef("-out %s: %v; give a prefix in an existing, writable directory", *out, err)
+		return "", usagef("-out %s: %v; give a prefix in an existing, writable directory", out, err)
 	}
-	res := plotResult{Runs: dirs}
+	return prefix, nil
+}
+
+// drawRuns writes the free-energy figure and, if any run kept overlap
+// histograms, the P(q) figure at the stored β nearest to beta.
+func drawRuns(runs []output.Run, prefix string, beta float64) (plotResult, error) {
+	var res plotResult
 	fe := prefix + "free_energy"
 	if err := output.PlotFreeEnergy(runs, fe); err != nil {
-		return asUsage(err)
+		return res, asUsage(err)
 	}
 	res.Files = append(res.Files, fe+".png", fe+".svg")
-	b := *beta
-	if !fs.set("beta") {
-		b = runs[0].Stats[len(runs[0].Stats)-1].Beta
-	}
-	hasOverlaps := false
 	for _, r := range runs {
-		hasOverlaps = hasOverlaps || len(r.Overlaps) > 0
-	}
-	if hasOverlaps {
+		if len(r.Overlaps) == 0 {
+			continue
+		}
 		ov := prefix + "overlaps"
-		if err := output.PlotOverlaps(runs, b, ov); err != nil {
-			return asUsage(err)
+		if err := output.PlotOverlaps(runs, beta, ov); err != nil {
+			return res, asUsage(err)
 		}
 		res.Files = append(res.Files, ov+".png", ov+".svg")
-		res.Beta = &b
+		res.Beta = &beta
+		break
 	}
-	return e.emit(res)
+	return res, nil
 }
