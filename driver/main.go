@@ -67,7 +67,7 @@ type env struct {
 func commands() []command {
 	return []command{
 		{"exact", "exact free energy, energy, entropy and |m| of a model at given β", runExact},
-		{"sample", "sample from an exact autoregressive net (cw_n, h2arnn) and report the statistics", runSample},
+		{"sample", "sample a trained net (-run DIR) or an exact one (cw_n, h2arnn) to .npy files, with statistics", runSample},
 		{"train", "train a variational autoregressive net with the paper's β annealing", runTrain},
 		{"plot", "overlay the free energy and P(q) of several training runs in one figure", runPlot},
 		{"instance", "write a model instance (couplings file, text or .npz) to standard output or a file", runInstance},
@@ -163,7 +163,8 @@ func topUsage(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nRun 'h2arnn <subcommand> -h' for its flags. Results are JSON lines on standard output;")
 	fmt.Fprintln(w, "errors are one line on standard error with exit status 2 (bad input) or 1 (internal);")
-	fmt.Fprintln(w, "an interrupted train (Ctrl-C, SIGTERM) writes a checkpoint and exits with status 130.")
+	fmt.Fprintln(w, "Ctrl-C or SIGTERM stops a command within about a second with status 130; an interrupted")
+	fmt.Fprintln(w, "train first writes a checkpoint that 'h2arnn train -resume DIR' continues from.")
 }
 
 // oneLine folds a message onto one line so that every error is exactly one
