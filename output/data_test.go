@@ -2,12 +2,17 @@ package output
 
 import (
 	"encoding/json"
+	"image/png"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
+	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 
 	"github.com/h2arnn/h2arnn/model"
@@ -132,11 +137,15 @@ func TestMarshalJSON(t *testing.T) {
 		P      *float64          `json:"p"`
 		Row    StatsRow          `json:"row"`
 		Tags   map[string]string `json:"tags,omitempty"`
+		Pair   [2]float64        `json:"pair"`
+		Bytes  []byte            `json:"bytes"`
+		Ptrs   []*Exact          `json:"ptrs"`
 	}
 	half := 0.5
 	for _, v := range []outer{
 		{Name: "<&>", inner: inner{A: 1e-7, B: 3, C: "x"}, C: "y", M: map[string]any{"z": 1, "a": []int{1, 2}}, S: []float64{1.5, -2},
-			R: json.RawMessage(`{"k":[1,2]}`), P: &half, Row: StatsRow{Beta: 1, Stats: model.Stats{F: -1}, Exact: &Exact{FExact: -1.5, RelErr: 0.25}}},
+			R: json.RawMessage(`{"k":[1,2]}`), P: &half, Row: StatsRow{Beta: 1, Stats: model.Stats{F: -1}, Exact: &Exact{FExact: -1.5, RelErr: 0.25}},
+			Pair: [2]float64{1, 2}, Bytes: []byte("ab"), Ptrs: []*Exact{nil, {FExact: 1}}},
 		{opt: &opt{X: 3}, R: json.RawMessage(`null`), Row: StatsRow{Beta: 2}},
 	} {
 		got, err := MarshalJSON(v)
@@ -188,5 +197,196 @@ func TestReadStatsCSV(t *testing.T) {
 	os.WriteFile(ov, []byte("\"q_low\",\"q_high\",\"density\"\n\"-1\",\"0\",\"0.25\"\n0,1,1.75\n"), 0o644)
 	if h, err := ReadOverlapsCSV(ov); err != nil || len(h) != 2 || h[1] != 1.75 {
 		t.Errorf("quoted overlaps: %v %v", h, err)
+	}
+}
+
+// tickSet splits ticks into labelled (value → label) and minor values.
+func tickSet(ts []plot.Tick) (map[float64]string, []float64) {
+	labels := map[float64]string{}
+	var minor []float64
+	for _, t := range ts {
+		if t.Label != "" {
+			labels[t.Value] = t.Label
+		} else {
+			minor = append(minor, t.Value)
+		}
+	}
+	slices.Sort(minor)
+	return labels, minor
+}
+
+// closeTo reports whether got holds the values of want, in order, each
+// within 1e-9.
+func closeTo(got, want []float64) bool {
+	return len(got) == len(want) && !slices.ContainsFunc(got, func(v float64) bool {
+		k := slices.Index(got, v)
+		return math.Abs(v-want[k]) > 1e-9
+	})
+}
+
+// TestNiceTicks: labels at multiples of 1, 2 or 5 × 10^k, 5 to 10 of them,
+// a minor tick half way between labels and below the first one, "0" for
+// zero, one label for an empty range (gonum's ticker panics there).
+func TestNiceTicks(t *testing.T) {
+	for _, c := range []struct {
+		min, max       float64
+		labels, minors []float64
+		text           []string
+	}{
+		{0.1, 2, []float64{0.2, 0.4, 0.6, 0.8, 1, 1.2, 1.4, 1.6, 1.8, 2}, []float64{0.1, 0.3, 0.5, 0.7, 0.9, 1.1, 1.3, 1.5, 1.7, 1.9},
+			[]string{"0.2", "0.4", "0.6", "0.8", "1", "1.2", "1.4", "1.6", "1.8", "2"}},
+		{-1, 1, []float64{-1, -0.8, -0.6, -0.4, -0.2, 0, 0.2, 0.4, 0.6, 0.8, 1}, []float64{-0.9, -0.7, -0.5, -0.3, -0.1, 0.1, 0.3, 0.5, 0.7, 0.9},
+			[]string{"-1", "-0.8", "-0.6", "-0.4", "-0.2", "0", "0.2", "0.4", "0.6", "0.8", "1"}},
+		{3, 40, []float64{5, 10, 15, 20, 25, 30, 35, 40}, []float64{7.5, 12.5, 17.5, 22.5, 27.5, 32.5, 37.5},
+			[]string{"5", "10", "15", "20", "25", "30", "35", "40"}},
+		{-0.35, -0.3, []float64{-0.35, -0.345, -0.34, -0.335, -0.33, -0.325, -0.32, -0.315, -0.31, -0.305, -0.3},
+			[]float64{-0.3475, -0.3425, -0.3375, -0.3325, -0.3275, -0.3225, -0.3175, -0.3125, -0.3075, -0.3025},
+			[]string{"-0.35", "-0.345", "-0.34", "-0.335", "-0.33", "-0.325", "-0.32", "-0.315", "-0.31", "-0.305", "-0.3"}},
+	} {
+		labels, minor := tickSet(niceTicks{}.Ticks(c.min, c.max))
+		vals := slices.Sorted(maps.Keys(labels))
+		var text []string
+		for _, v := range vals {
+			text = append(text, labels[v])
+		}
+		if !closeTo(vals, c.labels) || !slices.Equal(text, c.text) || !closeTo(minor, c.minors) {
+			t.Errorf("[%v, %v]: labels %v %q, minor %v; want %v %q, %v", c.min, c.max, vals, text, minor, c.labels, c.text, c.minors)
+		}
+	}
+	if got := (niceTicks{}).Ticks(1e16, 1e16); !reflect.DeepEqual(got, []plot.Tick{{Value: 1e16, Label: "1e+16"}}) {
+		t.Errorf("empty range: %v, want one label", got)
+	}
+	if got := (niceTicks{}).Ticks(math.NaN(), 1); got != nil {
+		t.Errorf("NaN range: %v, want no tick", got)
+	}
+}
+
+// TestDecadeTicks: every whole exponent labelled (every third one beyond
+// 20 decades), minor ticks at 2..9 × 10^e only over at most 6 decades.
+func TestDecadeTicks(t *testing.T) {
+	labels, minor := tickSet(decadeTicks{}.Ticks(-7.3, -1.2))
+	if len(labels) != 8 || labels[-8] != "1e-08" || labels[-1] != "1e-01" || len(minor) != 0 {
+		t.Errorf("[-7.3, -1.2]: labels %v, minor %v", labels, minor)
+	}
+	labels, minor = tickSet(decadeTicks{}.Ticks(-3.5, -1))
+	var want []float64
+	for e := -4; e < -1; e++ {
+		for m := 2; m < 10; m++ {
+			want = append(want, float64(e)+math.Log10(float64(m)))
+		}
+	}
+	if len(labels) != 4 || labels[-4] != "1e-04" || labels[-2] != "1e-02" || !closeTo(minor, want) {
+		t.Errorf("[-3.5, -1]: labels %v, minor %v, want minor %v", labels, minor, want)
+	}
+	labels, _ = tickSet(decadeTicks{}.Ticks(-20, 0))
+	if len(labels) != 7 || labels[-20] != "1e-20" || labels[-17] != "1e-17" || labels[-2] != "1e-02" || labels[-1] != "" {
+		t.Errorf("[-20, 0]: labels %v, want every third exponent from -20", labels)
+	}
+	p := plot.New()
+	setLogY(p, -3.5, -1.2)
+	if p.Y.Min != -4 || p.Y.Max != -1 {
+		t.Errorf("setLogY(-3.5, -1.2): [%v, %v]", p.Y.Min, p.Y.Max)
+	}
+	setLogY(p, -3, -3)
+	if p.Y.Min != -3 || p.Y.Max != -2 {
+		t.Errorf("setLogY(-3, -3): [%v, %v], want one decade", p.Y.Min, p.Y.Max)
+	}
+}
+
+// TestFigureSizes: the free-energy figure is 6 × 7 inches with its lower
+// panel and 6 × 4 without one (no point to draw there); P(q) is 6 × 4 with
+// room above its highest peak.
+func TestFigureSizes(t *testing.T) {
+	dir := t.TempDir()
+	size := func(name string) (int, int) {
+		f, err := os.Open(filepath.Join(dir, name+".png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		c, err := png.DecodeConfig(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Width, c.Height
+	}
+	withLower := []StatsRow{{Beta: 1, Stats: model.Stats{F: -1, FStd: 0.1}}, {Beta: 2, Stats: model.Stats{F: -0.8, FStd: 0.01}}}
+	noLower := []StatsRow{{Beta: 1, Stats: model.Stats{F: -1, FStd: math.NaN()}}}
+	fig, _ := freeEnergyData([]Run{{Stats: withLower}})
+	if math.Abs(fig.lo+2) > 1e-12 || math.Abs(fig.hi+1) > 1e-12 {
+		t.Errorf("lower panel range [%v, %v], want log10 of the stds [-2, -1]", fig.lo, fig.hi)
+	}
+	fig, _ = freeEnergyData([]Run{{Stats: noLower}})
+	if !math.IsInf(fig.lo, 1) {
+		t.Errorf("no lower point: range starts at %v", fig.lo)
+	}
+	PlotFreeEnergy([]Run{{Stats: withLower}}, filepath.Join(dir, "two"))
+	PlotFreeEnergy([]Run{{Stats: noLower}}, filepath.Join(dir, "one"))
+	if w, h := size("two"); w != 6*96 || h != 7*96 {
+		t.Errorf("two panels: %d × %d pixels, want 576 × 672", w, h)
+	}
+	if w, h := size("one"); w != 6*96 || h != 4*96 {
+		t.Errorf("one panel: %d × %d pixels, want 576 × 384", w, h)
+	}
+	svg, _ := os.ReadFile(filepath.Join(dir, "one.svg"))
+	if strings.Contains(string(svg), ">exact<") {
+		t.Error("a figure without an exact reference has an 'exact' legend entry")
+	}
+	pq, _ := overlapsData([]Run{{Overlaps: map[float64][]float64{1: {0.5, 1.5}}}}, 1)
+	if pq.yMax != 1.25*1.5 {
+		t.Errorf("P(q) axis top %v, want 1.25 × the highest density", pq.yMax)
+	}
+	PlotOverlaps([]Run{{Overlaps: map[float64][]float64{1: {0.5, 1.5}}}}, 1, filepath.Join(dir, "pq"))
+	if w, h := size("pq"); w != 6*96 || h != 4*96 {
+		t.Errorf("P(q): %d × %d pixels", w, h)
+	}
+}
+
+// TestLoadRunDetails: the label falls back to the architecture, then the
+// directory; overlaps.csv is filed under the last β only when no per-β file
+// holds that β and there is a row; nearestBeta takes the smaller β on a tie.
+func TestLoadRunDetails(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "myrun")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, StatsFile), []byte("beta,f\n"), 0o644)
+	WriteOverlapsCSV(filepath.Join(dir, OverlapsFile), []float64{0.5, 1.5})
+	WriteSummary(filepath.Join(dir, SummaryFile), map[string]string{"label": "", "arch": "made"})
+	r, err := LoadRun(dir)
+	if err != nil || r.Label != "made" || len(r.Overlaps) != 0 {
+		t.Errorf("no rows: label %q, overlaps %v, %v; want the arch as label and no histogram", r.Label, r.Overlaps, err)
+	}
+	os.WriteFile(filepath.Join(dir, StatsFile), []byte("beta,f\n1,-1\n2,-0.5\n"), 0o644)
+	WriteOverlapsCSV(filepath.Join(dir, OverlapsFileFor(2)), []float64{1, 1})
+	os.Remove(filepath.Join(dir, SummaryFile))
+	r, err = LoadRun(dir)
+	if err != nil || r.Label != "myrun" || len(r.Overlaps) != 1 || r.Overlaps[2][0] != 1 {
+		t.Errorf("label %q, overlaps %v, %v; want the directory's name and the per-β file's histogram at β 2", r.Label, r.Overlaps, err)
+	}
+	os.Remove(filepath.Join(dir, OverlapsFileFor(2)))
+	WriteOverlapsCSV(filepath.Join(dir, OverlapsFileFor(1)), []float64{1, 1})
+	r, _ = LoadRun(dir)
+	if len(r.Overlaps) != 2 || r.Overlaps[2][0] != 0.5 || r.Overlaps[1][0] != 1 {
+		t.Errorf("overlaps %v: want overlaps.csv under the last β 2 and the per-β file under 1", r.Overlaps)
+	}
+	for _, c := range []struct{ beta, want float64 }{{2, 1}, {2.5, 3}, {0, 1}, {3.1, 3}} {
+		if b, ok := nearestBeta(map[float64][]float64{1: nil, 3: nil}, c.beta); !ok || b != c.want {
+			t.Errorf("nearest to %v among {1, 3}: %v, want %v", c.beta, b, c.want)
+		}
+	}
+	if _, ok := nearestBeta(nil, 1); ok {
+		t.Error("nearest β of no histogram")
+	}
+	// ResumeStats keeping no row leaves the header.
+	path := filepath.Join(dir, "resume.csv")
+	w, _ := CreateStats(path, false)
+	w.Write(StatsRow{Beta: 1})
+	w.Close()
+	w, rows, err := ResumeStats(path, false, 0)
+	if err != nil || len(rows) != 0 {
+		t.Fatalf("keep 0: %v %v", rows, err)
+	}
+	w.Close()
+	if b, _ := os.ReadFile(path); string(b) != "beta,f,f_std,e,e_min,s,m_abs,steps,seconds\n" {
+		t.Errorf("after keeping 0 rows: %q", b)
 	}
 }

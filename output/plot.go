@@ -68,12 +68,15 @@ type feFigure struct {
 	// relErr says that the lower panel shows relative errors (else the
 	// per-sample std).
 	relErr bool
+	// lo and hi are the extreme values of the lower panel (log10; lo = +Inf
+	// when it has no point and is left out).
+	lo, hi float64
 }
 
 // freeEnergyData computes the points of the free-energy figure of runs.
 func freeEnergyData(runs []Run) (feFigure, error) {
 	labels := runLabels(runs)
-	var fig feFigure
+	fig := feFigure{lo: math.Inf(1), hi: math.Inf(-1)}
 	for _, r := range runs {
 		for _, s := range r.Stats {
 			fig.relErr = fig.relErr || (s.Exact != nil && fmath.Finite(s.FExact))
@@ -104,6 +107,9 @@ func freeEnergyData(runs []Run) (feFigure, error) {
 		if len(sr.f) > 0 {
 			fig.series = append(fig.series, sr)
 		}
+		for _, p := range sr.lower {
+			fig.lo, fig.hi = math.Min(fig.lo, p.Y), math.Max(fig.hi, p.Y)
+		}
 	}
 	if len(fig.series) == 0 {
 		return fig, errors.New("plot free energy: no run has a row with a finite β and f")
@@ -123,7 +129,6 @@ func (fig feFigure) save(pathNoExt string) error {
 		bottom.Title.Text = "Spread of the per-sample free energy (0 for an exact network)"
 		bottom.Y.Label.Text = labelFStd
 	}
-	lo, hi := math.Inf(1), math.Inf(-1) // range of the lower panel
 	exactLegend := false
 	for _, sr := range fig.series {
 		c := plotutil.Color(sr.k)
@@ -145,17 +150,14 @@ func (fig feFigure) save(pathNoExt string) error {
 			}
 		}
 		if len(sr.lower) > 0 {
-			for _, p := range sr.lower {
-				lo, hi = math.Min(lo, p.Y), math.Max(hi, p.Y)
-			}
 			if err := addLinePoints(bottom, sr.lower, c, sr.k, ""); err != nil {
 				return err
 			}
 		}
 	}
 	panels := []*plot.Plot{top}
-	if !math.IsInf(lo, 1) {
-		setLogY(bottom, lo, hi)
+	if !math.IsInf(fig.lo, 1) {
+		setLogY(bottom, fig.lo, fig.hi)
 		panels = append(panels, bottom)
 		// Both panels show the same β range so that they read as one
 		// figure.
@@ -194,8 +196,9 @@ type pqSeries struct {
 type pqFigure struct {
 	title  string
 	series []pqSeries
-	// top is the highest density drawn.
-	top float64
+	// top is the highest density drawn, yMax the top of the axis (room for
+	// the legend above the peaks; 0 leaves it to gonum).
+	top, yMax float64
 }
 
 // overlapsData computes the points of the overlap figure of runs at the
@@ -242,6 +245,9 @@ func overlapsData(runs []Run, beta float64) (pqFigure, error) {
 	if len(fig.series) == 0 {
 		return fig, errors.New("plot overlaps: no run has an overlap histogram")
 	}
+	if fig.top > 0 {
+		fig.yMax = 1.25 * fig.top
+	}
 	return fig, nil
 }
 
@@ -262,8 +268,8 @@ func (fig pqFigure) save(pathNoExt string) error {
 		p.Add(l)
 		p.Legend.Add(sr.label, l)
 	}
-	if fig.top > 0 {
-		p.Y.Max = 1.25 * fig.top // headroom for the legend above the peaks
+	if fig.yMax > 0 {
+		p.Y.Max = fig.yMax
 	}
 	return savePanels([]*plot.Plot{p}, 6*vg.Inch, 4*vg.Inch, pathNoExt)
 }
@@ -411,12 +417,17 @@ func drawable(hist []float64) bool {
 func fmtG(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 
 // niceTicks labels multiples of a step 1, 2 or 5 × 10^k chosen to give 5 to
-// 10 labels, with an unlabelled minor tick half way between them.
+// 10 labels, with an unlabelled minor tick half way between them. An empty
+// range gets one label, a non-finite one none.
 type niceTicks struct{}
 
 func (niceTicks) Ticks(min, max float64) []plot.Tick {
-	if !(max > min) || !fmath.Finite(min) || !fmath.Finite(max) {
-		return plot.DefaultTicks{}.Ticks(min, max)
+	if !fmath.Finite(min) || !fmath.Finite(max) {
+		return nil
+	}
+	if !(max > min) {
+		// gonum's own ticker panics on an empty range; one label says it all
+		return []plot.Tick{{Value: min, Label: strconv.FormatFloat(min, 'g', 6, 64)}}
 	}
 	step := math.Pow(10, math.Floor(math.Log10((max-min)/10)))
 	for _, m := range []float64{1, 2, 5, 10} {
