@@ -59,6 +59,7 @@ func Example_neuralMCMC() {
 	// acceptance 0.84
 	// e = -0.37, exact -0.37
 }
+
 // A simulator that needs lnσ of a batch of logits, or the sk_krsb chain
 // sum, calls the kernels directly; the fastest set this CPU supports was
 // chosen at start-up (H2ARNN_KERNELS overrides it).
