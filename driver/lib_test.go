@@ -298,3 +298,21 @@ func TestSummaryNulls(t *testing.T) {
 		t.Errorf("%s %v", b, err)
 	}
 }
+
+// TestOldCheckpointRefused: a run directory of the JSON checkpoint format
+// (version 1) is refused with a message that says so, not misread.
+func TestOldCheckpointRefused(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "checkpoint.json"), []byte(`{"format":1,"arch":"1p","params":[0.5]}`), 0o644)
+	for _, args := range [][]string{{"train", "-resume", dir}, {"sample", "-run", dir}} {
+		st, _, errs := runCLI(args...)
+		if st != exitUsage || !strings.Contains(errs, "older h2arnn (checkpoint.json, format 1)") {
+			t.Errorf("%v: %d %q", args, st, errs)
+		}
+	}
+	// A damaged checkpoint says what is wrong with it.
+	os.WriteFile(filepath.Join(dir, checkpointFile), []byte("\x93NUMPY garbage"), 0o644)
+	if st, _, errs := runCLI("train", "-resume", dir); st != exitUsage || !strings.Contains(errs, "is not a valid checkpoint") {
+		t.Errorf("damaged: %d %q", st, errs)
+	}
+}
