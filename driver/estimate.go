@@ -32,6 +32,7 @@ type estimateColumns struct {
 	FNIS       jfloat `json:"f_nis"`
 	FNISErr    jfloat `json:"f_nis_err"`
 	ESS        jfloat `json:"ess"`
+	ParetoK    jfloat `json:"pareto_k"`
 	ENIS       jfloat `json:"e_nis"`
 	ENISErr    jfloat `json:"e_nis_err"`
 	ENMCMC     jfloat `json:"e_nmcmc"`
@@ -44,13 +45,13 @@ type estimateColumns struct {
 // with both methods.
 func newEstimateColumns(r mc.NetEstimate) *estimateColumns {
 	n, c := r.NIS, r.MCMC
-	return &estimateColumns{FNIS: jfloat(n.F), FNISErr: jfloat(n.FErr), ESS: jfloat(n.ESS), ENIS: jfloat(n.E), ENISErr: jfloat(n.EErr),
+	return &estimateColumns{FNIS: jfloat(n.F), FNISErr: jfloat(n.FErr), ESS: jfloat(n.ESS), ParetoK: jfloat(n.ParetoK), ENIS: jfloat(n.E), ENISErr: jfloat(n.EErr),
 		ENMCMC: jfloat(c.E.Mean), ENMCMCErr: jfloat(c.E.Err), Acceptance: jfloat(c.Acceptance), TauInt: jfloat(c.E.Tau)}
 }
 
 // row returns the columns as a stats.csv group.
 func (c *estimateColumns) row() output.Estimates {
-	return output.Estimates{FNIS: float64(c.FNIS), FNISErr: float64(c.FNISErr), ESS: float64(c.ESS), ENIS: float64(c.ENIS),
+	return output.Estimates{FNIS: float64(c.FNIS), FNISErr: float64(c.FNISErr), ESS: float64(c.ESS), ParetoK: float64(c.ParetoK), ENIS: float64(c.ENIS),
 		ENISErr: float64(c.ENISErr), ENMCMC: float64(c.ENMCMC), ENMCMCErr: float64(c.ENMCMCErr), Acceptance: float64(c.Acceptance), TauInt: float64(c.TauInt)}
 }
 
@@ -61,7 +62,7 @@ func estimateColumnsOf(row output.StatsRow) *estimateColumns {
 		return nil
 	}
 	e := row.Est
-	return &estimateColumns{FNIS: jfloat(e.FNIS), FNISErr: jfloat(e.FNISErr), ESS: jfloat(e.ESS), ENIS: jfloat(e.ENIS), ENISErr: jfloat(e.ENISErr),
+	return &estimateColumns{FNIS: jfloat(e.FNIS), FNISErr: jfloat(e.FNISErr), ESS: jfloat(e.ESS), ParetoK: jfloat(e.ParetoK), ENIS: jfloat(e.ENIS), ENISErr: jfloat(e.ENISErr),
 		ENMCMC: jfloat(e.ENMCMC), ENMCMCErr: jfloat(e.ENMCMCErr), Acceptance: jfloat(e.Acceptance), TauInt: jfloat(e.TauInt)}
 }
 
@@ -72,6 +73,7 @@ type nisResult struct {
 	FNISErr     jfloat `json:"f_nis_err"`
 	FNISErrJack jfloat `json:"f_nis_err_jack"`
 	ESS         jfloat `json:"ess"`
+	ParetoK     jfloat `json:"pareto_k"`
 	ENIS        jfloat `json:"e_nis"`
 	ENISErr     jfloat `json:"e_nis_err"`
 	MAbsNIS     jfloat `json:"m_abs_nis"`
@@ -165,7 +167,7 @@ func runEstimate(args []string, e *env) error {
 			"         M samples), with -local-sweeps Metropolis sweeps after each proposal: acceptance, e and\n"+
 			"         |m| with errors corrected by the integrated autocorrelation time tau_int (in steps).\n"+
 			"Prints one JSON line per β: {\"arch\",\"n\",\"beta\",\"trained_beta\",\"samples\",\"f_var\",\"f_var_err\",\n"+
-			"\"e_var\", f_nis, f_nis_err, f_nis_err_jack, ess, e_nis, e_nis_err, m_abs_nis, m_abs_nis_err,\n"+
+			"\"e_var\", f_nis, f_nis_err, f_nis_err_jack, ess, pareto_k, e_nis, e_nis_err, m_abs_nis, m_abs_nis_err,\n"+
 			"nis_reliable, e_nmcmc, e_nmcmc_err, m_abs_nmcmc, m_abs_nmcmc_err, acceptance, tau_int, local_sweeps,\n"+
 			"nmcmc_reliable} (per spin, units of J; f_var is the variational f, an upper bound) and, when an\n"+
 			"exact reference exists (cw, ising2d without field, N ≤ 26), f_exact, e_exact, rel_err_var and\n"+
@@ -176,9 +178,12 @@ func runEstimate(args []string, e *env) error {
 			"β of the run's schedule all the same, since q gives every state a positive probability, but away\n"+
 			"from trained_beta q fits P worse and ess falls. Nets with analytic parameters (cw_n, h2arnn) are\n"+
 			"exact at every β. *_reliable is false when the effective sample size (ess·M, or M/(2 tau_int) for\n"+
-			"the chain) is below 100, or the two NIS errors disagree by more than 2×: do not trust the error\n"+
-			"bars then. ln(mean w) is biased low (Jensen), so f_nis is biased high by about\n"+
-			"f_nis_err²·βN/2: negligible when ess is large, not when it is small.\n"+
+			"the chain) is below 100, the two NIS errors disagree by more than 2×, or pareto_k, the fitted\n"+
+			"tail shape of the weights (Vehtari et al. 2024), exceeds min(1 - 1/log10 M, 0.7): a heavy tail of\n"+
+			"rare large weights makes ess look better than it is at small M. Do not trust the error bars\n"+
+			"then. ln(mean w) is biased low (Jensen), so f_nis is biased high by about f_nis_err²·βN/2:\n"+
+			"negligible when ess is large, not when it is small. A mode of P that q never samples cannot show\n"+
+			"in any of these diagnostics.\n"+
 			"With the same -samples and seed, the last β reproduces 'train -estimate' bit for bit; results do\n"+
 			"not depend on -workers.", e.stderr)
 	dir := fs.String("run", "", "run `DIR` written by 'h2arnn train' (required)")
@@ -301,7 +306,7 @@ func (r *savedRun) result(est mc.NetEstimate, ref *model.Thermo, sweeps int) est
 	out := estimateResult{Arch: r.arch, N: r.m.N, Beta: est.Beta, TrainedBeta: r.sched[r.trained], FVar: jfloat(v.F), EVar: jfloat(v.E)}
 	if n := est.NIS; n != nil {
 		out.Samples = n.Samples
-		out.nisResult = &nisResult{FNIS: jfloat(n.F), FNISErr: jfloat(n.FErr), FNISErrJack: jfloat(n.FErrJack), ESS: jfloat(n.ESS),
+		out.nisResult = &nisResult{FNIS: jfloat(n.F), FNISErr: jfloat(n.FErr), FNISErrJack: jfloat(n.FErrJack), ESS: jfloat(n.ESS), ParetoK: jfloat(n.ParetoK),
 			ENIS: jfloat(n.E), ENISErr: jfloat(n.EErr), MAbsNIS: jfloat(n.MAbs), MAbsNISErr: jfloat(n.MAbsErr), NISReliable: n.Reliable}
 	}
 	if c := est.MCMC; c != nil {

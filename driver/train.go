@@ -102,8 +102,8 @@ func newTrainFlagSet(stderr io.Writer) (fs *flagSet, mf *modelFlags, tf *trainFl
 			"\"rel_err\" = (f - f_exact)/|f_exact| when an exact reference exists (cw: any N; ising2d without\n"+
 			"field: any L; others: N ≤ 26). With -estimate M it also draws M samples after each β and adds\n"+
 			"unbiased estimates with error bars, as 'h2arnn estimate' computes them: \"f_nis\", \"f_nis_err\", \"ess\",\n"+
-			"\"e_nis\", \"e_nis_err\" (importance sampling), \"e_nmcmc\", \"e_nmcmc_err\", \"acceptance\", \"tau_int\"\n"+
-			"(neural MCMC), also as stats.csv columns, and a third panel in free_energy.png.\n"+
+			"\"pareto_k\", \"e_nis\", \"e_nis_err\" (importance sampling), \"e_nmcmc\", \"e_nmcmc_err\", \"acceptance\",\n"+
+			"\"tau_int\" (neural MCMC), also as stats.csv columns, and a third panel in free_energy.png.\n"+
 			"\n"+
 			"Everything goes into the run directory -out DIR (default runs/<date>-<time>-<arch>-n<N>):\n"+
 			"stats.csv (one row per β), summary.json (configuration, versions, model source, final figures),\n"+

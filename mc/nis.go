@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/h2arnn/h2arnn/model"
 )
@@ -14,6 +15,14 @@ import (
 // any ESS, but below about a hundred effective samples it is too small
 // often enough to matter.
 const MinESS = 100
+
+// MaxParetoK is the largest tail shape k̂ (Weights.ParetoK) of M weights
+// under which importance-sampling estimates are trusted: min(1 - 1/log₁₀ M,
+// 0.7), the threshold of Vehtari et al. (2024) for plain importance
+// sampling (with fewer samples a heavy tail has had less chance to show).
+func MaxParetoK(m int) float64 {
+	return math.Min(1-1/math.Log10(float64(m)), 0.7)
+}
 
 // JackknifeBlocks is the number of contiguous blocks of the jackknife
 // check of ln Ẑ in ImportanceSampling (fewer if there are fewer samples).
@@ -203,6 +212,10 @@ type NIS struct {
 	FErrJack float64 `json:"f_err_jack"`
 	// ESS is the relative effective sample size (Σw)²/(M·Σw²).
 	ESS float64 `json:"ess"`
+	// ParetoK is the tail shape k̂ of the weights (Weights.ParetoK; NaN
+	// when undefined): above MaxParetoK(M) the error bars are not to be
+	// trusted however large ESS looks.
+	ParetoK float64 `json:"pareto_k"`
 	// E = <H>/N and MAbs = <|Σ_i x_i|>/N, self-normalised, with standard
 	// errors.
 	E       float64 `json:"e"`
@@ -210,8 +223,9 @@ type NIS struct {
 	MAbs    float64 `json:"m_abs"`
 	MAbsErr float64 `json:"m_abs_err"`
 	// Reliable is false when the effective number of samples ESS·M is
-	// below MinESS, or the jackknife and delta-method errors of ln Ẑ differ
-	// by more than a factor 2: the error bars are then not to be trusted.
+	// below MinESS, the jackknife and delta-method errors of ln Ẑ differ by
+	// more than a factor 2, or ParetoK exceeds MaxParetoK(M): the error
+	// bars are then not to be trusted.
 	Reliable bool `json:"reliable"`
 }
 
@@ -281,7 +295,8 @@ func importanceSampling(bt *model.Batch, beta float64) (NIS, *Weights, error) {
 	e, mabs := perSpin(bt)
 	r.E, r.EErr = w.Mean(e)
 	r.MAbs, r.MAbsErr = w.Mean(mabs)
-	r.Reliable = r.ESS*float64(r.Samples) >= MinESS && agree(r.LnZErr, r.LnZErrJack)
+	r.ParetoK = w.ParetoK()
+	r.Reliable = r.ESS*float64(r.Samples) >= MinESS && agree(r.LnZErr, r.LnZErrJack) && !(r.ParetoK > MaxParetoK(r.Samples))
 	return r, w, nil
 }
 
@@ -322,3 +337,93 @@ func WeightedOverlaps(bt *model.Batch, w *Weights, bins, workers int) []float64 
 }
 
 func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// ParetoK returns k̂, the estimated shape of the generalised Pareto
+// distribution fitted to the largest weights (Pareto-smoothed importance
+// sampling's diagnostic: Vehtari, Simpson, Gelman, Yao & Gabry, JMLR 25
+// (2024) 1-58). The upper tail of the weights decays as w^{-1/k}: for
+// k < 1/2 their variance is finite and the central limit theorem, hence
+// the error bars, hold for moderate M; for k ≥ 1/2 it is infinite and the
+// error bars are too small in most runs; for k ≥ 1 even the mean converges
+// arbitrarily slowly. This sees what the effective sample size cannot: a
+// heavy tail of rare large weights that M samples have not yet drawn
+// enough of, which inflates ESS/M at small M.
+//
+// The tail is the ⌈min(M/5, 3√M)⌉ largest weights, their exceedances over
+// the next largest one; the shape is the profile-likelihood estimate of
+// Zhang & Stephens (Technometrics 51 (2009) 316) with the weakly informative
+// prior of Vehtari et al. (shrinking k̂ towards 1/2 by 10 pseudo-samples).
+// It is NaN when the tail has fewer than 5 weights (M < 25) or when its
+// weights are equal to within 1e-10 of the largest (an exact net, whose
+// weights differ only by rounding: there is no tail to fit).
+func (w *Weights) ParetoK() float64 {
+	m := w.Len()
+	tail := int(math.Ceil(math.Min(0.2*float64(m), 3*math.Sqrt(float64(m)))))
+	if tail < 5 || tail >= m {
+		return math.NaN()
+	}
+	sorted := slices.Clone(w.Scaled)
+	slices.Sort(sorted)
+	cut := sorted[m-tail-1]
+	x := sorted[m-tail:]
+	for i := range x {
+		x[i] -= cut
+	}
+	if x[len(x)-1] <= 1e-10 {
+		return math.NaN()
+	}
+	return gpdShape(x)
+}
+
+// gpdShape is the Zhang-Stephens estimate of the shape k of a generalised
+// Pareto distribution from exceedances x ≥ 0 sorted ascending (see
+// ParetoK), or NaN if they are all 0.
+func gpdShape(x []float64) float64 {
+	n := len(x)
+	nf := float64(n)
+	xmax := x[n-1]
+	if !(xmax > 0) {
+		return math.NaN()
+	}
+	// The grid of θ = -k/σ values scales with the first quartile; on a
+	// discrete state space ties can make it 0, so take the smallest
+	// positive exceedance then.
+	q := x[int(nf/4+0.5)-1]
+	if q == 0 {
+		i, _ := slices.BinarySearch(x, math.SmallestNonzeroFloat64)
+		q = x[i]
+	}
+	grid := 30 + int(math.Sqrt(nf))
+	theta := make([]float64, grid)
+	ll := make([]float64, grid) // profile log-likelihood at each θ
+	for j := range theta {
+		theta[j] = 1/xmax + (1-math.Sqrt(float64(grid)/(float64(j+1)-0.5)))/(3*q)
+		k := meanLog1p(x, -theta[j])
+		ll[j] = nf * (math.Log(-theta[j]/k) - k - 1)
+	}
+	// Posterior mean of θ with weights ∝ exp(ll), normalised without
+	// overflow: w_j = 1/Σ_i exp(ll_i - ll_j).
+	var post, norm float64
+	for j := range theta {
+		s := 0.0
+		for _, l := range ll {
+			s += math.Exp(l - ll[j])
+		}
+		wj := 1 / s
+		post += wj * theta[j]
+		norm += wj
+	}
+	post /= norm
+	k := meanLog1p(x, -post)
+	const priorN, priorK = 10, 0.5
+	return (nf*k + priorN*priorK) / (nf + priorN)
+}
+
+// meanLog1p returns the mean of ln(1 + a·x_i).
+func meanLog1p(x []float64, a float64) float64 {
+	s := 0.0
+	for _, v := range x {
+		s += math.Log1p(a * v)
+	}
+	return s / float64(len(x))
+}

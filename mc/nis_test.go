@@ -429,3 +429,43 @@ func bitsDiffer(a, b int) int {
 	}
 	return d
 }
+
+// TestParetoK: the tail shape fitted to weights drawn from generalised
+// Pareto distributions of known shape ξ (and from the exponential, ξ = 0,
+// and the uniform, ξ = -1) is within 0.1 of ξ with M = 20,000 weights
+// (a tail of 425: the estimate's standard error is about (1+ξ)/√425 ≈ 0.07
+// at ξ = 0.5); equal weights and too few weights give NaN.
+func TestParetoK(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	const m = 20000
+	for _, xi := range []float64{-1, 0, 0.3, 0.5, 0.8, 1.2} {
+		logq, energy := make([]float64, m), make([]float64, m)
+		for b := range m {
+			u := rng.Float64()
+			x := -math.Log1p(-u) // ξ = 0
+			if xi != 0 {
+				x = (math.Pow(1-u, -xi) - 1) / xi
+			}
+			logq[b] = -math.Log(x + 1e-300) // w = x (β H = 0)
+		}
+		w, err := NewWeights(logq, energy, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := w.ParetoK()
+		t.Logf("ξ = %v: k̂ = %.3f", xi, k)
+		if math.Abs(k-xi) > 0.1 {
+			t.Errorf("ξ = %v: k̂ = %.3f", xi, k)
+		}
+	}
+	equal := make([]float64, 500)
+	for _, lq := range [][]float64{equal, equal[:20]} {
+		w, _ := NewWeights(lq, lq, 1)
+		if k := w.ParetoK(); !math.IsNaN(k) {
+			t.Errorf("%d equal weights: k̂ = %v, want NaN", len(lq), k)
+		}
+	}
+	if MaxParetoK(100) != 0.5 || MaxParetoK(20000) != 0.7 {
+		t.Errorf("MaxParetoK(100) = %v, (20000) = %v", MaxParetoK(100), MaxParetoK(20000))
+	}
+}

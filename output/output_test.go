@@ -164,9 +164,9 @@ func testRows() []StatsRow {
 	}
 	rows[0].SetExact(-6.931471805599454)
 	rows[2].SetExact(-1)
-	rows[0].Est = Estimates{FNIS: -6.9314718056, FNISErr: 1e-9, ESS: 0.97, ENIS: -0.051, ENISErr: 2e-3, ENMCMC: -0.049, ENMCMCErr: 3e-3, Acceptance: 0.95, TauInt: 0.52}
+	rows[0].Est = Estimates{FNIS: -6.9314718056, FNISErr: 1e-9, ESS: 0.97, ParetoK: 0.21, ENIS: -0.051, ENISErr: 2e-3, ENMCMC: -0.049, ENMCMCErr: 3e-3, Acceptance: 0.95, TauInt: 0.52}
 	rows[0].HasEstimate = true
-	rows[2].Est = Estimates{FNIS: -1.0000001, FNISErr: math.Inf(1), ESS: 5e-4, ENIS: -1, ENISErr: 0, ENMCMC: -1, ENMCMCErr: 0, Acceptance: 0.01, TauInt: 40}
+	rows[2].Est = Estimates{FNIS: -1.0000001, FNISErr: math.Inf(1), ESS: 5e-4, ParetoK: math.NaN(), ENIS: -1, ENISErr: 0, ENMCMC: -1, ENMCMCErr: 0, Acceptance: 0.01, TauInt: 40}
 	rows[2].HasEstimate = true
 	return rows
 }
@@ -200,7 +200,7 @@ func TestStatsRoundTrip(t *testing.T) {
 			wantHdr += ",f_exact,rel_err"
 		}
 		if layout.Estimate {
-			wantHdr += ",f_nis,f_nis_err,ess,e_nis,e_nis_err,e_nmcmc,e_nmcmc_err,acceptance,tau_int"
+			wantHdr += ",f_nis,f_nis_err,ess,pareto_k,e_nis,e_nis_err,e_nmcmc,e_nmcmc_err,acceptance,tau_int"
 		}
 		if strings.Join(hdr, ",") != wantHdr {
 			t.Errorf("header %v, want %s", hdr, wantHdr)
@@ -226,12 +226,12 @@ func TestStatsRoundTrip(t *testing.T) {
 			wantLine1 += ",,"
 		}
 		if layout.Estimate {
-			wantLine1 += ",,,,,,,,,"
+			wantLine1 += ",,,,,,,,,,"
 		}
 		if lines[2] != wantLine1 {
 			t.Errorf("row 1 written as\n%s\nwant\n%s", lines[2], wantLine1)
 		}
-		if layout.Estimate && !strings.HasSuffix(lines[3], ",-1.0000001,inf,0.0005,-1,0,-1,0,0.01,40") {
+		if layout.Estimate && !strings.HasSuffix(lines[3], ",-1.0000001,inf,0.0005,nan,-1,0,-1,0,0.01,40") {
 			t.Errorf("row 2 written as\n%s", lines[3])
 		}
 	}

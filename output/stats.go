@@ -44,8 +44,10 @@ type StatsRow struct {
 type Estimates struct {
 	// FNIS = -ln Ẑ/(βN) with its standard error FNISErr (delta method).
 	FNIS, FNISErr float64
-	// ESS is the relative effective sample size (Σw)²/(M·Σw²) ∈ [1/M, 1].
-	ESS float64
+	// ESS is the relative effective sample size (Σw)²/(M·Σw²) ∈ [1/M, 1],
+	// and ParetoK the fitted tail shape of the weights (mc.Weights.ParetoK;
+	// NaN when undefined): error bars hold for ParetoK ≲ 0.7.
+	ESS, ParetoK float64
 	// ENIS is the reweighted energy per spin with its standard error.
 	ENIS, ENISErr float64
 	// ENMCMC is the chain's mean energy per spin with its standard error
@@ -57,12 +59,12 @@ type Estimates struct {
 
 // Values returns the estimates in the order of EstimateColumns.
 func (e Estimates) Values() []float64 {
-	return []float64{e.FNIS, e.FNISErr, e.ESS, e.ENIS, e.ENISErr, e.ENMCMC, e.ENMCMCErr, e.Acceptance, e.TauInt}
+	return []float64{e.FNIS, e.FNISErr, e.ESS, e.ParetoK, e.ENIS, e.ENISErr, e.ENMCMC, e.ENMCMCErr, e.Acceptance, e.TauInt}
 }
 
 // fields returns pointers to the estimates in the order of EstimateColumns.
 func (e *Estimates) fields() []*float64 {
-	return []*float64{&e.FNIS, &e.FNISErr, &e.ESS, &e.ENIS, &e.ENISErr, &e.ENMCMC, &e.ENMCMCErr, &e.Acceptance, &e.TauInt}
+	return []*float64{&e.FNIS, &e.FNISErr, &e.ESS, &e.ParetoK, &e.ENIS, &e.ENISErr, &e.ENMCMC, &e.ENMCMCErr, &e.Acceptance, &e.TauInt}
 }
 
 // SetExact records the exact free energy per spin fExact and the signed
@@ -84,7 +86,7 @@ func (r *StatsRow) SetExact(fExact float64) {
 var (
 	StatsColumns    = []string{"beta", "f", "f_std", "e", "e_min", "s", "m_abs", "steps", "seconds"}
 	ExactColumns    = []string{"f_exact", "rel_err"}
-	EstimateColumns = []string{"f_nis", "f_nis_err", "ess", "e_nis", "e_nis_err", "e_nmcmc", "e_nmcmc_err", "acceptance", "tau_int"}
+	EstimateColumns = []string{"f_nis", "f_nis_err", "ess", "pareto_k", "e_nis", "e_nis_err", "e_nmcmc", "e_nmcmc_err", "acceptance", "tau_int"}
 )
 
 // StatsLayout says which optional column groups a stats file has.
