@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -140,8 +141,12 @@ func PlotFreeEnergy(runs []Run, pathNoExt string) error {
 		panels = append(panels, nis)
 	}
 	// All panels show the same β range so that they read as one figure.
+	xmin, xmax := top.X.Min, top.X.Max
 	for _, p := range panels[1:] {
-		p.X.Min, p.X.Max = top.X.Min, top.X.Max
+		xmin, xmax = math.Min(xmin, p.X.Min), math.Max(xmax, p.X.Max)
+	}
+	for _, p := range panels {
+		p.X.Min, p.X.Max = xmin, xmax
 	}
 	h := 4 * vg.Inch
 	if len(panels) > 1 {
@@ -185,7 +190,9 @@ type xyErrors struct {
 // colour) and the NIS estimate (its glyph with ±1 standard error bars),
 // both minus the exact f when some run has an exact reference (exact; then
 // the black zero line is the exact value), else minus the NIS value (the
-// variational f's height above the NIS estimate).
+// variational f's height above the NIS estimate). So that the error bars
+// of runs at the same β do not hide each other, run k's NIS points are
+// drawn shifted along β by (k - (runs-1)/2)·1 % of the β range.
 func nisPanel(runs []Run, exact bool) (*plot.Plot, error) {
 	title, ylabel := "Variational (line) and NIS ±1 SE (bars) minus the exact f", "f − f_exact  [J]"
 	if !exact {
@@ -193,11 +200,24 @@ func nisPanel(runs []Run, exact bool) (*plot.Plot, error) {
 	}
 	p := newPlot(title, labelBeta, ylabel)
 	p.Legend = plot.NewLegend() // the upper panel's legend serves all
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, r := range runs {
+		for _, s := range r.Stats {
+			if finite(s.Beta) {
+				lo, hi = math.Min(lo, s.Beta), math.Max(hi, s.Beta)
+			}
+		}
+	}
 	drawn := false
 	for k, r := range runs {
 		v, n, errs := nisGap(r, exact)
 		if len(v) == 0 {
 			continue
+		}
+		shift := (float64(k) - float64(len(runs)-1)/2) * 0.01 * (hi - lo)
+		n = slices.Clone(n)
+		for i := range n {
+			n[i].X += shift
 		}
 		drawn = true
 		c := plotutil.Color(k)
