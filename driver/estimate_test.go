@@ -181,6 +181,16 @@ func TestIsing2DFlags(t *testing.T) {
 			t.Errorf("kaufman %v, enumerate %v", k[i], e[i])
 		}
 	}
+	// The instance written as a couplings file is the same model.
+	path := filepath.Join(t.TempDir(), "is4.txt")
+	if st, _, errs := runCLI("instance", "-model", "ising2d", "-L", "4", "-J", "0.7", "-out", path); st != 0 {
+		t.Fatalf("instance: %q", errs)
+	}
+	_, outF, _ := runCLI("exact", "-model", "file", "-couplings", path, "-beta", "0.44")
+	_, outK, _ = runCLI("exact", "-model", "ising2d", "-L", "4", "-J", "0.7", "-beta", "0.44")
+	if f, k := jsonLines(t, outF)[0], jsonLines(t, outK)[0]; math.Abs(num(t, f, "f")-num(t, k, "f")) > 1e-13 {
+		t.Errorf("instance file: f %v, Kaufman %v", f["f"], k["f"])
+	}
 	// In a field there is no formula: auto enumerates.
 	if st, out, _ := runCLI("exact", "-model", "ising2d", "-L", "3", "-field", "0.1", "-beta", "1"); st != 0 || jsonLines(t, out)[0]["method"] != "enumerate" {
 		t.Errorf("field: %d %s", st, out)

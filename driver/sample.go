@@ -33,7 +33,7 @@ type sampleResult struct {
 // parameters) and reports their statistics. The sampling streams use
 // -sample-seed, which defaults to -seed, so that one flag reproduces a run.
 func runSample(args []string, e *env) (err error) {
-	fs := newFlagSet("sample", "-model cw|sk|file -n N [model flags] -arch cw_n|h2arnn -beta B [-samples 1000] [-sample-seed S] [-workers 0] [-out FILE.npy]",
+	fs := newFlagSet("sample", "-model cw|sk|ising2d|file -n N|-L L [model flags] -arch cw_n|h2arnn -beta B [-samples 1000] [-sample-seed S] [-workers 0] [-out FILE.npy]",
 		"Draws -samples configurations from an exact autoregressive net at inverse temperature β and prints\n"+
 			"one JSON line {\"arch\",\"n\",\"beta\",\"samples\",\"f\",\"f_std\",\"e\",\"e_min\",\"s\",\"m_abs\"}: per spin,\n"+
 			"f = mean(ln q + βH)/(βN), f_std its population std, e = mean H/N, e_min = min H/N, s = -mean(ln q)/N,\n"+

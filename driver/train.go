@@ -92,7 +92,7 @@ var testStop func(j, steps int, betaEnd bool) bool
 // stderr. estimate rebuilds a run's net with the same flags.
 func newTrainFlagSet(stderr io.Writer) (fs *flagSet, mf *modelFlags, tf *trainFlags, pf *profFlags) {
 	def := grad.DefaultConfig()
-	fs = newFlagSet("train", "-model cw|sk|file -n N [model flags] -arch NAME [arch flags] [protocol flags] [-out DIR]\n       h2arnn train -resume DIR",
+	fs = newFlagSet("train", "-model cw|sk|ising2d|file -n N|-L L [model flags] -arch NAME [arch flags] [protocol flags] [-out DIR]\n       h2arnn train -resume DIR",
 		"Trains the autoregressive net -arch on the Boltzmann distribution of the model with the paper's\n"+
 			"annealing (SPEC §4): β on linspace(start, end, count), -init-steps Adam steps at the first β and up\n"+
 			"to -max-step at every later one, stopping early once std(ln q + βH)/(βN) < -std-limit.\n"+
