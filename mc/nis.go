@@ -40,7 +40,8 @@ var ErrNonFinite = errors.New("mc: non-finite ln q or energy")
 // logarithms and as values scaled by the largest weight, so that nothing
 // overflows or underflows as a whole: weights far below the largest one
 // (e^{-745} of it) become 0 in the scaled form, which changes no estimate
-// by more than that fraction. Build them with NewWeights.
+// by more than that fraction. Build them with NewWeights; the fields are to
+// be read, not modified.
 type Weights struct {
 	// LogW holds ln w_b = -βH(x_b) - ln q(x_b), in sample order.
 	LogW []float64
@@ -55,8 +56,8 @@ type Weights struct {
 // NewWeights returns the weights w_b = exp(-β·energy[b] - logq[b]) of the
 // samples with the given ln q (nats) and total energies H (not per spin)
 // at inverse temperature β (finite, ≥ 0). It needs at least two samples
-// (ErrFewSamples) and finite ln q and energies (ErrNonFinite, naming the
-// sample).
+// (ErrFewSamples) and finite ln q, energies and ln w (ErrNonFinite, naming
+// the sample).
 func NewWeights(logq, energy []float64, beta float64) (*Weights, error) {
 	if err := checkBeta(beta); err != nil {
 		return nil, err
@@ -70,10 +71,10 @@ func NewWeights(logq, energy []float64, beta float64) (*Weights, error) {
 	}
 	w := &Weights{LogW: make([]float64, m), Scaled: make([]float64, m), Max: math.Inf(-1)}
 	for b := range m {
-		if !isFinite(logq[b]) || !isFinite(energy[b]) {
-			return nil, fmt.Errorf("%w: sample %d has ln q = %v, H = %v", ErrNonFinite, b, logq[b], energy[b])
+		lw, err := logWeight(beta, logq[b], energy[b])
+		if err != nil {
+			return nil, fmt.Errorf("%w, in sample %d", err, b)
 		}
-		lw := -beta*energy[b] - logq[b]
 		w.LogW[b] = lw
 		w.Max = math.Max(w.Max, lw)
 	}
@@ -97,7 +98,8 @@ func (w *Weights) LogMean() float64 {
 // LogMeanErr returns the delta-method standard error of LogMean,
 // s_w/(√M·w̄) with s_w the sample standard deviation of the weights (divided
 // by M - 1) and w̄ their mean. It is computed about the mean (two passes),
-// so equal weights give exactly 0.
+// so equal weights give 0 up to rounding (≈ 1e-17), not the cancellation
+// error of a one-pass formula.
 func (w *Weights) LogMeanErr() float64 {
 	m := float64(w.Len())
 	mean := w.sum / m
@@ -122,7 +124,7 @@ func (w *Weights) ESS() float64 {
 // mean of an observable, μ = Σ_b w_b o_b / Σ_b w_b, with its delta-method
 // standard error √(Σ_b w_b² (o_b - μ)²)/Σ_b w_b. obs has one value per
 // sample. The error is computed about μ, so an observable equal on every
-// sample has error 0.
+// sample has error 0 up to rounding.
 func (w *Weights) Mean(obs []float64) (mean, err float64) {
 	if len(obs) != w.Len() {
 		panic(fmt.Sprintf("mc: Weights.Mean: %d values for %d samples", len(obs), w.Len()))
@@ -195,38 +197,38 @@ func (w *Weights) Jackknife(k int) (logMean, err float64, e error) {
 // and energies are per spin, in units of the couplings.
 type NIS struct {
 	// Samples is M.
-	Samples int `json:"samples"`
+	Samples int
 	// LnZ is ln Ẑ (the whole system, not per spin) and LnZErr its
 	// delta-method standard error; LnZJack and LnZErrJack are the block
 	// jackknife's bias-corrected value and standard error (LnZ and +Inf
 	// when a block held all the weight; see Weights.Jackknife).
-	LnZ        float64 `json:"ln_z"`
-	LnZErr     float64 `json:"ln_z_err"`
-	LnZJack    float64 `json:"ln_z_jack"`
-	LnZErrJack float64 `json:"ln_z_err_jack"`
+	LnZ        float64
+	LnZErr     float64
+	LnZJack    float64
+	LnZErrJack float64
 	// F = -LnZ/(βN) with standard errors FErr (delta method) and FErrJack
 	// (jackknife). F is biased high by about FErr²·βN/2 (see ImportanceSampling
 	// on Jensen's inequality).
-	F        float64 `json:"f"`
-	FErr     float64 `json:"f_err"`
-	FErrJack float64 `json:"f_err_jack"`
+	F        float64
+	FErr     float64
+	FErrJack float64
 	// ESS is the relative effective sample size (Σw)²/(M·Σw²).
-	ESS float64 `json:"ess"`
+	ESS float64
 	// ParetoK is the tail shape k̂ of the weights (Weights.ParetoK; NaN
 	// when undefined): above MaxParetoK(M) the error bars are not to be
 	// trusted however large ESS looks.
-	ParetoK float64 `json:"pareto_k"`
+	ParetoK float64
 	// E = <H>/N and MAbs = <|Σ_i x_i|>/N, self-normalised, with standard
 	// errors.
-	E       float64 `json:"e"`
-	EErr    float64 `json:"e_err"`
-	MAbs    float64 `json:"m_abs"`
-	MAbsErr float64 `json:"m_abs_err"`
+	E       float64
+	EErr    float64
+	MAbs    float64
+	MAbsErr float64
 	// Reliable is false when the effective number of samples ESS·M is
 	// below MinESS, the jackknife and delta-method errors of ln Ẑ differ by
 	// more than a factor 2, or ParetoK exceeds MaxParetoK(M): the error
 	// bars are then not to be trusted.
-	Reliable bool `json:"reliable"`
+	Reliable bool
 }
 
 // ImportanceSampling returns the NIS estimates from the samples of bt
@@ -337,6 +339,16 @@ func WeightedOverlaps(bt *model.Batch, w *Weights, bins, workers int) []float64 
 }
 
 func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// logWeight returns ln w = -βH - ln q of one sample, or ErrNonFinite if ln q,
+// H or ln w itself (βH can overflow) is not finite.
+func logWeight(beta, logq, energy float64) (float64, error) {
+	lw := -beta*energy - logq
+	if !isFinite(logq) || !isFinite(energy) || !isFinite(lw) {
+		return 0, fmt.Errorf("%w: ln q = %v, H = %v, ln w = -βH - ln q = %v at β = %v", ErrNonFinite, logq, energy, lw, beta)
+	}
+	return lw, nil
+}
 
 // ParetoK returns k̂, the estimated shape of the generalised Pareto
 // distribution fitted to the largest weights (Pareto-smoothed importance

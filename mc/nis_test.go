@@ -281,10 +281,17 @@ func TestDegenerateInputs(t *testing.T) {
 			t.Errorf("ln q %v: %v", bad, err)
 		}
 	}
+	huge := &model.Batch{N: 2, B: 2, X: []int8{1, 1, 1, -1}, LogQ: []float64{-1, -2}, Energy: []float64{-1, -math.MaxFloat64}}
+	if _, err := ImportanceSampling(huge, 2); !errors.Is(err, ErrNonFinite) {
+		t.Errorf("βH overflowing: %v", err)
+	}
 	ok := &model.Batch{N: 2, B: 2, X: []int8{1, 1, 1, -1}, LogQ: []float64{-1, -2}, Energy: []float64{-1, 1}}
 	for _, b := range []float64{0, -1, math.NaN(), math.Inf(1)} {
 		if _, err := ImportanceSampling(ok, b); !errors.Is(err, ErrBeta) {
 			t.Errorf("β = %v: %v", b, err)
+		}
+		if _, err := NeuralMCMC(ok, b, rng, nil); b != 0 && !errors.Is(err, ErrBeta) {
+			t.Errorf("chain, β = %v: %v", b, err)
 		}
 	}
 	// One sample carries all the weight: the others are e^{-1000} of it,

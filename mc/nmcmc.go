@@ -32,18 +32,18 @@ type LocalMoves struct {
 type MCMC struct {
 	// Steps is the number of proposals made (M - 1 for M samples: the
 	// chain starts at the first).
-	Steps int `json:"steps"`
+	Steps int
 	// Acceptance is the fraction of proposals accepted.
-	Acceptance float64 `json:"acceptance"`
+	Acceptance float64
 	// E = <H>/N and MAbs = <|Σ_i x_i|>/N over the chain's states, with
 	// errors corrected by their integrated autocorrelation times (E.Tau is
 	// τ_int of e in steps of the chain).
-	E    Estimate `json:"e"`
-	MAbs Estimate `json:"m_abs"`
+	E    Estimate
+	MAbs Estimate
 	// Reliable is false when the chain is too short for its correlations:
 	// τ_int of e could not be estimated (E.Reliable), or the effective
 	// number of independent states M/(2τ_int) is below MinESS.
-	Reliable bool `json:"reliable"`
+	Reliable bool
 }
 
 // NeuralChain is an independence Metropolis–Hastings chain at inverse
@@ -82,15 +82,15 @@ func NewNeuralChain(beta float64, x0 []int8, logq, energy float64, local *LocalM
 	if len(x0) < 1 {
 		return nil, errors.New("mc: a neural chain needs a state of at least one spin")
 	}
-	if !isFinite(logq) || !isFinite(energy) {
-		return nil, fmt.Errorf("%w: the first state has ln q = %v, H = %v", ErrNonFinite, logq, energy)
+	lw, err := logWeight(beta, logq, energy)
+	if err != nil {
+		return nil, fmt.Errorf("%w, in the first state", err)
 	}
-	c := &NeuralChain{beta: beta, x: slices.Clone(x0), energy: energy, lw: -beta*energy - logq}
+	c := &NeuralChain{beta: beta, x: slices.Clone(x0), energy: energy, lw: lw}
 	if local != nil && local.Sweeps > 0 {
 		if local.Model == nil || local.LogProb == nil || local.Model.N != len(x0) {
 			return nil, errors.New("mc: local moves need the model of the samples and a LogProb of the net")
 		}
-		var err error
 		if c.chain, err = NewChain(local.Model, beta, x0, rng); err != nil {
 			return nil, err
 		}
@@ -108,10 +108,10 @@ func (c *NeuralChain) Step(x []int8, logq, energy float64, rng *rand.Rand) (bool
 	if len(x) != len(c.x) {
 		return false, fmt.Errorf("mc: proposal of %d spins for a chain of %d", len(x), len(c.x))
 	}
-	if !isFinite(logq) || !isFinite(energy) {
-		return false, fmt.Errorf("%w: proposal with ln q = %v, H = %v", ErrNonFinite, logq, energy)
+	lw, err := logWeight(c.beta, logq, energy)
+	if err != nil {
+		return false, fmt.Errorf("%w, in the proposal", err)
 	}
-	lw := -c.beta*energy - logq
 	c.proposed++
 	ok := false
 	if d := lw - c.lw; d >= 0 || rng.Float64() < math.Exp(d) {
@@ -171,13 +171,16 @@ func (c *NeuralChain) Acceptance() (proposed, accepted int64) { return c.propose
 // energy (ErrNonFinite), an invalid β (ErrBeta), or local moves without a
 // model or a LogProb.
 func NeuralMCMC(bt *model.Batch, beta float64, rng *rand.Rand, local *LocalMoves) (MCMC, error) {
+	if err := checkBeta(beta); err != nil {
+		return MCMC{}, err
+	}
 	if bt == nil || bt.B < 2 || bt.N < 1 {
 		return MCMC{}, fmt.Errorf("%w (a chain needs at least two proposals of at least one spin)", ErrFewSamples)
 	}
 	n := bt.N
 	for b := range bt.B {
-		if !isFinite(bt.LogQ[b]) || !isFinite(bt.Energy[b]) {
-			return MCMC{}, fmt.Errorf("%w: sample %d has ln q = %v, H = %v", ErrNonFinite, b, bt.LogQ[b], bt.Energy[b])
+		if _, err := logWeight(beta, bt.LogQ[b], bt.Energy[b]); err != nil {
+			return MCMC{}, fmt.Errorf("%w, in sample %d", err, b)
 		}
 	}
 	c, err := NewNeuralChain(beta, bt.X[:n], bt.LogQ[0], bt.Energy[0], local, rng)
