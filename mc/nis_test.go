@@ -68,7 +68,7 @@ func TestExactNetsGiveConstantWeights(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := EstimateNet(net, tc.beta, NetOptions{Samples: 3000, Seed: 1, NIS: true, MCMC: true, Workers: 2})
+		r, err := EstimateNet(net, tc.beta, NetOptions{Samples: 2000, Seed: 1, NIS: true, MCMC: true, Workers: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +80,7 @@ func TestExactNetsGiveConstantWeights(t *testing.T) {
 		if math.Abs(nis.ESS-1) > 1e-12 || nis.FErr > 1e-12 || !nis.Reliable {
 			t.Errorf("%s β=%v: ESS/M %.15g, error %v, reliable %v", tc.arch, tc.beta, nis.ESS, nis.FErr, nis.Reliable)
 		}
-		if ch.Acceptance != 1 || ch.Steps != 2999 {
+		if ch.Acceptance != 1 || ch.Steps != 1999 {
 			t.Errorf("%s β=%v: chain accepted %v of %d proposals", tc.arch, tc.beta, ch.Acceptance, ch.Steps)
 		}
 		if math.Abs(nis.E-exact.E) > 4*nis.EErr || math.Abs(nis.E-r.Variational.E) > 1e-12 {
