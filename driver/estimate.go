@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"strings"
 
 	"github.com/h2arnn/h2arnn/grad"
@@ -105,6 +106,8 @@ type estimateResult struct {
 	EVar        jfloat  `json:"e_var"`
 	*nisResult
 	*nmcmcResult
+	// Overlaps is the file of the reweighted P(q) (-overlaps).
+	Overlaps  string  `json:"overlaps,omitempty"`
 	FExact    *jfloat `json:"f_exact,omitempty"`
 	EExact    *jfloat `json:"e_exact,omitempty"`
 	RelErrVar *jfloat `json:"rel_err_var,omitempty"`
@@ -157,7 +160,7 @@ func loadRun(flagName, dir string) (*savedRun, error) {
 // runEstimate prints unbiased estimates of the free energy and energy from
 // the net of a train run.
 func runEstimate(args []string, e *env) error {
-	fs := newFlagSet("estimate", "-run DIR [-beta B[,B...]|all] [-samples 20000] [-method both|nis|nmcmc] [-local-sweeps 0] [-sample-seed S] [-workers 0]",
+	fs := newFlagSet("estimate", "-run DIR [-beta B[,B...]|all] [-samples 20000] [-method both|nis|nmcmc] [-local-sweeps 0] [-overlaps DIR] [-sample-seed S] [-workers 0]",
 		"Loads the net of a 'h2arnn train' run and turns its samples into estimates under the Boltzmann\n"+
 			"distribution that are exact in expectation, with error bars (package mc):\n"+
 			"  nis    neural importance sampling: weights w = exp(-βH - ln q) give f_nis = -ln(mean w)/(βN)\n"+
@@ -171,7 +174,8 @@ func runEstimate(args []string, e *env) error {
 			"nis_reliable, e_nmcmc, e_nmcmc_err, m_abs_nmcmc, m_abs_nmcmc_err, acceptance, tau_int, local_sweeps,\n"+
 			"nmcmc_reliable} (per spin, units of J; f_var is the variational f, an upper bound) and, when an\n"+
 			"exact reference exists (cw, ising2d without field, N ≤ 26), f_exact, e_exact, rel_err_var and\n"+
-			"rel_err_nis = (f - f_exact)/|f_exact|. Non-finite values are null.\n"+
+			"rel_err_nis = (f - f_exact)/|f_exact|, and with -overlaps the file of the reweighted P(q),\n"+
+			"\"overlaps\". Non-finite values are null.\n"+
 			"\n"+
 			"A run keeps only its final parameters (checkpoint.json), those trained at the last β (or, if the\n"+
 			"run was interrupted, at the β it had reached): \"trained_beta\". The estimates are unbiased at any\n"+
@@ -193,6 +197,8 @@ func runEstimate(args []string, e *env) error {
 	localSweeps := fs.Int("local-sweeps", 0, "Metropolis sweeps (N flip attempts each) after each proposal of the chain (nmcmc; 0: none)")
 	sampleSeed := fs.Uint64("sample-seed", 0, "seed of the sampling streams (default: the run's -train-seed)")
 	workers := fs.Int("workers", 0, "sampling goroutines (0 = one per core); results do not depend on it")
+	overlaps := fs.String("overlaps", "", "also write the overlap distribution P(q) under the Boltzmann distribution, reweighted from the samples (pairs weighted by w_a·w_b; O(M²) pairs), to `DIR`/nis_overlaps_beta<β>.csv (q_low,q_high,density; needs nis)")
+	bins := fs.Int("overlap-bins", 100, "bins of -overlaps on [-1, 1]")
 	pf := addProfileFlags(fs)
 	if err := fs.parse(args); err != nil {
 		return err
@@ -218,6 +224,16 @@ func runEstimate(args []string, e *env) error {
 		return usagef("-local-sweeps %d: give 0 or more sweeps", *localSweeps)
 	case *localSweeps > 0 && !opt.MCMC:
 		return usagef("-local-sweeps applies to the chain; use -method nmcmc or both, or drop it")
+	case *overlaps != "" && !opt.NIS:
+		return usagef("-overlaps reweights with the importance weights; use -method nis or both, or drop it")
+	case *bins < 1:
+		return usagef("-overlap-bins %d: give at least 1 bin", *bins)
+	}
+	if *overlaps != "" {
+		if err := output.CheckWritable(*overlaps); err != nil {
+			return usagef("-overlaps %s: %v; give a writable directory", *overlaps, err)
+		}
+		opt.OverlapBins = *bins
 	}
 	if err := checkWorkers(*workers); err != nil {
 		return err
@@ -234,11 +250,12 @@ func runEstimate(args []string, e *env) error {
 	if fs.set("sample-seed") {
 		opt.Seed = *sampleSeed
 	}
-	return withProfiles(pf, func() error { return run.estimate(e, idx, opt, *workers) })
+	return withProfiles(pf, func() error { return run.estimate(e, idx, opt, *workers, *overlaps) })
 }
 
-// estimate prints the line of every schedule index in idx.
-func (r *savedRun) estimate(e *env, idx []int, opt mc.NetOptions, workers int) error {
+// estimate prints the line of every schedule index in idx, and writes the
+// reweighted P(q) into the directory overlaps if it is not empty.
+func (r *savedRun) estimate(e *env, idx []int, opt mc.NetOptions, workers int, overlaps string) error {
 	betas := make([]float64, len(idx))
 	for k, j := range idx {
 		betas[k] = r.sched[j]
@@ -260,7 +277,14 @@ func (r *savedRun) estimate(e *env, idx []int, opt mc.NetOptions, workers int) e
 		if refs != nil {
 			ref = &refs[k]
 		}
-		if err := e.emit(r.result(est, ref, opt.LocalSweeps)); err != nil {
+		res := r.result(est, ref, opt.LocalSweeps)
+		if overlaps != "" {
+			res.Overlaps = filepath.Join(overlaps, "nis_"+output.OverlapsFileFor(betas[k]))
+			if err := output.WriteOverlapsCSV(res.Overlaps, est.Overlaps); err != nil {
+				return err
+			}
+		}
+		if err := e.emit(res); err != nil {
 			return err
 		}
 	}

@@ -67,6 +67,24 @@ func TestEstimateCommand(t *testing.T) {
 	if len(nis) != 2 || num(t, nis[0], "beta") != 1 || nis[0]["e_nmcmc"] != nil || nis[0]["acceptance"] != nil || num(t, nis[1], "f_nis") != num(t, all[0], "f_nis") {
 		t.Errorf("-method nis: %v", nis)
 	}
+	// The reweighted P(q): a normalised density on the asked bins.
+	pq := filepath.Join(t.TempDir(), "pq")
+	st, out, errs = runCLI("estimate", "-run", dir, "-samples", "300", "-overlaps", pq, "-overlap-bins", "10")
+	if st != 0 {
+		t.Fatalf("-overlaps: %q", errs)
+	}
+	l = jsonLines(t, out)
+	if l[0]["overlaps"] != filepath.Join(pq, "nis_overlaps_beta1.5.csv") {
+		t.Errorf("overlaps field %v", l[0]["overlaps"])
+	}
+	h, err := output.ReadOverlapsCSV(filepath.Join(pq, "nis_overlaps_beta1.5.csv"))
+	sum := 0.0
+	for _, v := range h {
+		sum += v * 2 / 10
+	}
+	if err != nil || len(h) != 10 || math.Abs(sum-1) > 1e-12 {
+		t.Errorf("reweighted P(q): %v %v, Σ density·width = %v", err, h, sum)
+	}
 	_, out, _ = runCLI("estimate", "-run", dir, "-samples", "300", "-beta", "1", "-method", "nmcmc")
 	ch := jsonLines(t, out)
 	if len(ch) != 1 || ch[0]["f_nis"] != nil || ch[0]["rel_err_nis"] != nil || num(t, ch[0], "acceptance") <= 0 || num(t, ch[0], "samples") != 300 {
@@ -89,6 +107,8 @@ func TestEstimateCommand(t *testing.T) {
 		{"-run", dir, "-method", "is"},
 		{"-run", dir, "-local-sweeps", "-1"},
 		{"-run", dir, "-local-sweeps", "2", "-method", "nis"},
+		{"-run", dir, "-overlaps", t.TempDir(), "-method", "nmcmc"},
+		{"-run", dir, "-overlaps", t.TempDir(), "-overlap-bins", "0"},
 		{"-run", dir, "-workers", "-2"},
 		{"-run", filepath.Join(dir, "nothing")},
 		{"-run", dir, "extra"},
