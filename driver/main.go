@@ -21,9 +21,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/h2arnn/h2arnn/internal/decimal"
 	"io"
 	"strings"
+
+	"github.com/h2arnn/h2arnn/internal/decimal"
 
 	"github.com/h2arnn/h2arnn/output"
 )
@@ -69,6 +70,7 @@ func commands() []command {
 		{"exact", "exact free energy, energy, entropy and |m| of a model at given β", runExact},
 		{"sample", "sample a trained net (-run DIR) or an exact one (cw_n, h2arnn) to .npy files, with statistics", runSample},
 		{"train", "train a variational autoregressive net with the paper's β annealing", runTrain},
+		{"estimate", "unbiased free energy and energy with error bars from a trained net (importance sampling, neural MCMC)", runEstimate},
 		{"plot", "overlay the free energy and P(q) of several training runs in one figure", runPlot},
 		{"instance", "write a model instance (couplings file, text or .npz) to standard output or a file", runInstance},
 		{"bench", "time a training step and sampling of one architecture on this machine", runBench},

@@ -1,11 +1,7 @@
 package driver
 
 import (
-	"bufio"
-	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,8 +14,8 @@ import (
 
 // sampleResult is the JSON line of `h2arnn sample`: the statistics of the
 // samples (model.Stats), compared with the exact free energy when a
-// reference exists (cw: analytic at any N; other models: enumeration for
-// N ≤ maxRefEnumerate), and the wall-clock time of the drawing.
+// reference exists (exactReference), and the wall-clock time of the
+// drawing.
 type sampleResult struct {
 	Arch    string  `json:"arch"`
 	N       int     `json:"n"`
@@ -29,11 +25,6 @@ type sampleResult struct {
 	*output.Exact
 	Seconds float64 `json:"seconds"`
 }
-
-// maxRefEnumerate is the largest N for which sample and train compute an
-// exact reference by enumeration for non-CW models (2^26 states take about
-// a second).
-const maxRefEnumerate = 26
 
 // sampleFlags are the flags of sample.
 type sampleFlags struct {
@@ -50,24 +41,24 @@ type sampleFlags struct {
 // their statistics.
 func runSample(args []string, e *env) error {
 	fs := newFlagSet("sample", "-run DIR [-beta B] [-samples 1000] [-sample-seed S] [-workers 0] [-out X.npy] [-logq Q.npy] [-energy E.npy]\n"+
-		"       h2arnn sample -model cw|sk|file -n N [model flags] -arch cw_n|h2arnn -beta B [same flags]",
+		"       h2arnn sample -model cw|sk|ising2d|file -n N|-L L [model flags] -arch cw_n|h2arnn -beta B [same flags]",
 		"Draws -samples configurations from an autoregressive net and prints one JSON line\n"+
 			"{\"arch\",\"n\",\"beta\",\"samples\",\"f\",\"f_std\",\"e\",\"e_min\",\"s\",\"m_abs\",\"seconds\"}: per spin,\n"+
 			"f = mean(ln q + βH)/(βN), f_std its population std, e = mean H/N, e_min = min H/N, s = -mean(ln q)/N,\n"+
-			"m_abs = mean |Σx|/N, and the seconds the drawing took. With an exact reference (cw: any N; other\n"+
-			"models: N ≤ 26) it adds \"f_exact\" and \"rel_err\" = (f - f_exact)/|f_exact|.\n"+
+			"m_abs = mean |Σx|/N, and the seconds the drawing took. With an exact reference (cw: any N; ising2d\n"+
+			"without field: any L; others: N ≤ 26) it adds \"f_exact\" and \"rel_err\" = (f - f_exact)/|f_exact|.\n"+
 			"\n"+
-			"The net is either the one a 'h2arnn train' run saved in DIR (-run DIR: its net.h2arnn, the net after\n"+
-			"the run's last finished β, on the model of the run), or an exact net built here (-model ... -arch\n"+
-			"cw_n|h2arnn). -beta is the β of the statistics; it defaults to the β the trained net was last trained\n"+
-			"at, and for the exact nets it also sets their parameters. Samples go to the files -out (int8 ±1,\n"+
-			"shape [M, N]), -logq and -energy (float64 ln q and total H, shape [M]) as .npy, written chunk by\n"+
-			"chunk, so M can exceed memory. Sample b is drawn from its own random stream (-sample-seed, b): the\n"+
-			"files and the figures are the same, bit for bit, for any -workers. Ctrl-C or SIGTERM stops within a\n"+
-			"second, leaves no partial file and exits with status 130.", e.stderr)
+			"The net is either the one a 'h2arnn train' run keeps in DIR (-run DIR: the net of its checkpoint, the\n"+
+			"one at the end of the run or where it was interrupted, on the model of the run), or an exact net\n"+
+			"built here (-model ... -arch cw_n|h2arnn). -beta is the β of the statistics; it defaults to the β the\n"+
+			"trained net was last trained at, and for the exact nets it also sets their parameters.\n"+
+			"Samples go to the files -out (int8 ±1, shape [M, N]), -logq and -energy (float64 ln q and total H,\n"+
+			"shape [M]) as .npy, written chunk by chunk, so M can exceed memory. Sample b is drawn from its own\n"+
+			"random stream (-sample-seed, b): the files and the figures are the same, bit for bit, for any\n"+
+			"-workers. Ctrl-C or SIGTERM stops within a second, leaves no partial file and exits with status 130.", e.stderr)
 	mf := addModelFlags(fs, true)
 	var sf sampleFlags
-	fs.StringVar(&sf.run, "run", "", "sample the net of the 'h2arnn train' run in `DIR` (its net.h2arnn), on the run's model")
+	fs.StringVar(&sf.run, "run", "", "sample the net of the 'h2arnn train' run in `DIR` (its checkpoint's), on the run's model")
 	fs.StringVar(&sf.arch, "arch", "", "without -run: the exact architecture, cw_n (cw models, any N) or h2arnn (any model, N ≤ "+strconv.Itoa(model.MaxExactNet)+")")
 	fs.StringVar(&sf.beta, "beta", "", "inverse temperature β > 0 (required without -run; with -run the default is the β the net was last trained at)")
 	fs.IntVar(&sf.samples, "samples", 1000, "number of samples M")
@@ -87,7 +78,7 @@ func runSample(args []string, e *env) error {
 	var seed uint64
 	var err error
 	if sf.run != "" {
-		net, seed, err = sf.trained(fs, e.stderr)
+		net, seed, err = sf.trained(fs)
 	} else {
 		net, err = sf.exact(fs, mf)
 		seed = mf.seed
@@ -173,40 +164,21 @@ func (sf *sampleFlags) exact(fs *flagSet, mf *modelFlags) (model.Net, error) {
 	return net, nil
 }
 
-// trained loads the net of the run in -run DIR on the run's model, and
-// returns it with the run's -seed.
-func (sf *sampleFlags) trained(fs *flagSet, stderr io.Writer) (model.Net, uint64, error) {
-	for _, name := range []string{"model", "n", "J", "field", "seed", "couplings", "fields", "arch"} {
+// trained loads the net of the run in -run DIR (loadRun) and returns it
+// with the run's -seed; its β is the one it was last trained at.
+func (sf *sampleFlags) trained(fs *flagSet) (model.Net, uint64, error) {
+	for _, name := range []string{"model", "n", "L", "J", "field", "seed", "couplings", "fields", "arch"} {
 		if fs.set(name) {
 			return nil, 0, usagef("-%s with -run: the run gives the model and the net; drop -%s", name, name)
 		}
 	}
-	ck, err := loadCheckpoint("-run", sf.run)
+	run, err := loadRun("-run", sf.run)
 	if err != nil {
 		return nil, 0, err
 	}
-	tfs, mf, _, _ := newTrainFlags(stderr)
-	if err := applySavedFlags(tfs, ck.Flags, sf.run); err != nil {
-		return nil, 0, err
-	}
-	m, err := mf.build(tfs)
-	if err != nil {
-		return nil, 0, &usageError{msg: fmt.Sprintf("-run %s: the run's model cannot be rebuilt: %v", sf.run, err), err: err}
-	}
-	sf.inputs = []string{mf.couplings, mf.hfile, filepath.Join(sf.run, netFile), filepath.Join(sf.run, checkpointFile)}
-	f, err := os.Open(filepath.Join(sf.run, netFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, 0, usagef("-run %s: no %s yet: the run has not finished a β; resume it with 'h2arnn train -resume %s'", sf.run, netFile, sf.run)
-	}
-	if err != nil {
-		return nil, 0, usagef("-run %s: cannot read %s (%v)", sf.run, netFile, err)
-	}
-	defer f.Close()
-	net, err := model.Load(bufio.NewReader(f), m)
-	if err != nil {
-		return nil, 0, &usageError{msg: fmt.Sprintf("-run %s: %s: %v", sf.run, netFile, err), err: err}
-	}
-	return net, mf.seed, nil
+	sf.inputs = append(run.inputs, filepath.Join(sf.run, checkpointFile), filepath.Join(sf.run, netFile))
+	run.net.SetBeta(run.sched[run.trained])
+	return run.net, run.seed, nil
 }
 
 // sampleChunkBytes bounds the spins of one chunk of draw: the memory of a
@@ -248,46 +220,17 @@ func (sf *sampleFlags) draw(e *env, net model.Net, beta float64, seed uint64) er
 		return err
 	}
 	res := sampleResult{Arch: net.Arch(), N: n, Beta: beta, Samples: total, Stats: acc.Stats(), Seconds: time.Since(begin).Seconds()}
-	refs, err := exactRefs(e.ctx, m, []float64{beta}, sf.workers)
+	th, err := exactReference(e.ctx, m, []float64{beta}, sf.workers)
 	if err != nil {
 		if isInterrupt(err) {
 			return errInterrupted
 		}
 		return err
 	}
-	if refs != nil {
-		res.Exact = output.NewExact(res.F, refs[0])
+	if th != nil {
+		res.Exact = output.NewExact(res.F, th[0].F)
 	}
 	return e.emit(res)
-}
-
-// exactRefs returns the exact free energy per spin at every β when a
-// reference is cheap, and nil otherwise: the analytic sum for cw models at
-// any N, enumeration (all β in one pass over the states) for other models
-// with N ≤ maxRefEnumerate. sample and train report rel_err against it.
-func exactRefs(ctx context.Context, m *model.Hamiltonian, betas []float64, workers int) ([]float64, error) {
-	out := make([]float64, len(betas))
-	switch {
-	case m.CW != nil:
-		for k, b := range betas {
-			th, err := model.CWExact(m.N, *m.CW, b)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = th.F
-		}
-	case m.N <= maxRefEnumerate:
-		th, err := model.Enumerate(ctx, m, betas, workers)
-		if err != nil {
-			return nil, err
-		}
-		for k, t := range th {
-			out[k] = t.F
-		}
-	default:
-		return nil, nil
-	}
-	return out, nil
 }
 
 // checkFileDir checks that a file can be created at path: its directory

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/h2arnn/h2arnn/grad"
+	"github.com/h2arnn/h2arnn/mc"
 	"github.com/h2arnn/h2arnn/model"
 	"github.com/h2arnn/h2arnn/output"
 )
@@ -38,6 +39,7 @@ type trainFlags struct {
 	initSteps, maxStep, batch int
 	lr, stdLimit              float64
 	statsBatches, evalSamples int
+	estimate                  int
 	trainSeed                 uint64
 	workers                   int
 	out                       string
@@ -62,18 +64,22 @@ var runtimeFlags = map[string]bool{
 // interrupt had arrived there.
 var testStop func(j, steps int, betaEnd bool) bool
 
-// newTrainFlags declares the flags of train. sample -run uses it too, to
-// read back a run's saved flags.
-func newTrainFlags(stderr io.Writer) (*flagSet, *modelFlags, *trainFlags, *profFlags) {
+// newTrainFlagSet declares the flags of train; usage goes to stderr.
+// sample and estimate use it too, to read back a run's saved flags.
+func newTrainFlagSet(stderr io.Writer) (*flagSet, *modelFlags, *trainFlags, *profFlags) {
 	def := grad.DefaultConfig()
-	fs := newFlagSet("train", "-model cw|sk|file -n N [model flags] -arch NAME [arch flags] [protocol flags] [-out DIR]\n       h2arnn train -resume DIR",
+	fs := newFlagSet("train", "-model cw|sk|ising2d|file -n N|-L L [model flags] -arch NAME [arch flags] [protocol flags] [-out DIR]\n       h2arnn train -resume DIR",
 		"Trains the autoregressive net -arch on the Boltzmann distribution of the model with the paper's\n"+
 			"annealing (SPEC §4): β on linspace(start, end, count), -init-steps Adam steps at the first β and up\n"+
 			"to -max-step at every later one, stopping early once std(ln q + βH)/(βN) < -std-limit.\n"+
 			"After each β it prints one JSON line {\"arch\",\"n\",\"params\",\"beta\",\"f\",\"f_std\",\"e\",\"e_min\",\"s\",\n"+
 			"\"m_abs\",\"steps\",\"seconds\"} with the statistics of the -eval-samples evaluation batch (or, with\n"+
 			"-eval-samples 0, the mean over the last -stats-batches training batches), plus \"f_exact\" and\n"+
-			"\"rel_err\" = (f - f_exact)/|f_exact| when an exact reference exists (cw: any N; others: N ≤ 26).\n"+
+			"\"rel_err\" = (f - f_exact)/|f_exact| when an exact reference exists (cw: any N; ising2d without\n"+
+			"field: any L; others: N ≤ 26). With -estimate M it also draws M samples after each β and adds\n"+
+			"unbiased estimates with error bars, as 'h2arnn estimate' computes them: \"f_nis\", \"f_nis_err\", \"ess\",\n"+
+			"\"pareto_k\", \"e_nis\", \"e_nis_err\" (importance sampling), \"e_nmcmc\", \"e_nmcmc_err\", \"acceptance\",\n"+
+			"\"tau_int\" (neural MCMC), also as stats.csv columns, and a third panel in free_energy.png.\n"+
 			"\n"+
 			"Everything goes into the run directory -out DIR (default runs/<date>-<time>-<arch>-n<N>):\n"+
 			"stats.csv (one row per β), summary.json (configuration, versions, model source, final figures),\n"+
@@ -99,6 +105,7 @@ func newTrainFlags(stderr io.Writer) (*flagSet, *modelFlags, *trainFlags, *profF
 	fs.Float64Var(&tf.stdLimit, "std-limit", def.StdLimit, "early stop at a β once the per-spin free-energy std of a batch falls below this (0: never)")
 	fs.IntVar(&tf.statsBatches, "stats-batches", def.StatsBatches, "training batches averaged into the statistics of a β")
 	fs.IntVar(&tf.evalSamples, "eval-samples", def.EvalSamples, "samples of the evaluation batch drawn after each β (0: report training statistics)")
+	fs.IntVar(&tf.estimate, "estimate", 0, "after each β, draw this many samples M and add unbiased estimates (importance sampling and neural MCMC, as 'h2arnn estimate') to the JSON line and stats.csv (0: none)")
 	fs.Uint64Var(&tf.trainSeed, "train-seed", 0, "seed of the parameter initialisation and of the training samples")
 	fs.IntVar(&tf.workers, "workers", 0, "goroutines (0 = one per core); results do not depend on it")
 	fs.StringVar(&tf.out, "out", "", "run `DIR` (created if missing; default runs/<date>-<time>-<arch>-n<N>); it must not hold another run")
@@ -111,7 +118,7 @@ func newTrainFlags(stderr io.Writer) (*flagSet, *modelFlags, *trainFlags, *profF
 }
 
 func runTrain(args []string, e *env) error {
-	fs, mf, tf, pf := newTrainFlags(e.stderr)
+	fs, mf, tf, pf := newTrainFlagSet(e.stderr)
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -215,19 +222,23 @@ type trainRun struct {
 	started time.Time
 	// lastCk is the position of the last checkpoint written.
 	lastCk grad.State
+	// ctx is the training's context: the command's, cancelled also by
+	// testStop.
+	ctx context.Context
 }
 
 // newTrainRun computes the exact references, prepares the trainer (at the
 // checkpoint's position when resuming) and opens stats.csv.
 func newTrainRun(e *env, fs *flagSet, mf *modelFlags, tf *trainFlags, cfg grad.Config, m *model.Hamiltonian, net model.Net, ck *checkpoint) (*trainRun, error) {
 	sched := cfg.Schedule()
-	refs, err := exactRefs(e.ctx, m, sched, tf.workers)
+	th, err := exactReference(e.ctx, m, sched, tf.workers)
 	if err != nil {
 		if isInterrupt(err) {
 			return nil, errInterrupted
 		}
 		return nil, err
 	}
+	refs := freeEnergies(th)
 	tr, err := grad.NewTrainer(net, cfg)
 	if err != nil {
 		return nil, asUsage(err)
@@ -235,7 +246,7 @@ func newTrainRun(e *env, fs *flagSet, mf *modelFlags, tf *trainFlags, cfg grad.C
 	r := &trainRun{e: e, tf: tf, mf: mf, fs: fs, cfg: cfg, sched: sched, m: m, net: net, tr: tr, refs: refs, started: time.Now()}
 	statsPath := filepath.Join(tf.out, output.StatsFile)
 	if ck == nil {
-		if r.stats, err = output.CreateStats(statsPath, refs != nil); err != nil {
+		if r.stats, err = output.CreateStats(statsPath, r.layout()); err != nil {
 			tr.Close()
 			return nil, fmt.Errorf("creating %s: %v", statsPath, err)
 		}
@@ -245,7 +256,7 @@ func newTrainRun(e *env, fs *flagSet, mf *modelFlags, tf *trainFlags, cfg grad.C
 		tr.Close()
 		return nil, usagef("-resume %s: %v; the checkpoint does not belong to this configuration", tf.resume, err)
 	}
-	if r.stats, r.rows, err = output.ResumeStats(statsPath, refs != nil, ck.State.BetaIndex); err != nil {
+	if r.stats, r.rows, err = output.ResumeStats(statsPath, r.layout(), ck.State.BetaIndex); err != nil {
 		tr.Close()
 		return nil, usagef("-resume %s: %v", tf.resume, err)
 	}
@@ -259,6 +270,27 @@ func (r *trainRun) close() {
 }
 
 func (r *trainRun) dir(name string) string { return filepath.Join(r.tf.out, name) }
+
+// layout is the run's stats.csv layout.
+func (r *trainRun) layout() output.StatsLayout {
+	return output.StatsLayout{Exact: r.refs != nil, Estimate: r.tf.estimate > 0}
+}
+
+// estimate adds the unbiased estimates of -estimate to the row of β index
+// j, from samples of the streams (train seed, StepID(j, EstimateStep)),
+// which 'h2arnn estimate' reproduces.
+func (r *trainRun) estimate(row *output.StatsRow, j int) error {
+	if r.tf.estimate == 0 {
+		return nil
+	}
+	opt := mc.NetOptions{Samples: r.tf.estimate, Seed: r.tf.trainSeed, Step: grad.StepID(j, grad.EstimateStep), Workers: r.tf.workers, NIS: true, MCMC: true}
+	est, err := mc.EstimateNet(r.ctx, r.net, row.Beta, opt)
+	if err != nil {
+		return fmt.Errorf("estimating at β %v: %w", row.Beta, err)
+	}
+	row.Estimates = estimatesOf(est)
+	return nil
+}
 
 // result is the JSON line of a finished β.
 func (r *trainRun) result(row output.StatsRow) trainResult {
@@ -277,6 +309,7 @@ func (r *trainRun) train() error {
 	}
 	ctx, cancel := context.WithCancel(r.e.ctx)
 	defer cancel()
+	r.ctx = ctx
 	r.tr.OnStep = func(j, steps int, st grad.Stats) error {
 		prog.step(j, steps, st)
 		if testStop != nil && testStop(j, steps, false) {
@@ -311,6 +344,9 @@ func (r *trainRun) finishBeta(gr grad.Result) (output.StatsRow, error) {
 	row := output.StatsRow{Beta: gr.Beta, Stats: gr.Stats, Steps: gr.Steps, Seconds: gr.Seconds}
 	if r.refs != nil {
 		row.SetExact(r.refs[gr.Index])
+	}
+	if err := r.estimate(&row, gr.Index); err != nil {
+		return row, err
 	}
 	if err := r.stats.Write(row); err != nil {
 		return row, fmt.Errorf("writing %s: %v", output.StatsFile, err)
@@ -535,6 +571,8 @@ func (tf *trainFlags) config(fs *flagSet) (grad.Config, error) {
 		return cfg, asUsage(err)
 	}
 	switch {
+	case tf.estimate < 0 || tf.estimate == 1:
+		return cfg, usagef("-estimate %d: give 0 (no estimates) or at least 2 samples", tf.estimate)
 	case tf.overlapBins < 0:
 		return cfg, usagef("-overlap-bins %d: give a number of bins ≥ 1, or 0 for no histogram", tf.overlapBins)
 	case tf.checkpointEvery < 0:

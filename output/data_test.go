@@ -378,10 +378,10 @@ func TestLoadRunDetails(t *testing.T) {
 	}
 	// ResumeStats keeping no row leaves the header.
 	path := filepath.Join(dir, "resume.csv")
-	w, _ := CreateStats(path, false)
+	w, _ := CreateStats(path, StatsLayout{})
 	w.Write(StatsRow{Beta: 1})
 	w.Close()
-	w, rows, err := ResumeStats(path, false, 0)
+	w, rows, err := ResumeStats(path, StatsLayout{}, 0)
 	if err != nil || len(rows) != 0 {
 		t.Fatalf("keep 0: %v %v", rows, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,6 +33,42 @@ type StatsRow struct {
 	Seconds float64 `json:"seconds"`
 	// Exact compares F with the exact free energy; nil without a reference.
 	*Exact
+	// Estimates are the unbiased estimates of the β (train -estimate); nil
+	// without.
+	*Estimates
+}
+
+// Estimates are the neural importance sampling (NIS) and neural MCMC
+// figures of one β (package mc): per spin, in units of the coupling scale.
+type Estimates struct {
+	// FNIS = -ln Ẑ/(βN) with its standard error FNISErr (delta method).
+	FNIS    float64 `json:"f_nis"`
+	FNISErr float64 `json:"f_nis_err"`
+	// ESS is the relative effective sample size (Σw)²/(M·Σw²) ∈ [1/M, 1],
+	// and ParetoK the fitted tail shape of the weights (mc.Weights.ParetoK;
+	// NaN when undefined): error bars hold for ParetoK ≲ 0.7.
+	ESS     float64 `json:"ess"`
+	ParetoK float64 `json:"pareto_k"`
+	// ENIS is the reweighted energy per spin with its standard error.
+	ENIS    float64 `json:"e_nis"`
+	ENISErr float64 `json:"e_nis_err"`
+	// ENMCMC is the chain's mean energy per spin with its standard error
+	// corrected by TauInt, the chain's integrated autocorrelation time of
+	// e (in steps); Acceptance is its acceptance rate.
+	ENMCMC     float64 `json:"e_nmcmc"`
+	ENMCMCErr  float64 `json:"e_nmcmc_err"`
+	Acceptance float64 `json:"acceptance"`
+	TauInt     float64 `json:"tau_int"`
+}
+
+// Values returns the estimates in the order of EstimateColumns.
+func (e *Estimates) Values() []float64 {
+	return []float64{e.FNIS, e.FNISErr, e.ESS, e.ParetoK, e.ENIS, e.ENISErr, e.ENMCMC, e.ENMCMCErr, e.Acceptance, e.TauInt}
+}
+
+// fields returns pointers to the estimates in the order of EstimateColumns.
+func (e *Estimates) fields() []*float64 {
+	return []*float64{&e.FNIS, &e.FNISErr, &e.ESS, &e.ParetoK, &e.ENIS, &e.ENISErr, &e.ENMCMC, &e.ENMCMCErr, &e.Acceptance, &e.TauInt}
 }
 
 // Exact is a variational free energy compared with the exact one.
@@ -62,42 +99,54 @@ func RelErr(f, exact float64) float64 {
 func (r *StatsRow) SetExact(fExact float64) { r.Exact = NewExact(r.F, fExact) }
 
 // StatsColumns are the columns of stats.csv in order; ExactColumns follow
-// them when the run has an exact reference.
+// them when the run has an exact reference, and EstimateColumns (the
+// fields of Estimates, in order) follow those when it estimates with NIS
+// and NMCMC.
 var (
-	StatsColumns = []string{"beta", "f", "f_std", "e", "e_min", "s", "m_abs", "steps", "seconds"}
-	ExactColumns = []string{"f_exact", "rel_err"}
+	StatsColumns    = []string{"beta", "f", "f_std", "e", "e_min", "s", "m_abs", "steps", "seconds"}
+	ExactColumns    = []string{"f_exact", "rel_err"}
+	EstimateColumns = []string{"f_nis", "f_nis_err", "ess", "pareto_k", "e_nis", "e_nis_err", "e_nmcmc", "e_nmcmc_err", "acceptance", "tau_int"}
 )
+
+// StatsLayout says which optional column groups a stats file has.
+type StatsLayout struct {
+	Exact    bool // ExactColumns
+	Estimate bool // EstimateColumns
+}
 
 // StatsWriter appends rows to a stats.csv file. Every Write reaches the disk
 // (write + fsync) before it returns, so a crash or a kill loses no row that
 // was already reported. A StatsWriter is not safe for concurrent use.
 type StatsWriter struct {
-	f         *os.File
-	path      string
-	withExact bool
-	buf       []byte
+	f      *os.File
+	path   string
+	layout StatsLayout
+	buf    []byte
 }
 
-// header returns the header line (with '\n') for a file with or without the
-// exact columns.
-func header(withExact bool) string {
-	cols := StatsColumns
-	if withExact {
-		cols = append(append([]string(nil), StatsColumns...), ExactColumns...)
+// header returns the header line (with '\n') for a file of the layout.
+func header(layout StatsLayout) string {
+	cols := slices.Clone(StatsColumns)
+	if layout.Exact {
+		cols = append(cols, ExactColumns...)
+	}
+	if layout.Estimate {
+		cols = append(cols, EstimateColumns...)
 	}
 	return strings.Join(cols, ",") + "\n"
 }
 
 // CreateStats creates (or truncates) the stats file at path and writes its
-// header: beta,f,f_std,e,e_min,s,m_abs,steps,seconds and, if withExact,
-// f_exact,rel_err. The header is on disk when CreateStats returns.
-func CreateStats(path string, withExact bool) (*StatsWriter, error) {
+// header: beta,f,f_std,e,e_min,s,m_abs,steps,seconds, then f_exact,rel_err
+// if layout.Exact and the EstimateColumns if layout.Estimate. The header is
+// on disk when CreateStats returns.
+func CreateStats(path string, layout StatsLayout) (*StatsWriter, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("stats file: %w", err)
 	}
-	w := &StatsWriter{f: f, path: path, withExact: withExact}
-	if err := w.commit([]byte(header(withExact))); err != nil {
+	w := &StatsWriter{f: f, path: path, layout: layout}
+	if err := w.commit([]byte(header(layout))); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -114,14 +163,14 @@ func CreateStats(path string, withExact bool) (*StatsWriter, error) {
 // checkpoint, and any partial last line, are dropped because the resumed
 // run writes them again), and returns the kept rows. The file is rewritten
 // atomically, so an error leaves it as it was. The file's header must be the
-// one CreateStats(path, withExact) writes, and it must hold at least keep
+// one CreateStats(path, layout) writes, and it must hold at least keep
 // rows.
-func ResumeStats(path string, withExact bool, keep int) (*StatsWriter, []StatsRow, error) {
+func ResumeStats(path string, layout StatsLayout, keep int) (*StatsWriter, []StatsRow, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("resume stats: %w", err)
 	}
-	h := header(withExact)
+	h := header(layout)
 	if !bytes.HasPrefix(data, []byte(h)) {
 		first, _, _ := bytes.Cut(data, []byte("\n"))
 		return nil, nil, fmt.Errorf("resume stats %s: header is %q, want %q; was the run started with other options?", path, first, strings.TrimSuffix(h, "\n"))
@@ -153,15 +202,16 @@ func ResumeStats(path string, withExact bool, keep int) (*StatsWriter, []StatsRo
 	if err != nil {
 		return nil, nil, fmt.Errorf("resume stats: %w", err)
 	}
-	return &StatsWriter{f: f, path: path, withExact: withExact}, rows, nil
+	return &StatsWriter{f: f, path: path, layout: layout}, rows, nil
 }
 
 // Write appends one row and syncs the file. Floats are written with the
 // shortest decimal form that parses back to the same float64 (strconv 'g',
 // -1); NaN and infinities as nan, inf and -inf, which numpy and pandas read.
-// In a file with the exact columns, a row without Exact leaves them empty
-// (pandas and numpy.genfromtxt read empty fields as NaN). In a file without
-// them, a row's exact fields are not written.
+// In a file with the exact (estimate) columns, a row without Exact
+// (Estimates) leaves them empty (pandas and numpy.genfromtxt read empty
+// fields as NaN). In a file without them, a row's exact (estimate) fields
+// are not written.
 func (w *StatsWriter) Write(r StatsRow) error {
 	if w.f == nil {
 		return fmt.Errorf("stats file %s: write after Close", w.path)
@@ -177,19 +227,35 @@ func (w *StatsWriter) Write(r StatsRow) error {
 	b = strconv.AppendInt(b, int64(r.Steps), 10)
 	b = append(b, ',')
 	b = appendFloat(b, r.Seconds)
-	if w.withExact {
-		b = append(b, ',')
+	if w.layout.Exact {
+		var vs []float64
 		if r.Exact != nil {
-			b = appendFloat(b, r.FExact)
-			b = append(b, ',')
-			b = appendFloat(b, r.RelErr)
-		} else {
-			b = append(b, ',')
+			vs = []float64{r.FExact, r.RelErr}
 		}
+		b = appendGroup(b, len(ExactColumns), vs)
+	}
+	if w.layout.Estimate {
+		var vs []float64
+		if r.Estimates != nil {
+			vs = r.Estimates.Values()
+		}
+		b = appendGroup(b, len(EstimateColumns), vs)
 	}
 	b = append(b, '\n')
 	w.buf = b
 	return w.commit(b)
+}
+
+// appendGroup appends n fields, each a comma and then the value of vs, or
+// only the commas when vs is nil.
+func appendGroup(b []byte, n int, vs []float64) []byte {
+	for k := range n {
+		b = append(b, ',')
+		if vs != nil {
+			b = appendFloat(b, vs[k])
+		}
+	}
+	return b
 }
 
 // commit writes b and fsyncs the file.
@@ -234,10 +300,10 @@ func appendFloat(b []byte, v float64) []byte {
 // ReadStats reads a stats file written by StatsWriter (or edited by hand or
 // re-saved by pandas, quotes included, as long as the columns keep their
 // names); it is CSV as encoding/csv reads it. Columns are matched by name,
-// in any order; beta and f are required, any other column of StatsColumns
-// or ExactColumns that is missing reads as NaN (steps as 0), and unknown
-// columns are ignored. A row has Exact when its f_exact is present and not
-// empty. It returns the rows in file order and the header's column names.
+// in any order; beta and f are required, any other column of StatsColumns,
+// ExactColumns or EstimateColumns that is missing reads as NaN (steps as
+// 0), and unknown columns are ignored. A row has Exact when its f_exact is
+// present and not empty, Estimates when its f_nis is. It returns the rows in file order and the header's column names.
 // Errors name the file and the line (blank lines counted).
 func ReadStats(path string) ([]StatsRow, []string, error) {
 	f, err := os.Open(path)
@@ -276,7 +342,7 @@ func parseStats(r io.Reader, name string) ([]StatsRow, []string, error) {
 	cr := newCSVReader(r)
 	rec, err := cr.Read()
 	if err == io.EOF {
-		return nil, nil, fmt.Errorf("%s: empty file; a stats file starts with the header %s", name, strings.TrimSpace(header(false)))
+		return nil, nil, fmt.Errorf("%s: empty file; a stats file starts with the header %s", name, strings.TrimSpace(header(StatsLayout{})))
 	}
 	if err != nil {
 		return nil, nil, csvErr(name, err)
@@ -356,6 +422,16 @@ func statsRowOf(rec []string, col map[string]int, width int) (StatsRow, error) {
 	}
 	if has {
 		row.Exact = &Exact{FExact: fx, RelErr: rel}
+	}
+	var est Estimates
+	for k, v := range est.fields() {
+		var hasEst bool
+		if *v, hasEst, err = get(EstimateColumns[k]); err != nil {
+			return row, err
+		}
+		if k == 0 && hasEst {
+			row.Estimates = &est
+		}
 	}
 	if k, ok := col["steps"]; ok {
 		if s := strings.TrimSpace(rec[k]); s != "" {
