@@ -13,7 +13,7 @@ import (
 // grad.ConfigError.Field) to the flags that set them.
 var argFlags = map[string]string{
 	// model
-	"N": "-n", "J": "-J", "H": "-field", "Beta": "-beta", "K": "-k", "Depth": "-depth", "Width": "-width",
+	"N": "-n", "L": "-L", "J": "-J", "H": "-field", "Beta": "-beta", "K": "-k", "Depth": "-depth", "Width": "-width",
 	"Model": "-model", "Arch": "-arch",
 	// grad.Config
 	"BetaStart": "-beta-range", "BetaEnd": "-beta-range", "BetaCount": "-beta-range", "Betas": "-beta-range",
