@@ -372,3 +372,52 @@ func TestTrainerExactNet(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainerBudgetEdges: a budget of 0 steps takes none; -std-limit 0
+// never stops early, even for a batch without spread; State() inside the
+// callback of a β's last step says the β is stopped; SetState accepts the
+// first and the past-the-end positions and nothing beyond.
+func TestTrainerBudgetEdges(t *testing.T) {
+	one, _ := model.CurieWeiss(1, 1, 0) // one spin, no field: L = ln q + βH is the same for every sample
+	net, _ := model.NewNet("1p", one, model.ArchOptions{Seed: 1})
+	cfg := DefaultConfig()
+	cfg.Betas, cfg.InitSteps, cfg.MaxStep, cfg.Batch, cfg.EvalSamples, cfg.StdLimit = []float64{1, 2}, 0, 5, 8, 0, 0
+	tr, err := NewTrainer(net, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	var stoppedAtLast []bool
+	tr.OnStep = func(j, steps int, st Stats) error {
+		if st.FStd != 0 {
+			t.Errorf("a one-spin batch has f_std %v", st.FStd)
+		}
+		if steps == cfg.StepLimit(j) {
+			stoppedAtLast = append(stoppedAtLast, tr.State().Stopped)
+		}
+		return nil
+	}
+	res, err := tr.Train(context.Background())
+	if err != nil || len(res) != 2 {
+		t.Fatalf("%v, %d results", err, len(res))
+	}
+	if res[0].Steps != 0 || res[1].Steps != 5 || res[1].EarlyStop {
+		t.Errorf("steps %d and %d (early stop %v); want 0 (budget 0) and 5 (f_std 0 does not stop with -std-limit 0)", res[0].Steps, res[1].Steps, res[1].EarlyStop)
+	}
+	if len(stoppedAtLast) != 1 || !stoppedAtLast[0] {
+		t.Errorf("State().Stopped at the last step of a β: %v, want [true]", stoppedAtLast)
+	}
+	for _, c := range []struct {
+		s  State
+		ok bool
+	}{
+		{State{BetaIndex: 0, Beta: 1, Opt: NewAdam(1).State()}, true},
+		{State{BetaIndex: 2, Opt: NewAdam(1).State()}, true},
+		{State{BetaIndex: 3, Opt: NewAdam(1).State()}, false},
+		{State{BetaIndex: -1, Opt: NewAdam(1).State()}, false},
+	} {
+		if err := tr.SetState(c.s); (err == nil) != c.ok {
+			t.Errorf("SetState at index %d: %v, want accepted %v", c.s.BetaIndex, err, c.ok)
+		}
+	}
+}
