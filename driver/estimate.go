@@ -67,39 +67,41 @@ type estimateResult struct {
 	RelErrNIS *float64 `json:"rel_err_nis,omitempty"`
 }
 
+// estimateHelp is the description of estimate in its -h.
+const estimateHelp = "Loads the net of a 'h2arnn train' run and turns its samples into estimates under the Boltzmann\n" +
+	"distribution that are exact in expectation, with error bars (package mc):\n" +
+	"  nis    neural importance sampling: weights w = exp(-βH - ln q) give f_nis = -ln(mean w)/(βN)\n" +
+	"         with its delta-method and block-jackknife errors, the relative effective sample size\n" +
+	"         ess = (Σw)²/(M Σw²) and the reweighted e and |m|;\n" +
+	"  nmcmc  neural MCMC: an independence Metropolis-Hastings chain with the net as proposal (the same\n" +
+	"         M samples), with -local-sweeps Metropolis sweeps after each proposal: acceptance, e and\n" +
+	"         |m| with errors corrected by the integrated autocorrelation time tau_int (in steps).\n" +
+	"Prints one JSON line per β: {\"arch\",\"n\",\"beta\",\"trained_beta\",\"samples\",\"f_var\",\"f_var_err\",\n" +
+	"\"e_var\", f_nis, f_nis_err, f_nis_err_jack, ess, pareto_k, e_nis, e_nis_err, m_abs_nis, m_abs_nis_err,\n" +
+	"nis_reliable, e_nmcmc, e_nmcmc_err, m_abs_nmcmc, m_abs_nmcmc_err, acceptance, tau_int, local_sweeps,\n" +
+	"nmcmc_reliable} (per spin, units of J; f_var is the variational f, an upper bound) and, when an\n" +
+	"exact reference exists (cw, ising2d without field, N ≤ 26), f_exact, e_exact, rel_err_var and\n" +
+	"rel_err_nis = (f - f_exact)/|f_exact|, and with -overlaps the file of the reweighted P(q),\n" +
+	"\"overlaps\". Non-finite values are null.\n" +
+	"\n" +
+	"A run keeps only its final parameters (checkpoint.h2arnn), those trained at the last β (or, if the\n" +
+	"run was interrupted, at the β it had reached): \"trained_beta\". The estimates are unbiased at any\n" +
+	"β of the run's schedule all the same, since q gives every state a positive probability, but away\n" +
+	"from trained_beta q fits P worse and ess falls. Nets with analytic parameters (cw_n, h2arnn) are\n" +
+	"exact at every β. *_reliable is false when the effective sample size (ess·M, or M/(2 tau_int) for\n" +
+	"the chain) is below 100, the two NIS errors disagree by more than 2×, or pareto_k, the fitted\n" +
+	"tail shape of the weights (Vehtari et al. 2024), exceeds min(1 - 1/log10 M, 0.7): a heavy tail of\n" +
+	"rare large weights makes ess look better than it is at small M. Do not trust the error bars\n" +
+	"then. ln(mean w) is biased low (Jensen), so f_nis is biased high by about f_nis_err²·βN/2:\n" +
+	"negligible when ess is large, not when it is small. A mode of P that q never samples cannot show\n" +
+	"in any of these diagnostics.\n" +
+	"With the same -samples and seed, the last β reproduces 'train -estimate' bit for bit; results do\n" +
+	"not depend on -workers."
+
 // runEstimate prints unbiased estimates of the free energy and energy from
 // the net of a train run.
 func runEstimate(args []string, e *env) error {
-	fs := newFlagSet("estimate", "-run DIR [-beta B[,B...]|all] [-samples 20000] [-method both|nis|nmcmc] [-local-sweeps 0] [-overlaps DIR] [-sample-seed S] [-workers 0]",
-		"Loads the net of a 'h2arnn train' run and turns its samples into estimates under the Boltzmann\n"+
-			"distribution that are exact in expectation, with error bars (package mc):\n"+
-			"  nis    neural importance sampling: weights w = exp(-βH - ln q) give f_nis = -ln(mean w)/(βN)\n"+
-			"         with its delta-method and block-jackknife errors, the relative effective sample size\n"+
-			"         ess = (Σw)²/(M Σw²) and the reweighted e and |m|;\n"+
-			"  nmcmc  neural MCMC: an independence Metropolis-Hastings chain with the net as proposal (the same\n"+
-			"         M samples), with -local-sweeps Metropolis sweeps after each proposal: acceptance, e and\n"+
-			"         |m| with errors corrected by the integrated autocorrelation time tau_int (in steps).\n"+
-			"Prints one JSON line per β: {\"arch\",\"n\",\"beta\",\"trained_beta\",\"samples\",\"f_var\",\"f_var_err\",\n"+
-			"\"e_var\", f_nis, f_nis_err, f_nis_err_jack, ess, pareto_k, e_nis, e_nis_err, m_abs_nis, m_abs_nis_err,\n"+
-			"nis_reliable, e_nmcmc, e_nmcmc_err, m_abs_nmcmc, m_abs_nmcmc_err, acceptance, tau_int, local_sweeps,\n"+
-			"nmcmc_reliable} (per spin, units of J; f_var is the variational f, an upper bound) and, when an\n"+
-			"exact reference exists (cw, ising2d without field, N ≤ 26), f_exact, e_exact, rel_err_var and\n"+
-			"rel_err_nis = (f - f_exact)/|f_exact|, and with -overlaps the file of the reweighted P(q),\n"+
-			"\"overlaps\". Non-finite values are null.\n"+
-			"\n"+
-			"A run keeps only its final parameters (checkpoint.h2arnn), those trained at the last β (or, if the\n"+
-			"run was interrupted, at the β it had reached): \"trained_beta\". The estimates are unbiased at any\n"+
-			"β of the run's schedule all the same, since q gives every state a positive probability, but away\n"+
-			"from trained_beta q fits P worse and ess falls. Nets with analytic parameters (cw_n, h2arnn) are\n"+
-			"exact at every β. *_reliable is false when the effective sample size (ess·M, or M/(2 tau_int) for\n"+
-			"the chain) is below 100, the two NIS errors disagree by more than 2×, or pareto_k, the fitted\n"+
-			"tail shape of the weights (Vehtari et al. 2024), exceeds min(1 - 1/log10 M, 0.7): a heavy tail of\n"+
-			"rare large weights makes ess look better than it is at small M. Do not trust the error bars\n"+
-			"then. ln(mean w) is biased low (Jensen), so f_nis is biased high by about f_nis_err²·βN/2:\n"+
-			"negligible when ess is large, not when it is small. A mode of P that q never samples cannot show\n"+
-			"in any of these diagnostics.\n"+
-			"With the same -samples and seed, the last β reproduces 'train -estimate' bit for bit; results do\n"+
-			"not depend on -workers.", e.stderr)
+	fs := newFlagSet("estimate", "-run DIR [-beta B[,B...]|all] [-samples 20000] [-method both|nis|nmcmc] [-local-sweeps 0] [-overlaps DIR] [-sample-seed S] [-workers 0]", estimateHelp, e.stderr)
 	dir := fs.String("run", "", "run `DIR` written by 'h2arnn train' (required)")
 	betaList := fs.String("beta", "", "β values of the run's schedule, comma-separated, or all (default: trained_beta, the β of the saved parameters)")
 	samples := fs.Int("samples", 20000, "samples M drawn from the net per β (at least 2)")
