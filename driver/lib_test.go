@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -312,5 +314,46 @@ func TestOldCheckpointRefused(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, checkpointFile), []byte("\x93NUMPY garbage"), 0o644)
 	if st, _, errs := runCLI("train", "-resume", dir); st != exitUsage || !strings.Contains(errs, "is not a valid checkpoint") {
 		t.Errorf("damaged: %d %q", st, errs)
+	}
+}
+
+// TestSampleRunEdges: an analytic net sampled from a run follows -beta (its
+// parameters are β's); a run interrupted before its first step samples at
+// its first β; one sample is enough; a run without -estimate has no
+// estimate columns; summary.json records -workers.
+func TestSampleRunEdges(t *testing.T) {
+	root := t.TempDir()
+	cwn := filepath.Join(root, "cwn")
+	if st, _, errs := runCLI("train", "-model", "cw", "-n", "12", "-arch", "cw_n", "-beta-range", "1.3,1.3,1", "-eval-samples", "20",
+		"-workers", "1", "-quiet", "-out", cwn); st != 0 {
+		t.Fatalf("train cw_n: %q", errs)
+	}
+	st, out, errs := runCLI("sample", "-run", cwn, "-beta", "0.8", "-samples", "50")
+	if st != 0 {
+		t.Fatalf("sample: %q", errs)
+	}
+	if r := jsonLines(t, out)[0]; num(t, r, "beta") != 0.8 || math.Abs(num(t, r, "rel_err")) > 1e-12 || num(t, r, "f_std") > 1e-12 {
+		t.Errorf("cw_n sampled at β 0.8: %v; want the exact f (its parameters set for 0.8)", r)
+	}
+	_, hdr, _ := output.ReadStats(filepath.Join(cwn, output.StatsFile))
+	if !slices.Equal(hdr, slices.Concat(output.StatsColumns, output.ExactColumns)) {
+		t.Errorf("stats.csv header without -estimate: %v", hdr)
+	}
+	b, _ := os.ReadFile(filepath.Join(cwn, output.SummaryFile))
+	var sum map[string]any
+	if json.Unmarshal(b, &sum) != nil || sum["workers"] != 1.0 {
+		t.Errorf("summary workers %v, want -workers 1", sum["workers"])
+	}
+	// Interrupted before its first step: the checkpoint is at β index 0.
+	early := filepath.Join(root, "early")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var so, se bytes.Buffer
+	if st := Main(ctx, []string{"train", "-model", "cw", "-n", "8", "-arch", "1p", "-beta-range", "0.5,1.5,3", "-quiet", "-out", early}, &so, &se); st != exitSignal {
+		t.Fatalf("train with a cancelled context: %d %q", st, se.String())
+	}
+	st, out, errs = runCLI("sample", "-run", early, "-samples", "1")
+	if st != 0 || num(t, jsonLines(t, out)[0], "beta") != 0.5 || num(t, jsonLines(t, out)[0], "samples") != 1 {
+		t.Errorf("a run stopped before its first step: %d %q %q; want one sample at its first β 0.5", st, out, errs)
 	}
 }
