@@ -64,6 +64,8 @@ func commands() []command {
 		{"plot", "overlay the free energy and P(q) of several training runs in one figure", runPlot},
 		{"instance", "write a model instance (couplings file, text or .npz) to standard output or a file", runInstance},
 		{"bench", "time a training step and sampling of one architecture on this machine", runBench},
+		{"reproduce", "run the grid of runs behind one of the paper's figures, locally or as a SLURM job array", runReproduce},
+		{"collect", "gather a reproduction's runs into one CSV and draw the paper's figures from it", runCollect},
 		{"version", "print the module and Go versions and the kernel sets in use", runVersion},
 	}
 }

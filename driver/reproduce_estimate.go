@@ -1,0 +1,163 @@
+package driver
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os/exec"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// calibBatch is the batch of the calibration's bench runs (or the grid's
+// batch if smaller): the cost of a step is proportional to the batch, so a
+// small one measures the same rate in less time.
+const calibBatch = 100
+
+// memMargin multiplies the measured peak memory into --mem: the Go heap of
+// a long run wanders above the peak of a short one (garbage waiting for the
+// collector), and a task over its --mem is killed.
+const memMargin = 1.5
+
+// estimate is the calibration's answer for a grid.
+type estimate struct {
+	// rowSeconds is the estimated wall time of each grid row with -workers
+	// threads, as an upper bound: every β at its full step budget.
+	rowSeconds []float64
+	// rowMemMB is the estimated peak resident memory of each row.
+	rowMemMB []float64
+	// cpuHours is for all rows, cpuHoursLeft for the rows still to run.
+	cpuHours, cpuHoursLeft float64
+	// memMB is the --mem of the rows still to run.
+	memMB       int
+	calibration time.Duration
+	workers     int
+}
+
+// benchKey identifies the rows whose step costs the same: the disorder
+// instance and the seeds do not change it.
+type benchKey struct {
+	model, arch  string
+	n            int
+	depth, width int
+	batch        int
+}
+
+// estimate calibrates every kind of run of the grid with one `h2arnn bench`
+// each (sequentially, so that they do not slow each other down) and derives
+// each row's time and memory from it.
+func (p *reproduction) estimate(todo []int) (*estimate, error) {
+	t0 := time.Now()
+	rows := p.g.Rows
+	est := &estimate{rowSeconds: make([]float64, len(rows)), rowMemMB: make([]float64, len(rows)), workers: p.rf.workers}
+	benches := map[benchKey]benchResult{}
+	for i, r := range rows {
+		pr := r.Protocol
+		k := benchKey{r.Model, r.Net.Arch, r.N, r.Net.Depth, r.Net.Width, min(pr.Batch, calibBatch)}
+		b, ok := benches[k]
+		if !ok {
+			var err error
+			if b, err = p.bench(k); err != nil {
+				return nil, err
+			}
+			benches[k] = b
+		}
+		train := float64(pr.MaxSteps()) * b.SecPerStep * float64(pr.Batch) / float64(k.batch)
+		eval := 0.0
+		if b.SamplesPerSec > 0 {
+			eval = float64(pr.BetaCount) * float64(pr.EvalSamples) / b.SamplesPerSec
+		}
+		est.rowSeconds[i] = train + eval
+		// The calibration held a batch of k.batch samples; a run also
+		// holds its training batch and its evaluation batch (int8 spins,
+		// ln q and H per sample).
+		est.rowMemMB[i] = b.PeakRSSMB + float64(pr.Batch+pr.EvalSamples)*float64(r.N+16)/(1<<20)
+	}
+	peak := 0.0
+	for i := range rows {
+		h := est.rowSeconds[i] * float64(p.rf.workers) / 3600
+		est.cpuHours += h
+		if slices.Contains(todo, i) {
+			est.cpuHoursLeft += h
+			peak = math.Max(peak, est.rowMemMB[i])
+			// A measured peak of an earlier local attempt of the same run
+			// counts too.
+			if a := readAttempt(p.logPath(rows[i].ID, ".json")); a != nil {
+				peak = math.Max(peak, a.PeakRSSMB)
+			}
+		}
+	}
+	if len(todo) > 0 {
+		est.memMB = int(math.Ceil(memMargin*peak/64)) * 64
+	}
+	est.calibration = time.Since(t0)
+	return est, nil
+}
+
+// bench runs one calibration: `h2arnn bench` of the kind k with two timed
+// steps.
+func (p *reproduction) bench(k benchKey) (benchResult, error) {
+	args := []string{"bench", "-model", k.model, "-n", strconv.Itoa(k.n), "-arch", k.arch,
+		"-batch", strconv.Itoa(k.batch), "-steps", "2", "-workers", strconv.Itoa(p.rf.workers)}
+	if k.arch == "made" {
+		args = append(args, "-depth", strconv.Itoa(k.depth), "-width", strconv.Itoa(k.width))
+	}
+	cmd := exec.CommandContext(p.e.ctx, p.rf.bin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if p.e.ctx.Err() != nil {
+			return benchResult{}, fmt.Errorf("%w during the calibration", errInterrupted)
+		}
+		return benchResult{}, fmt.Errorf("calibration %s %v: %v: %s", p.rf.bin, args, err, oneLine(stderr.String()))
+	}
+	var b benchResult
+	if err := json.Unmarshal(stdout.Bytes(), &b); err != nil {
+		return benchResult{}, fmt.Errorf("calibration %s %v printed %q, not a bench result (is -bin an h2arnn binary?)", p.rf.bin, args, oneLine(stdout.String()))
+	}
+	return b, nil
+}
+
+// wallHours is the time the rows take on jobs parallel slots, each row
+// going to the slot that frees up first, longest rows first (the order the
+// local executor starts them in).
+func (est *estimate) wallHours(rows []int, jobs int) float64 {
+	order := est.longestFirst(rows)
+	slots := make([]float64, max(jobs, 1))
+	for _, i := range order {
+		k := slices.Index(slots, slices.Min(slots))
+		slots[k] += est.rowSeconds[i]
+	}
+	return slices.Max(slots) / 3600
+}
+
+// longestFirst returns rows sorted by decreasing estimated time (grid
+// order among equals).
+func (est *estimate) longestFirst(rows []int) []int {
+	out := slices.Clone(rows)
+	slices.SortStableFunc(out, func(a, b int) int {
+		switch {
+		case est.rowSeconds[a] > est.rowSeconds[b]:
+			return -1
+		case est.rowSeconds[a] < est.rowSeconds[b]:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// timeLimit is the --time of a job array over rows: twice the longest
+// estimate (the machines of a cluster differ from this one, and the
+// estimate is from a few steps) plus ten minutes for start-up and the
+// final files. A task that hits it is sent SIGTERM, checkpoints, and is
+// resumed by the next reproduce.
+func (est *estimate) timeLimit(rows []int) time.Duration {
+	longest := 0.0
+	for _, i := range rows {
+		longest = math.Max(longest, est.rowSeconds[i])
+	}
+	return time.Duration(2*longest*float64(time.Second)) + 10*time.Minute
+}
