@@ -87,6 +87,10 @@ func readGridFiles(dir string) ([]*gridFile, error) {
 	return out, nil
 }
 
+// buildGrid returns the grid of a figure at a scale (tests replace it with
+// smaller grids).
+var buildGrid = grid.Build
+
 // reproduceFlags are the flags of `h2arnn reproduce`.
 type reproduceFlags struct {
 	out, scale, executor, bin, status string
@@ -151,7 +155,7 @@ func runReproduce(args []string, e *env) error {
 	if rf.out == "" {
 		return usagef("no -out given; give the reproduction directory, e.g. -out repro")
 	}
-	g, err := grid.Build(figure, rf.scale)
+	g, err := buildGrid(figure, rf.scale)
 	if err != nil {
 		return asUsage(err)
 	}

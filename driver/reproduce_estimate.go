@@ -3,6 +3,7 @@ package driver
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os/exec"
@@ -60,7 +61,13 @@ func (p *reproduction) estimate(todo []int) (*estimate, error) {
 		if !ok {
 			var err error
 			if b, err = p.bench(k); err != nil {
-				return nil, err
+				var ue *usageError
+				if !errors.As(err, &ue) {
+					return nil, err
+				}
+				// bench refused the configuration, and train will too:
+				// the run fails and says why; the others go on.
+				fmt.Fprintf(p.e.stderr, "h2arnn reproduce: %v; its runs are left out of the estimate\n", err)
 			}
 			benches[k] = b
 		}
@@ -111,7 +118,11 @@ func (p *reproduction) bench(k benchKey) (benchResult, error) {
 		if p.e.ctx.Err() != nil {
 			return benchResult{}, fmt.Errorf("%w during the calibration", errInterrupted)
 		}
-		return benchResult{}, fmt.Errorf("calibration %s %v: %v: %s", p.rf.bin, args, err, oneLine(stderr.String()))
+		msg := fmt.Sprintf("calibration %s %v: %v: %s", p.rf.bin, args, err, oneLine(stderr.String()))
+		if cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == exitUsage {
+			return benchResult{}, &usageError{msg}
+		}
+		return benchResult{}, errors.New(msg)
 	}
 	var b benchResult
 	if err := json.Unmarshal(stdout.Bytes(), &b); err != nil {

@@ -72,7 +72,12 @@ func (s *Script) Write(w io.Writer) error {
 	sb("--cpus-per-task=" + strconv.Itoa(s.CPUs))
 	sb("--mem=" + strconv.Itoa(s.MemMB) + "M")
 	sb("--time=" + FormatTime(s.Time))
-	sb("--output=" + s.LogsDir + "/slurm_%A_%a.out")
+	out := s.LogsDir + "/slurm_%A_%a.out"
+	if strings.ContainsAny(out, " \t") {
+		// sbatch reads #SBATCH lines with shell-like double quotes.
+		out = `"` + out + `"`
+	}
+	sb("--output=" + out)
 	for _, e := range s.Extra {
 		sb(e)
 	}
