@@ -25,12 +25,11 @@ import (
 //	logs/<id>.out, .err  the run's standard output and error, appended across attempts
 //	logs/<id>.json       the last local attempt (exit status, times, peak memory)
 //	slurm/<figure>.sh    the job-array script; slurm/jobs.json the submitted jobs
-//	.lock                held while a reproduce command works in DIR
+//	.lock                held while a reproduce command works in DIR (output.LockDir)
 const (
 	runsSubdir  = "runs"
 	logsSubdir  = "logs"
 	slurmSubdir = "slurm"
-	lockFile    = ".lock"
 )
 
 // gridFile is grid_<figure>.json: the grid as it was when the reproduction
@@ -188,11 +187,15 @@ func runReproduce(args []string, e *env) error {
 	if err := os.MkdirAll(filepath.Join(rf.out, logsSubdir), 0o755); err != nil {
 		return usagef("-out %s: %v; give a writable directory", rf.out, err)
 	}
-	unlock, err := lockDir(filepath.Join(rf.out, lockFile))
-	if err != nil {
-		return usagef("-out %s: %v", rf.out, err)
+	// One reproduce at a time in a directory: two would start the same runs.
+	lock, err := output.LockDir(rf.out)
+	if errors.Is(err, output.ErrLocked) {
+		return usagef("-out %s: another 'h2arnn reproduce' works there (%v); wait for it or stop it first", rf.out, err)
 	}
-	defer unlock()
+	if err != nil {
+		return fmt.Errorf("-out %s: %v", rf.out, err)
+	}
+	defer lock.Unlock()
 	gf, err := ensureGridFile(rf.out, g)
 	if err != nil {
 		return err
@@ -419,7 +422,12 @@ func reproduceStatus(dir string, e *env) error {
 		return usagef("-status %s: no grid_<figure>.json in it; give a directory written by 'h2arnn reproduce'", dir)
 	}
 	// A local reproduce holds the lock while its runs work.
-	localActive := lockHeld(filepath.Join(dir, lockFile))
+	localActive := false
+	if l, err := output.LockDir(dir); errors.Is(err, output.ErrLocked) {
+		localActive = true
+	} else if err == nil {
+		l.Unlock()
+	}
 	sched, schedErr := querySlurm(dir)
 	counts := map[string]int{}
 	for _, gf := range files {

@@ -7,9 +7,8 @@ import (
 	"os/exec"
 )
 
-// On systems without process groups and flock (Windows), an interrupt
-// kills the runs (they resume from their last periodic checkpoint) and two
-// reproduce commands in one directory are not prevented.
+// On systems without process groups (Windows), an interrupt kills the runs
+// (they resume from their last periodic checkpoint).
 
 func prepareChild(*exec.Cmd) {}
 
@@ -18,7 +17,3 @@ func runChild(cmd *exec.Cmd) error { return cmd.Run() }
 func interruptChild(p *os.Process) error { return p.Kill() }
 
 func childPeakRSSMB(*os.ProcessState) float64 { return -1 }
-
-func lockDir(string) (func(), error) { return func() {}, nil }
-
-func lockHeld(string) bool { return false }

@@ -3,8 +3,6 @@
 package driver
 
 import (
-	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
@@ -44,34 +42,4 @@ func childPeakRSSMB(ps *os.ProcessState) float64 {
 		return float64(ru.Maxrss) / (1 << 20)
 	}
 	return float64(ru.Maxrss) / (1 << 10)
-}
-
-// lockDir takes an exclusive lock on the file path (created if missing)
-// for the life of the returned unlock, so that two reproduce commands do
-// not run the same directory at once. The lock goes with the process, so a
-// crash leaves none behind.
-func lockDir(path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("another 'h2arnn reproduce' is working in this directory; wait for it, or stop it first")
-		}
-		return nil, fmt.Errorf("locking %s: %v", path, err)
-	}
-	return func() { f.Close() }, nil
-}
-
-// lockHeld reports whether a reproduce command holds the lock at path.
-func lockHeld(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
-	return errors.Is(err, syscall.EWOULDBLOCK)
 }

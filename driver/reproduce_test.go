@@ -301,6 +301,9 @@ func TestReproduceInterrupt(t *testing.T) {
 			t.Errorf("status while running: %v", l)
 		}
 	}
+	if code, _, stderr := runCLI("reproduce", "fig4", "-scale", "smoke", "-out", dir); code != exitUsage || !strings.Contains(stderr, "another 'h2arnn reproduce' works there") {
+		t.Errorf("a second reproduce in the directory: exit %d: %s", code, stderr)
+	}
 	cancel()
 	res := <-done
 	if res.code != exitSignal || !strings.Contains(res.stderr, "2 runs checkpointed") {
