@@ -120,8 +120,9 @@ func runReproduce(args []string, e *env) error {
 			"is printed as one JSON line {\"figure\",\"scale\",\"runs\",\"done\",\"to_run\",\"cpu_hours\",\"cpu_hours_left\",...}.\n"+
 			"\n"+
 			"-executor local runs -jobs runs at a time on this machine, each a process of this binary with\n"+
-			"-workers threads, and prints one JSON line per finished run {\"id\",\"status\",\"exit\",\"seconds\",\n"+
-			"\"cpu_seconds\",\"peak_rss_mb\"}; Ctrl-C checkpoints the running ones and exits with status 130.\n"+
+			"-workers threads, longest first, and prints one JSON line per finished run {\"id\",\"status\",\"exit\",\n"+
+			"\"seconds\",\"cpu_seconds\",\"peak_rss_mb\",\"est_seconds\"}; Ctrl-C checkpoints the running ones and exits\n"+
+			"with status 130.\n"+
 			"-executor slurm writes DIR/slurm/<figure>.sh, a job array with one task per run still to do\n"+
 			"(--cpus-per-task = -workers, --mem and --time from the calibration, at most -jobs tasks at once),\n"+
 			"and submits it with sbatch; -print-only writes it without submitting (with -executor local it\n"+
@@ -400,7 +401,7 @@ func (p *reproduction) run() error {
 		for _, i := range todo {
 			r := p.g.Rows[i]
 			argv := append([]string{rf.bin}, trainArgv(r, p.runDir(r.ID), states[i], rf.workers)...)
-			if err := p.e.emit(map[string]any{"id": r.ID, "argv": argv}); err != nil {
+			if err := p.e.emit(map[string]any{"id": r.ID, "argv": argv, "est_seconds": est.rowSeconds[i]}); err != nil {
 				return err
 			}
 		}

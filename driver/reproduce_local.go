@@ -39,6 +39,7 @@ const killGrace = 2 * time.Minute
 
 // attempt is DIR/logs/<id>.json: the last local attempt at a run.
 type attempt struct {
+	row        int      // index in the grid
 	ID         string   `json:"id"`
 	Status     string   `json:"status"`
 	Exit       int      `json:"exit"`
@@ -124,7 +125,7 @@ func (p *reproduction) local(todo []int, states []runState, est *estimate) error
 		}
 		fmt.Fprintf(p.e.stderr, "[%d/%d] %s %s in %.1f s (exit %d)\n", finished, len(todo), a.ID, a.Status, a.Seconds, a.Exit)
 		line := map[string]any{"id": a.ID, "status": a.Status, "exit": a.Exit, "seconds": a.Seconds,
-			"cpu_seconds": a.CPUSeconds, "peak_rss_mb": a.PeakRSSMB}
+			"cpu_seconds": a.CPUSeconds, "peak_rss_mb": a.PeakRSSMB, "est_seconds": est.rowSeconds[a.row]}
 		if err := p.e.emit(line); err != nil && emitErr == nil {
 			emitErr = err
 		}
@@ -154,7 +155,7 @@ func (p *reproduction) runLocal(i int, s runState) *attempt {
 	row := p.g.Rows[i]
 	dir := p.runDir(row.ID)
 	argv := trainArgv(row, dir, s, p.rf.workers)
-	a := &attempt{ID: row.ID, Argv: append([]string{p.rf.bin}, argv...), Exit: -1, Started: time.Now().UTC().Format(time.RFC3339)}
+	a := &attempt{row: i, ID: row.ID, Argv: append([]string{p.rf.bin}, argv...), Exit: -1, Started: time.Now().UTC().Format(time.RFC3339)}
 	fail := func(err error) *attempt {
 		a.Status = "failed"
 		fmt.Fprintf(p.e.stderr, "h2arnn reproduce: %s: %v\n", row.ID, err)
