@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/h2arnn/h2arnn/internal/grid"
 )
 
 // calibBatch is the batch of the calibration's bench runs (or the grid's
@@ -24,9 +26,10 @@ const memMargin = 1.5
 
 // estimate is the calibration's answer for a grid.
 type estimate struct {
-	// rowSeconds is the estimated wall time of each grid row with -workers
-	// threads, as an upper bound: every β at its full step budget.
-	rowSeconds []float64
+	// rowCPU is the estimated processor time of each grid row, as an upper
+	// bound: every β at its full step budget; rowSeconds its wall time with
+	// -workers threads if they divide the work perfectly.
+	rowCPU, rowSeconds []float64
 	// rowMemMB is the estimated peak resident memory of each row.
 	rowMemMB []float64
 	// cpuHours is for all rows, cpuHoursLeft for the rows still to run.
@@ -52,7 +55,7 @@ type benchKey struct {
 func (p *reproduction) estimate(todo []int) (*estimate, error) {
 	t0 := time.Now()
 	rows := p.g.Rows
-	est := &estimate{rowSeconds: make([]float64, len(rows)), rowMemMB: make([]float64, len(rows)), workers: p.rf.workers}
+	est := &estimate{rowCPU: make([]float64, len(rows)), rowSeconds: make([]float64, len(rows)), rowMemMB: make([]float64, len(rows)), workers: p.rf.workers}
 	benches := map[benchKey]benchResult{}
 	for i, r := range rows {
 		pr := r.Protocol
@@ -71,12 +74,8 @@ func (p *reproduction) estimate(todo []int) (*estimate, error) {
 			}
 			benches[k] = b
 		}
-		train := float64(pr.MaxSteps()) * b.SecPerStep * float64(pr.Batch) / float64(k.batch)
-		eval := 0.0
-		if b.SamplesPerSec > 0 {
-			eval = float64(pr.BetaCount) * float64(pr.EvalSamples) / b.SamplesPerSec
-		}
-		est.rowSeconds[i] = train + eval
+		est.rowCPU[i] = rowCPUSeconds(pr, b, k.batch)
+		est.rowSeconds[i] = est.rowCPU[i] / float64(p.rf.workers)
 		// The calibration held a batch of k.batch samples; a run also
 		// holds its training batch and its evaluation batch (int8 spins,
 		// ln q and H per sample).
@@ -84,7 +83,7 @@ func (p *reproduction) estimate(todo []int) (*estimate, error) {
 	}
 	peak := 0.0
 	for i := range rows {
-		h := est.rowSeconds[i] * float64(p.rf.workers) / 3600
+		h := est.rowCPU[i] / 3600
 		est.cpuHours += h
 		if slices.Contains(todo, i) {
 			est.cpuHoursLeft += h
@@ -101,6 +100,25 @@ func (p *reproduction) estimate(todo []int) (*estimate, error) {
 	}
 	est.calibration = time.Since(t0)
 	return est, nil
+}
+
+// rowCPUSeconds is the processor time of a run of protocol pr from a
+// calibration b at batch calib: every step of the budget at the run's
+// batch (a step costs in proportion to its batch) and an evaluation batch
+// at every β. The processor time per step and sample is what a busy
+// machine changes least; without it (an OS that does not report it) the
+// wall-clock times stand in.
+func rowCPUSeconds(pr grid.Protocol, b benchResult, calib int) float64 {
+	step, sample := b.CPUSecPerStep, b.CPUSecPerSample
+	if step < 0 || sample < 0 {
+		step, sample = b.SecPerStep*float64(b.Workers), 0
+		if b.SamplesPerSec > 0 {
+			sample = float64(b.Workers) / b.SamplesPerSec
+		}
+	}
+	train := float64(pr.MaxSteps()) * step * float64(pr.Batch) / float64(calib)
+	eval := float64(pr.BetaCount) * float64(pr.EvalSamples) * sample
+	return train + eval
 }
 
 // bench runs one calibration: `h2arnn bench` of the kind k with two timed
