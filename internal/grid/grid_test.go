@@ -157,6 +157,16 @@ func TestArgs(t *testing.T) {
 	}
 }
 
+// TestProtocolArgsExact: numbers go to the command line in the shortest
+// form that parses back to the same float64.
+func TestProtocolArgsExact(t *testing.T) {
+	p := Protocol{BetaStart: 0.15, BetaEnd: 1.0625, BetaCount: 7, LR: 0.0125, StdLimit: 1.5e-5}
+	got := strings.Join(p.Args()[:2], " ") + " " + strings.Join(p.Args()[8:12], " ")
+	if got != "-beta-range 0.15,1.0625,7 -lr 0.0125 -std-limit 1.5e-05" {
+		t.Errorf("args %s", got)
+	}
+}
+
 func TestBuildErrors(t *testing.T) {
 	for _, c := range [][2]string{{"fig7", Small}, {"fig4", "huge"}, {"", ""}} {
 		if _, err := Build(c[0], c[1]); err == nil {

@@ -83,7 +83,8 @@ func TestFormatTime(t *testing.T) {
 
 func TestQuote(t *testing.T) {
 	for in, want := range map[string]string{
-		"-beta-range": "-beta-range", "0.1,2,39": "0.1,2,39", "/a/b_c.d": "/a/b_c.d",
+		"-beta-range": "-beta-range", "0.1,2,39": "0.1,2,39", "/a/b_c.d": "/a/b_c.d", "azAZ09": "azAZ09",
+		"a`": "'a`'", "{": "'{'", "[": "'['", "~": "'~'",
 		"": "''", "a b": "'a b'", "it's": `'it'\''s'`, "$HOME": "'$HOME'", "a;b": "'a;b'",
 	} {
 		if got := Quote(in); got != want {
@@ -107,9 +108,9 @@ func TestParseJobID(t *testing.T) {
 
 func TestParseStates(t *testing.T) {
 	out := "12_0|RUNNING\n12_[3-5]|PENDING\n12_1|PENDING\n13|RUNNING\n" +
-		"14_2|FAILED|1:0\n14_2.batch|FAILED|1:0\n14_3|CANCELLED by 0|0:15\n14_4|TIMEOUT|0:0\n14_5|FAILED|130:0\n14_6|OUT_OF_MEMORY|0:125\n\n"
+		"14_2|FAILED|1:0\n14_2.batch|FAILED|1:0\n14_3|CANCELLED by 0|0:15\n14_4|TIMEOUT|0:0\n14_5|FAILED|130:0\n14_6|OUT_OF_MEMORY|0:125\n15_1|\n\n"
 	st := ParseStates(out)
-	if len(st) != 2 || len(st["12"]) != 2 || len(st["14"]) != 5 {
+	if len(st) != 3 || len(st["12"]) != 2 || len(st["14"]) != 5 || st["15"][1].State != "" {
 		t.Fatalf("ParseStates: %v", st)
 	}
 	for _, c := range []struct {
