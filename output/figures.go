@@ -90,7 +90,7 @@ func PaperFigure(name string, rows []TidyRow, runs []GridRun, l grid.Layout, net
 	for k, n := range l.PanelNs {
 		id := "A" + strconv.Itoa(k+1)
 		f.Panels = append(f.Panels, FigPanel{ID: id, Title: "N = " + strconv.Itoa(n), XLabel: labelBeta, YLabel: errLabel,
-			SymLogY: SymLogThreshold, Legend: k == 0})
+			SymLogY: SymLogThreshold})
 		for _, net := range nets {
 			byBeta := map[string][]float64{}
 			var betas []float64
