@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/h2arnn/h2arnn/internal/grid"
@@ -40,13 +41,7 @@ type gridFile struct {
 	Figure string      `json:"figure"`
 	Scale  string      `json:"scale"`
 	Layout grid.Layout `json:"layout"`
-	Rows   []gridRow   `json:"rows"`
-}
-
-// gridRow is a row with the train flags it stands for.
-type gridRow struct {
-	grid.Row
-	Args []string `json:"args"`
+	Rows   []grid.Row  `json:"rows"`
 }
 
 const gridFileFormat = 1
@@ -54,11 +49,7 @@ const gridFileFormat = 1
 func gridFileName(figure string) string { return "grid_" + figure + ".json" }
 
 func newGridFile(g *grid.Grid) *gridFile {
-	gf := &gridFile{Format: gridFileFormat, Figure: g.Figure, Scale: g.Scale, Layout: g.Layout}
-	for _, r := range g.Rows {
-		gf.Rows = append(gf.Rows, gridRow{Row: r, Args: r.Args()})
-	}
-	return gf
+	return &gridFile{Format: gridFileFormat, Figure: g.Figure, Scale: g.Scale, Layout: g.Layout, Rows: g.Rows}
 }
 
 // readGridFiles reads every grid_<figure>.json of dir, in figure order.
@@ -320,14 +311,22 @@ func readRunState(dir string) runState {
 	return s
 }
 
-// trainArgv returns the train command line that advances a run whose
-// directory is in state s: resume it from its checkpoint, or start it.
-func trainArgv(row gridRow, dir string, s runState, workers int) []string {
-	tail := []string{"-workers", fmt.Sprint(workers), "-quiet"}
+// runArgv returns the command line (without the binary) that advances the
+// run of row, whose directory dir is in state s: resume it from its
+// checkpoint, or start it, with the run directories of the rows it names
+// under runs.
+func runArgv(row grid.Row, dir string, s runState, workers int, runs string) []string {
+	tail := []string{"-workers", strconv.Itoa(workers), "-quiet"}
 	if s.HasCheckpoint {
-		return append([]string{"train", "-resume", dir}, tail...)
+		return append([]string{row.Command, "-resume", dir}, tail...)
 	}
-	a := append([]string{"train"}, row.Args...)
+	a := []string{row.Command}
+	for _, arg := range row.Args {
+		if id, ok := grid.RunDirID(arg); ok {
+			arg = filepath.Join(runs, id)
+		}
+		a = append(a, arg)
+	}
 	a = append(a, "-out", dir)
 	return append(a, tail...)
 }
@@ -400,7 +399,7 @@ func (p *reproduction) run() error {
 	if rf.printOnly {
 		for _, i := range todo {
 			r := p.g.Rows[i]
-			argv := append([]string{rf.bin}, trainArgv(r, p.runDir(r.ID), states[i], rf.workers)...)
+			argv := append([]string{rf.bin}, runArgv(r, p.runDir(r.ID), states[i], rf.workers, filepath.Join(p.dir, runsSubdir))...)
 			if err := p.e.emit(map[string]any{"id": r.ID, "argv": argv, "est_seconds": est.rowSeconds[i]}); err != nil {
 				return err
 			}

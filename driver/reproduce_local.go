@@ -6,8 +6,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/h2arnn/h2arnn/output"
@@ -74,49 +75,55 @@ type localSummary struct {
 	Seconds     float64 `json:"seconds"`
 }
 
-// local runs the rows todo, -jobs at a time, longest first.
+// local runs the rows todo, -jobs at a time, longest first, each once the
+// rows it needs are complete.
 func (p *reproduction) local(todo []int, states []runState, est *estimate) error {
 	ctx := p.e.ctx
 	t0 := time.Now()
-	order := est.longestFirst(todo)
-	next := make(chan int)
-	results := make(chan *attempt)
-	var wg sync.WaitGroup
-	for range min(p.rf.jobs, len(order)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				results <- p.runLocal(i, states[i])
-			}
-		}()
+	pending := est.longestFirst(todo)
+	complete := map[string]bool{}
+	for i, r := range p.g.Rows {
+		complete[r.ID] = states[i].complete()
 	}
-	go func() {
-		defer close(next)
-		for _, i := range order {
-			select {
-			case next <- i:
-			case <-ctx.Done():
-				return
+	ready := func(i int) bool {
+		for _, id := range p.g.Rows[i].Needs {
+			if !complete[id] {
+				return false
 			}
 		}
-	}()
-	go func() {
-		wg.Wait()
-		close(results)
-	}()
+		return true
+	}
+	results := make(chan *attempt)
+	running := 0
 	sum := localSummary{Figure: p.g.Figure, Scale: p.g.Scale, Runs: len(p.g.Rows), Done: len(p.g.Rows) - len(todo)}
 	var failed []string
 	var emitErr error
 	finished := 0
-	for a := range results {
+	for {
+		for running < p.rf.jobs && ctx.Err() == nil {
+			k := slices.IndexFunc(pending, ready)
+			if k < 0 {
+				break
+			}
+			i := pending[k]
+			pending = slices.Delete(pending, k, k+1)
+			running++
+			go func() { results <- p.runLocal(i, states[i]) }()
+		}
+		if running == 0 {
+			break
+		}
+		a := <-results
+		running--
 		if a.Status == "not_started" {
-			continue // picked up just as the interrupt came
+			pending = append(pending, a.row) // picked up just as the interrupt came
+			continue
 		}
 		finished++
 		switch a.Status {
 		case "done":
 			sum.Done++
+			complete[a.ID] = true
 		case "interrupted", "killed":
 			sum.Interrupted++
 		default:
@@ -130,7 +137,7 @@ func (p *reproduction) local(todo []int, states []runState, est *estimate) error
 			emitErr = err
 		}
 	}
-	sum.NotStarted = len(todo) - finished
+	sum.NotStarted = len(pending)
 	sum.Seconds = time.Since(t0).Seconds()
 	if err := p.e.emit(sum); err != nil && emitErr == nil {
 		emitErr = err
@@ -141,7 +148,11 @@ func (p *reproduction) local(todo []int, states []runState, est *estimate) error
 	case emitErr != nil:
 		return emitErr
 	case len(failed) > 0:
-		return fmt.Errorf("%d of %d runs failed (%s); their messages are in %s/<id>.err, and 'h2arnn reproduce -status %s' lists them", len(failed), len(todo), strings.Join(failed, ", "), logsSubdir, p.dir)
+		blocked := ""
+		if len(pending) > 0 {
+			blocked = fmt.Sprintf(", and %d runs that need them were not started", len(pending))
+		}
+		return fmt.Errorf("%d of %d runs failed (%s)%s; their messages are in %s/<id>.err, and 'h2arnn reproduce -status %s' lists them", len(failed), len(todo), strings.Join(failed, ", "), blocked, logsSubdir, p.dir)
 	case sum.Interrupted > 0:
 		return fmt.Errorf("%d runs were interrupted from outside; run the same command again to resume them", sum.Interrupted)
 	}
@@ -154,7 +165,7 @@ func (p *reproduction) local(todo []int, states []runState, est *estimate) error
 func (p *reproduction) runLocal(i int, s runState) *attempt {
 	row := p.g.Rows[i]
 	dir := p.runDir(row.ID)
-	argv := trainArgv(row, dir, s, p.rf.workers)
+	argv := runArgv(row, dir, s, p.rf.workers, filepath.Join(p.dir, runsSubdir))
 	a := &attempt{row: i, ID: row.ID, Argv: append([]string{p.rf.bin}, argv...), Exit: -1, Started: time.Now().UTC().Format(time.RFC3339)}
 	fail := func(err error) *attempt {
 		a.Status = "failed"

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/h2arnn/h2arnn/internal/grid"
 	"github.com/h2arnn/h2arnn/internal/slurm"
 	"github.com/h2arnn/h2arnn/output"
 )
@@ -144,21 +145,37 @@ func schedulerOutput(name string, args ...string) (string, error) {
 }
 
 // slurm writes the job-array script of the rows still to run (leaving out
-// those an earlier submission has queued or running) and submits it.
+// those an earlier submission has queued or running) and submits it: one
+// array for the rows that can start now and, if some rows need runs not
+// yet complete, a second array of the same script that SLURM holds until
+// the jobs making those runs have succeeded (--dependency=afterok).
 func (p *reproduction) slurm(todo []int, est *estimate) error {
 	view, _ := querySlurm(p.dir)
+	index := map[string]int{}
+	for i, r := range p.g.Rows {
+		index[r.ID] = i
+	}
+	active := map[int]string{} // row → job id of its queued or running task
 	var submit []int
-	queued := 0
 	for _, i := range todo {
 		if t := view.task(p.g.Figure, i); t != nil && t.active() {
-			queued++
+			active[i] = t.Job
 			continue
 		}
 		submit = append(submit, i)
 	}
-	res := map[string]any{"figure": p.g.Figure, "tasks": len(submit), "queued": queued, "submitted": false}
+	complete := func(i int) bool { return !slices.Contains(todo, i) }
+	var now, later []int // rows that can start now, rows that need others first
+	for _, i := range submit {
+		if slices.ContainsFunc(p.g.Rows[i].Needs, func(id string) bool { return !complete(index[id]) }) {
+			later = append(later, i)
+		} else {
+			now = append(now, i)
+		}
+	}
+	res := map[string]any{"figure": p.g.Figure, "tasks": len(submit), "queued": len(active), "submitted": false}
 	if len(submit) == 0 {
-		fmt.Fprintf(p.e.stderr, "nothing to submit: %d runs complete, %d queued or running\n", len(p.g.Rows)-len(todo), queued)
+		fmt.Fprintf(p.e.stderr, "nothing to submit: %d runs complete, %d queued or running\n", len(p.g.Rows)-len(todo), len(active))
 		return p.e.emit(res)
 	}
 	if !p.rf.printOnly {
@@ -171,16 +188,26 @@ func (p *reproduction) slurm(todo []int, est *estimate) error {
 		JobName: "h2arnn-" + p.g.Figure,
 		Comment: []string{
 			fmt.Sprintf("h2arnn reproduce %s -scale %s: the %d runs of the grid in %s.", p.g.Figure, p.g.Scale, len(p.g.Rows), gridFileName(p.g.Figure)),
-			"Array task i runs grid row i: 'h2arnn train FLAGS -out RUNS/ID', skipped if complete,",
+			"Array task i runs grid row i: 'h2arnn COMMAND FLAGS -out RUNS/ID', skipped if complete,",
 			"resumed from its checkpoint if interrupted. Written by h2arnn " + buildVersion().Version + "; running",
 			"'h2arnn reproduce' again writes and submits a new script for the rows not yet complete.",
 		},
 		Bin: p.rf.bin, RunsDir: filepath.Join(dir, runsSubdir), LogsDir: filepath.Join(dir, logsSubdir),
-		Array: slurm.ArraySpec(submit, p.rf.jobs), CPUs: p.rf.workers, MemMB: est.memMB, Time: est.timeLimit(submit),
-		Extra: p.rf.slurmOpts,
+		CPUs: p.rf.workers, MemMB: est.memMB, Time: est.timeLimit(submit), Extra: p.rf.slurmOpts,
 	}
 	for i, r := range p.g.Rows {
-		s.Tasks = append(s.Tasks, slurm.Task{Index: i, ID: r.ID, Args: r.Args})
+		args := slices.Clone(r.Args)
+		for k, a := range args {
+			if id, ok := grid.RunDirID(a); ok {
+				args[k] = slurm.RunsVar + id
+			}
+		}
+		s.Tasks = append(s.Tasks, slurm.Task{Index: i, ID: r.ID, Command: r.Command, Args: args})
+	}
+	nowSpec, laterSpec := slurm.ArraySpec(now, p.rf.jobs), slurm.ArraySpec(later, p.rf.jobs)
+	s.Array = nowSpec
+	if s.Array == "" {
+		s.Array = laterSpec
 	}
 	if err := os.MkdirAll(filepath.Join(p.dir, slurmSubdir), 0o755); err != nil {
 		return fmt.Errorf("creating %s: %v", filepath.Join(p.dir, slurmSubdir), err)
@@ -193,28 +220,80 @@ func (p *reproduction) slurm(todo []int, est *estimate) error {
 		return err
 	}
 	res["script"], res["array"], res["mem_mb"], res["time"] = path, s.Array, s.MemMB, slurm.FormatTime(s.Time)
+	// The jobs the later rows wait for: this submission's first array if
+	// it makes one of their needs, and the earlier jobs running others.
+	needsNow := false
+	var waitFor []string
+	for _, i := range later {
+		for _, id := range p.g.Rows[i].Needs {
+			k := index[id]
+			needsNow = needsNow || slices.Contains(now, k)
+			if j, ok := active[k]; ok && !slices.Contains(waitFor, j) {
+				waitFor = append(waitFor, j)
+			}
+		}
+	}
+	laterArgs := func(first string) []string {
+		deps := slices.Clone(waitFor)
+		if needsNow {
+			deps = append([]string{first}, deps...)
+		}
+		a := []string{"--array=" + laterSpec}
+		if len(deps) > 0 {
+			a = append(a, "--dependency=afterok:"+strings.Join(deps, ":"), "--kill-on-invalid-dep=yes")
+		}
+		return append(a, path)
+	}
 	if p.rf.printOnly {
-		fmt.Fprintf(p.e.stderr, "wrote %s; submit it with 'sbatch %s'\n", path, path)
+		cmds := []string{"sbatch " + path}
+		if len(now) > 0 && len(later) > 0 {
+			cmds = append(cmds, "sbatch "+strings.Join(laterArgs("<job id of the first>"), " "))
+		}
+		res["commands"] = cmds
+		fmt.Fprintf(p.e.stderr, "wrote %s; submit it with '%s'\n", path, strings.Join(cmds, "', then '"))
 		return p.e.emit(res)
 	}
-	out, err := exec.CommandContext(p.e.ctx, "sbatch", "--parsable", path).Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return fmt.Errorf("sbatch %s: %v: %s", path, err, oneLine(string(ee.Stderr)))
+	jobs := readJobs(p.dir)
+	submitArray := func(rows []int, spec string, args ...string) (string, error) {
+		out, err := exec.CommandContext(p.e.ctx, "sbatch", append([]string{"--parsable"}, args...)...).Output()
+		if err != nil {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				return "", fmt.Errorf("sbatch %s: %v: %s", strings.Join(args, " "), err, oneLine(string(ee.Stderr)))
+			}
+			return "", fmt.Errorf("sbatch %s: %v", strings.Join(args, " "), err)
 		}
-		return fmt.Errorf("sbatch %s: %v", path, err)
+		job, err := slurm.ParseJobID(string(out))
+		if err != nil {
+			return "", err
+		}
+		jobs = append(jobs, jobRecord{Figure: p.g.Figure, JobID: job, Array: spec, Rows: rows, Script: path,
+			Submitted: time.Now().UTC().Format(time.RFC3339)})
+		if err := writeJobs(p.dir, jobs); err != nil {
+			return "", fmt.Errorf("job %s is submitted, but recording it failed: %v", job, err)
+		}
+		return job, nil
 	}
-	job, err := slurm.ParseJobID(string(out))
-	if err != nil {
-		return err
+	first := ""
+	if len(now) > 0 {
+		job, err := submitArray(now, nowSpec, path)
+		if err != nil {
+			return err
+		}
+		first = job
+		res["job_id"] = job
 	}
-	jobs := append(readJobs(p.dir), jobRecord{Figure: p.g.Figure, JobID: job, Array: s.Array, Rows: submit, Script: path,
-		Submitted: time.Now().UTC().Format(time.RFC3339)})
-	if err := writeJobs(p.dir, jobs); err != nil {
-		return fmt.Errorf("job %s is submitted, but recording it failed: %v", job, err)
+	if len(later) > 0 {
+		job, err := submitArray(later, laterSpec, laterArgs(first)...)
+		if err != nil {
+			return err
+		}
+		res["dependent_job_id"], res["dependent_array"] = job, laterSpec
+		if first == "" {
+			res["job_id"] = job
+		}
 	}
-	res["job_id"], res["submitted"] = job, true
-	fmt.Fprintf(p.e.stderr, "submitted job array %s (%d tasks); follow it with 'h2arnn reproduce -status %s', then draw the figures with 'h2arnn collect %s'\n", job, len(submit), p.dir, p.dir)
+	res["submitted"] = true
+	fmt.Fprintf(p.e.stderr, "submitted %d tasks; follow them with 'h2arnn reproduce -status %s', then draw the figures with 'h2arnn collect %s'\n", len(submit), p.dir, p.dir)
 	return p.e.emit(res)
 }

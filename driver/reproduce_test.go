@@ -68,7 +68,7 @@ func useGrid(t *testing.T, g *grid.Grid) {
 func tinyCW() *grid.Grid {
 	g := &grid.Grid{Figure: "fig4", Layout: grid.Layout{PanelNs: []int{6}, ScalingNets: []string{"1p"}, OverlapN: 6, OverlapBeta: 1}}
 	for _, net := range []grid.Net{{Label: "1p", Arch: "1p"}, {Label: "cw_inf", Arch: "cw_inf"}, {Label: "made_21", Arch: "made", Depth: 2, Width: 1}} {
-		g.Rows = append(g.Rows, grid.Row{ID: "t_" + net.Label, Model: "cw", N: 6, Net: net, TrainSeed: 3, Protocol: tinyProtocol})
+		g.Rows = append(g.Rows, grid.NewTrainRow("t_"+net.Label, "cw", 6, 0, net, 3, tinyProtocol))
 	}
 	return g
 }
@@ -83,7 +83,7 @@ func mainCtx(ctx context.Context, args ...string) (int, string, string) {
 // reference a reproduce run must equal bit for bit.
 func trainRef(t *testing.T, r grid.Row, dir string) {
 	t.Helper()
-	args := append(append([]string{"train"}, r.Args()...), "-out", dir, "-quiet")
+	args := append(append([]string{"train"}, r.Args...), "-out", dir, "-quiet")
 	if code, _, stderr := runCLI(args...); code != 0 {
 		t.Fatalf("reference train: exit %d: %s", code, stderr)
 	}
@@ -207,7 +207,7 @@ func TestReproduceResumesInterrupted(t *testing.T) {
 	row := g.Rows[2]
 	rd := filepath.Join(dir, runsSubdir, row.ID)
 	testStop = func(j, steps int, betaEnd bool) bool { return j == 1 && steps == 4 && !betaEnd }
-	code, _, _ := runCLI(append(append([]string{"train"}, row.Args()...), "-out", rd, "-quiet")...)
+	code, _, _ := runCLI(append(append([]string{"train"}, row.Args...), "-out", rd, "-quiet")...)
 	testStop = nil
 	if code != exitSignal {
 		t.Fatalf("the interrupted train exited %d", code)
@@ -263,8 +263,7 @@ func TestReproduceInterrupt(t *testing.T) {
 	p.BetaCount, p.InitSteps = 2, 20000
 	g := &grid.Grid{Figure: "fig4", Layout: grid.Layout{PanelNs: []int{8}, OverlapN: 8, OverlapBeta: 1}}
 	for _, seed := range []uint64{1, 2} {
-		g.Rows = append(g.Rows, grid.Row{ID: "long" + strconv.Itoa(int(seed)), Model: "cw", N: 8, Net: grid.Net{Label: "1p", Arch: "1p"},
-			TrainSeed: seed, Protocol: p})
+		g.Rows = append(g.Rows, grid.NewTrainRow("long"+strconv.Itoa(int(seed)), "cw", 8, 0, grid.Net{Label: "1p", Arch: "1p"}, seed, p))
 	}
 	useGrid(t, g)
 	dir := t.TempDir()
@@ -334,7 +333,7 @@ func TestReproduceInterrupt(t *testing.T) {
 // reproduce exits 1 and -status says which one failed and why.
 func TestReproduceFailedRun(t *testing.T) {
 	g := tinyCW()
-	g.Rows[1].Net.Arch = "no_such_net"
+	g.Rows[1] = grid.NewTrainRow("t_cw_inf", "cw", 6, 0, grid.Net{Label: "cw_inf", Arch: "no_such_net"}, 3, tinyProtocol)
 	useGrid(t, g)
 	dir := t.TempDir()
 	code, stdout, stderr := runCLI("reproduce", "fig4", "-scale", "smoke", "-out", dir)
@@ -397,9 +396,58 @@ func TestReproduceUsage(t *testing.T) {
 		t.Errorf("another scale: exit %d: %s", code, stderr)
 	}
 	g := tinyCW()
-	g.Rows[0].Protocol.Batch = 64
+	g.Rows[0].Args = append(g.Rows[0].Args, "-batch", "64")
 	useGrid(t, g)
 	if code, _, stderr := runCLI("reproduce", "fig4", "-scale", "smoke", "-out", dir, "-print-only"); code != exitUsage || !strings.Contains(stderr, "another grid") {
 		t.Errorf("another grid: exit %d: %s", code, stderr)
+	}
+}
+
+// needsGrid is tinyCW with t_cw_inf needing t_1p, and t_made_21 labelled
+// with t_1p's run directory (an argument that names a run directory).
+func needsGrid() *grid.Grid {
+	g := tinyCW()
+	g.Rows[1].Needs = []string{"t_1p"}
+	r := &g.Rows[2]
+	k := slices.Index(r.Args, "-label")
+	r.Args[k+1] = grid.RunDir("t_1p")
+	return g
+}
+
+// TestReproduceNeeds: a row starts only once the rows it needs are
+// complete, and not at all if one of them fails; run-directory arguments
+// become paths.
+func TestReproduceNeeds(t *testing.T) {
+	g := needsGrid()
+	useGrid(t, g)
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI("reproduce", "fig4", "-scale", "smoke", "-out", dir, "-jobs", "3")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var order []string
+	for _, l := range jsonLines(t, stdout)[1:4] {
+		order = append(order, l["id"].(string))
+	}
+	if slices.Index(order, "t_1p") > slices.Index(order, "t_cw_inf") {
+		t.Errorf("t_cw_inf finished before the run it needs: %v", order)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, runsSubdir, "t_made_21", output.SummaryFile))
+	if want := `"label": "` + filepath.Join(dir, runsSubdir, "t_1p") + `"`; !strings.Contains(string(b), want) {
+		t.Errorf("summary.json lacks %s", want)
+	}
+
+	g.Rows[0] = grid.NewTrainRow("t_1p", "cw", 6, 0, grid.Net{Label: "1p", Arch: "no_such_net"}, 3, tinyProtocol)
+	dir = t.TempDir()
+	code, stdout, stderr = runCLI("reproduce", "fig4", "-scale", "smoke", "-out", dir, "-jobs", "3")
+	if code != exitInternal || !strings.Contains(stderr, "1 runs that need them were not started") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := jsonLines(t, stdout)
+	if last := lines[len(lines)-1]; num(t, last, "not_started") != 1 || num(t, last, "failed") != 1 || num(t, last, "done") != 1 {
+		t.Errorf("summary %v", last)
+	}
+	if _, err := os.Stat(filepath.Join(dir, runsSubdir, "t_cw_inf")); err == nil {
+		t.Error("the run that needs a failed one was started")
 	}
 }

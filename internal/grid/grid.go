@@ -105,11 +105,21 @@ func (n Net) Args() []string {
 	return append(a, "-label", n.Label)
 }
 
-// Row is one training run of a grid.
+// Row is one run of a grid: an ordinary run directory of an h2arnn
+// subcommand (train for Figures 4 and 5).
 type Row struct {
 	// ID names the run directory DIR/runs/<ID>; unique across figures.
 	ID     string `json:"id"`
 	Figure string `json:"figure"`
+	// Command is the h2arnn subcommand that makes the run, Args its flags
+	// without -out, -workers and -quiet (which say where and how, not
+	// what, to run). An argument RunDir(id) stands for the run directory
+	// of the row id.
+	Command string   `json:"command"`
+	Args    []string `json:"args"`
+	// Needs are the rows whose runs must be complete before this one
+	// starts (a fit needs its samples).
+	Needs []string `json:"needs,omitempty"`
 	// Model is "cw" or "sk" (J = 1, h = 0 in both, as in the paper).
 	Model string `json:"model"`
 	N     int    `json:"n"`
@@ -121,17 +131,29 @@ type Row struct {
 	Protocol  Protocol `json:"protocol"`
 }
 
-// Args returns the flags of `h2arnn train` for the row, without -out,
-// -workers and -quiet (which say where and how, not what, to run).
-func (r Row) Args() []string {
-	a := []string{"-model", r.Model, "-n", strconv.Itoa(r.N)}
-	if r.Model == "sk" {
-		a = append(a, "-seed", strconv.FormatUint(r.Instance, 10))
+// NewTrainRow returns the row of a train run of net on a model (cw: no
+// instance; sk: instance = -seed) of n spins.
+func NewTrainRow(id, model string, n int, instance uint64, net Net, trainSeed uint64, p Protocol) Row {
+	r := Row{ID: id, Command: "train", Model: model, N: n, Instance: instance, Net: net, TrainSeed: trainSeed, Protocol: p}
+	r.Args = []string{"-model", model, "-n", strconv.Itoa(n)}
+	if model == "sk" {
+		r.Args = append(r.Args, "-seed", strconv.FormatUint(instance, 10))
 	}
-	a = append(a, r.Net.Args()...)
-	a = append(a, "-train-seed", strconv.FormatUint(r.TrainSeed, 10))
-	return append(a, r.Protocol.Args()...)
+	r.Args = append(r.Args, net.Args()...)
+	r.Args = append(r.Args, "-train-seed", strconv.FormatUint(trainSeed, 10))
+	r.Args = append(r.Args, p.Args()...)
+	return r
 }
+
+// runDirPrefix marks an argument that stands for a run directory.
+const runDirPrefix = "@run:"
+
+// RunDir returns the argument that stands for the run directory of the row
+// id; the executors replace it with the directory's path.
+func RunDir(id string) string { return runDirPrefix + id }
+
+// RunDirID reports whether arg stands for a run directory, and of which row.
+func RunDirID(arg string) (id string, ok bool) { return strings.CutPrefix(arg, runDirPrefix) }
 
 // Layout is what a figure draws from its grid.
 type Layout struct {
@@ -333,8 +355,9 @@ func Build(figure, scale string) (*Grid, error) {
 				if sp.model == "sk" {
 					id = fmt.Sprintf("%s_n%03d_i%02d_%s", figure, n, inst, net.Label)
 				}
-				g.Rows = append(g.Rows, Row{ID: id, Figure: figure, Model: sp.model, N: n, Instance: inst,
-					Net: net, TrainSeed: inst, Protocol: sp.protocol})
+				r := NewTrainRow(id, sp.model, n, inst, net, inst, sp.protocol)
+				r.Figure = figure
+				g.Rows = append(g.Rows, r)
 			}
 		}
 	}

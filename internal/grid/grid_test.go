@@ -142,17 +142,17 @@ func TestArgs(t *testing.T) {
 			r = x
 		}
 	}
-	got := strings.Join(r.Args(), " ")
+	got := strings.Join(r.Args, " ")
 	want := "-model sk -n 12 -seed 2 -arch made -depth 3 -width 2 -label made_32 -train-seed 2 -beta-range 0.5,2,4 " +
 		"-init-steps 30 -max-step 10 -batch 64 -lr 0.01 -std-limit 0.0001 -stats-batches 5 -eval-samples 256 -overlap-bins 50 -save-samples overlaps"
 	if got != want {
 		t.Errorf("args\n got %s\nwant %s", got, want)
 	}
-	if r.ID != "fig5_n012_i02_made_32" {
+	if r.ID != "fig5_n012_i02_made_32" || r.Command != "train" || len(r.Needs) != 0 {
 		t.Errorf("id %s", r.ID)
 	}
 	g4, _ := Build("fig4", Smoke)
-	if a := strings.Join(g4.Rows[0].Args(), " "); !strings.HasPrefix(a, "-model cw -n 8 -arch cw_n -label cw_n -train-seed 0 ") {
+	if a := strings.Join(g4.Rows[0].Args, " "); !strings.HasPrefix(a, "-model cw -n 8 -arch cw_n -label cw_n -train-seed 0 ") {
 		t.Errorf("fig4 args %s", a)
 	}
 }
@@ -164,6 +164,15 @@ func TestProtocolArgsExact(t *testing.T) {
 	got := strings.Join(p.Args()[:2], " ") + " " + strings.Join(p.Args()[8:12], " ")
 	if got != "-beta-range 0.15,1.0625,7 -lr 0.0125 -std-limit 1.5e-05" {
 		t.Errorf("args %s", got)
+	}
+}
+
+func TestRunDir(t *testing.T) {
+	if id, ok := RunDirID(RunDir("fig6_mcmc")); !ok || id != "fig6_mcmc" {
+		t.Errorf("RunDirID(RunDir) = %q, %v", id, ok)
+	}
+	if _, ok := RunDirID("-data"); ok {
+		t.Error("an ordinary argument taken for a run directory")
 	}
 }
 

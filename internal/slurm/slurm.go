@@ -7,8 +7,8 @@
 // in the grid and a re-submission can name just the rows still to run
 // (--array=3,7-9). Each case calls the shell function run, which makes a
 // task idempotent: it skips a run directory whose summary.json says the run
-// is complete, resumes one that holds a checkpoint with `train -resume`, and
-// otherwise starts the run. The train process replaces the shell (exec), so
+// is complete, resumes one that holds a checkpoint with `-resume`, and
+// otherwise starts the run. The h2arnn process replaces the shell (exec), so
 // the SIGTERM that SLURM sends at the time limit or on scancel reaches it
 // directly and it writes a checkpoint before it exits.
 package slurm
@@ -22,13 +22,19 @@ import (
 	"time"
 )
 
-// Task is one grid row: its array index, the name of its run directory and
-// the train flags that start it (without -out, -workers and -quiet).
+// Task is one grid row: its array index, the name of its run directory,
+// the h2arnn subcommand and the flags that start it (without -out,
+// -workers and -quiet). An argument RunsVar+id is written as the run
+// directory of id ("$runs"/id).
 type Task struct {
-	Index int
-	ID    string
-	Args  []string
+	Index   int
+	ID      string
+	Command string
+	Args    []string
 }
+
+// RunsVar starts a Task argument that names a run directory.
+const RunsVar = "$runs/"
 
 // Script is a job-array script.
 type Script struct {
@@ -88,12 +94,13 @@ runs=%s
 logs=%s
 workers=%d
 
-# run ID FLAGS...: skip the run if DIR/runs/ID is complete, resume it if it
-# holds a checkpoint, else start it; its output is appended to logs/ID.out
-# and logs/ID.err.
+# run ID COMMAND FLAGS...: skip the run if DIR/runs/ID is complete, resume it
+# if it holds a checkpoint, else start it with 'h2arnn COMMAND FLAGS'; its
+# output is appended to logs/ID.out and logs/ID.err.
 run() {
 	id=$1
-	shift
+	cmd=$2
+	shift 2
 	dir="$runs/$id"
 	if grep -qs '"status": "complete"' "$dir/summary.json"; then
 		echo "$id: already complete"
@@ -102,9 +109,9 @@ run() {
 	mkdir -p "$logs"
 	echo "$id: task $SLURM_ARRAY_TASK_ID of job $SLURM_ARRAY_JOB_ID on $(hostname)"
 	if [ -f "$dir/checkpoint.json" ]; then
-		exec "$bin" train -resume "$dir" -workers "$workers" -quiet >>"$logs/$id.out" 2>>"$logs/$id.err"
+		exec "$bin" "$cmd" -resume "$dir" -workers "$workers" -quiet >>"$logs/$id.out" 2>>"$logs/$id.err"
 	fi
-	exec "$bin" train "$@" -out "$dir" -workers "$workers" -quiet >>"$logs/$id.out" 2>>"$logs/$id.err"
+	exec "$bin" "$cmd" "$@" -out "$dir" -workers "$workers" -quiet >>"$logs/$id.out" 2>>"$logs/$id.err"
 }
 
 case "$SLURM_ARRAY_TASK_ID" in
@@ -113,8 +120,11 @@ case "$SLURM_ARRAY_TASK_ID" in
 		q := make([]string, len(t.Args))
 		for i, a := range t.Args {
 			q[i] = Quote(a)
+			if id, ok := strings.CutPrefix(a, RunsVar); ok {
+				q[i] = `"$runs"/` + Quote(id)
+			}
 		}
-		fmt.Fprintf(&b, "%d) run %s %s ;;\n", t.Index, Quote(t.ID), strings.Join(q, " "))
+		fmt.Fprintf(&b, "%d) run %s %s %s ;;\n", t.Index, Quote(t.ID), Quote(t.Command), strings.Join(q, " "))
 	}
 	b.WriteString("*) echo \"no grid row $SLURM_ARRAY_TASK_ID in this script\" >&2; exit 2 ;;\nesac\n")
 	_, err := io.WriteString(w, b.String())

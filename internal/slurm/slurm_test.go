@@ -23,8 +23,9 @@ func TestScriptGolden(t *testing.T) {
 		Array: ArraySpec([]int{1, 0}, 4), CPUs: 2, MemMB: 192, Time: 95 * time.Minute,
 		Extra: []string{"--partition=short", "--account=phys"},
 		Tasks: []Task{
-			{Index: 0, ID: "fig5_n008_i01_sk_rs", Args: []string{"-model", "sk", "-n", "8", "-seed", "1", "-arch", "sk_rs"}},
-			{Index: 1, ID: "fig5_n008_i01_made_23", Args: []string{"-model", "sk", "-arch", "made", "-label", "it's"}},
+			{Index: 0, ID: "fig5_n008_i01_sk_rs", Command: "train", Args: []string{"-model", "sk", "-n", "8", "-seed", "1", "-arch", "sk_rs"}},
+			{Index: 1, ID: "fig5_n008_i01_made_23", Command: "train", Args: []string{"-model", "sk", "-arch", "made", "-label", "it's"}},
+			{Index: 2, ID: "fit", Command: "fit", Args: []string{"-data", RunsVar + "mc mc", "-arch", "plm"}},
 		},
 	}
 	var b bytes.Buffer

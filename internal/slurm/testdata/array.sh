@@ -17,12 +17,13 @@ runs='/scratch/my repro/runs'
 logs='/scratch/my repro/logs'
 workers=2
 
-# run ID FLAGS...: skip the run if DIR/runs/ID is complete, resume it if it
-# holds a checkpoint, else start it; its output is appended to logs/ID.out
-# and logs/ID.err.
+# run ID COMMAND FLAGS...: skip the run if DIR/runs/ID is complete, resume it
+# if it holds a checkpoint, else start it with 'h2arnn COMMAND FLAGS'; its
+# output is appended to logs/ID.out and logs/ID.err.
 run() {
 	id=$1
-	shift
+	cmd=$2
+	shift 2
 	dir="$runs/$id"
 	if grep -qs '"status": "complete"' "$dir/summary.json"; then
 		echo "$id: already complete"
@@ -31,13 +32,14 @@ run() {
 	mkdir -p "$logs"
 	echo "$id: task $SLURM_ARRAY_TASK_ID of job $SLURM_ARRAY_JOB_ID on $(hostname)"
 	if [ -f "$dir/checkpoint.json" ]; then
-		exec "$bin" train -resume "$dir" -workers "$workers" -quiet >>"$logs/$id.out" 2>>"$logs/$id.err"
+		exec "$bin" "$cmd" -resume "$dir" -workers "$workers" -quiet >>"$logs/$id.out" 2>>"$logs/$id.err"
 	fi
-	exec "$bin" train "$@" -out "$dir" -workers "$workers" -quiet >>"$logs/$id.out" 2>>"$logs/$id.err"
+	exec "$bin" "$cmd" "$@" -out "$dir" -workers "$workers" -quiet >>"$logs/$id.out" 2>>"$logs/$id.err"
 }
 
 case "$SLURM_ARRAY_TASK_ID" in
-0) run fig5_n008_i01_sk_rs -model sk -n 8 -seed 1 -arch sk_rs ;;
-1) run fig5_n008_i01_made_23 -model sk -arch made -label 'it'\''s' ;;
+0) run fig5_n008_i01_sk_rs train -model sk -n 8 -seed 1 -arch sk_rs ;;
+1) run fig5_n008_i01_made_23 train -model sk -arch made -label 'it'\''s' ;;
+2) run fit fit -data "$runs"/'mc mc' -arch plm ;;
 *) echo "no grid row $SLURM_ARRAY_TASK_ID in this script" >&2; exit 2 ;;
 esac
