@@ -359,7 +359,7 @@ type planResult struct {
 	Jobs          int     `json:"jobs"`
 	Workers       int     `json:"workers"`
 	WallHoursLeft float64 `json:"wall_hours_left,omitempty"`
-	MemMB         int     `json:"mem_mb"`
+	MemMB         int     `json:"mem_mb,omitempty"`
 	CalibSeconds  float64 `json:"calibration_seconds"`
 }
 
@@ -380,7 +380,7 @@ func (p *reproduction) run() error {
 		}
 	}
 	plan.ToRun = len(todo)
-	est, err := p.estimate(todo)
+	est, err := p.estimate(todo, rf.executor == "slurm")
 	if err != nil {
 		return err
 	}
@@ -388,8 +388,12 @@ func (p *reproduction) run() error {
 	if rf.executor == "local" {
 		plan.WallHoursLeft = est.wallHours(todo, rf.jobs)
 	}
-	fmt.Fprintf(p.e.stderr, "h2arnn reproduce %s (%s): %d runs, %d done, %d to run (%d to resume); estimated %.3g CPU hours in all, %.3g left (an upper bound: every β at its full step budget), %d MB per run; calibration took %.1f s\n",
-		plan.Figure, plan.Scale, plan.Runs, plan.Done, plan.ToRun, plan.Resume, plan.CPUHours, plan.CPUHoursLeft, plan.MemMB, plan.CalibSeconds)
+	mem := ""
+	if plan.MemMB > 0 {
+		mem = fmt.Sprintf(", %d MB per run", plan.MemMB)
+	}
+	fmt.Fprintf(p.e.stderr, "h2arnn reproduce %s (%s): %d runs, %d done, %d to run (%d to resume); estimated %.3g CPU hours in all, %.3g left (an upper bound: every β at its full step budget)%s; calibration took %.1f s\n",
+		plan.Figure, plan.Scale, plan.Runs, plan.Done, plan.ToRun, plan.Resume, plan.CPUHours, plan.CPUHoursLeft, mem, plan.CalibSeconds)
 	if err := p.e.emit(plan); err != nil {
 		return err
 	}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"time"
@@ -19,10 +21,14 @@ import (
 // small one measures the same rate in less time.
 const calibBatch = 100
 
-// memMargin multiplies the measured peak memory into --mem: the Go heap of
-// a long run wanders above the peak of a short one (garbage waiting for the
-// collector), and a task over its --mem is killed.
-const memMargin = 1.5
+// memMargin and memSlackMB make --mem from the measured peak memory
+// (margin × peak + slack): the Go heap of a long run wanders above the
+// peak of a short one (garbage waiting for the collector), and a task over
+// its --mem is killed.
+const (
+	memMargin  = 1.5
+	memSlackMB = 32
+)
 
 // estimate is the calibration's answer for a grid.
 type estimate struct {
@@ -30,11 +36,9 @@ type estimate struct {
 	// bound: every β at its full step budget; rowSeconds its wall time with
 	// -workers threads if they divide the work perfectly.
 	rowCPU, rowSeconds []float64
-	// rowMemMB is the estimated peak resident memory of each row.
-	rowMemMB []float64
 	// cpuHours is for all rows, cpuHoursLeft for the rows still to run.
 	cpuHours, cpuHoursLeft float64
-	// memMB is the --mem of the rows still to run.
+	// memMB is the --mem of the rows still to run (0 if not probed).
 	memMB       int
 	calibration time.Duration
 	workers     int
@@ -51,12 +55,16 @@ type benchKey struct {
 
 // estimate calibrates every kind of run of the grid with one `h2arnn bench`
 // each (sequentially, so that they do not slow each other down) and derives
-// each row's time and memory from it.
-func (p *reproduction) estimate(todo []int) (*estimate, error) {
+// each row's time from it. With probeMemory (for --mem), it also runs each
+// kind of run still to do as a miniature run (probeMemory) and derives its
+// peak memory.
+func (p *reproduction) estimate(todo []int, probeMemory bool) (*estimate, error) {
 	t0 := time.Now()
 	rows := p.g.Rows
-	est := &estimate{rowCPU: make([]float64, len(rows)), rowSeconds: make([]float64, len(rows)), rowMemMB: make([]float64, len(rows)), workers: p.rf.workers}
+	est := &estimate{rowCPU: make([]float64, len(rows)), rowSeconds: make([]float64, len(rows)), workers: p.rf.workers}
 	benches := map[benchKey]benchResult{}
+	probes := map[benchKey]float64{}
+	peak := 0.0
 	for i, r := range rows {
 		pr := r.Protocol
 		k := benchKey{r.Model, r.Net.Arch, r.N, r.Net.Depth, r.Net.Width, min(pr.Batch, calibBatch)}
@@ -64,8 +72,7 @@ func (p *reproduction) estimate(todo []int) (*estimate, error) {
 		if !ok {
 			var err error
 			if b, err = p.bench(k); err != nil {
-				var ue *usageError
-				if !errors.As(err, &ue) {
+				if !isUsage(err) {
 					return nil, err
 				}
 				// bench refused the configuration, and train will too:
@@ -76,30 +83,79 @@ func (p *reproduction) estimate(todo []int) (*estimate, error) {
 		}
 		est.rowCPU[i] = rowCPUSeconds(pr, b, k.batch)
 		est.rowSeconds[i] = est.rowCPU[i] / float64(p.rf.workers)
-		// The calibration held a batch of k.batch samples; a run also
-		// holds its training batch and its evaluation batch (int8 spins,
-		// ln q and H per sample).
-		est.rowMemMB[i] = b.PeakRSSMB + float64(pr.Batch+pr.EvalSamples)*float64(r.N+16)/(1<<20)
-	}
-	peak := 0.0
-	for i := range rows {
-		h := est.rowCPU[i] / 3600
-		est.cpuHours += h
-		if slices.Contains(todo, i) {
-			est.cpuHoursLeft += h
-			peak = math.Max(peak, est.rowMemMB[i])
-			// A measured peak of an earlier local attempt of the same run
-			// counts too.
-			if a := readAttempt(p.logPath(rows[i].ID, ".json")); a != nil {
-				peak = math.Max(peak, a.PeakRSSMB)
+		est.cpuHours += est.rowCPU[i] / 3600
+		if !slices.Contains(todo, i) {
+			continue
+		}
+		est.cpuHoursLeft += est.rowCPU[i] / 3600
+		if !probeMemory {
+			continue
+		}
+		mb, ok := probes[k]
+		if !ok {
+			var err error
+			if mb, err = p.probeMemory(r, k.batch); err != nil {
+				if !isUsage(err) {
+					return nil, err
+				}
+				fmt.Fprintf(p.e.stderr, "h2arnn reproduce: %v; its runs are left out of the memory estimate\n", err)
 			}
+			probes[k] = mb
+		}
+		// The probe held k.batch training and probeEval evaluation
+		// samples; the run holds its own batches (spins, ln q, H, and the
+		// packed copy of the overlaps; twice N+16 bytes a sample covers
+		// them).
+		peak = math.Max(peak, mb+float64(pr.Batch+pr.EvalSamples)*2*float64(r.N+16)/(1<<20))
+		// A measured peak of an earlier local attempt of the same run
+		// counts too.
+		if a := readAttempt(p.logPath(r.ID, ".json")); a != nil {
+			peak = math.Max(peak, a.PeakRSSMB)
 		}
 	}
-	if len(todo) > 0 {
-		est.memMB = int(math.Ceil(memMargin*peak/64)) * 64
+	if peak > 0 {
+		est.memMB = int(math.Ceil((memMargin*peak+memSlackMB)/64)) * 64
 	}
 	est.calibration = time.Since(t0)
 	return est, nil
+}
+
+func isUsage(err error) bool {
+	var ue *usageError
+	return errors.As(err, &ue)
+}
+
+// probeEval is the evaluation batch of a memory probe.
+const probeEval = 64
+
+// probeMemory runs row as a miniature run (one β, one step at batch, a
+// small evaluation batch, in a scratch directory) and returns its peak
+// resident memory in MB, or 0 where the OS does not report it. A whole run
+// needs more than its training step: the checkpoints (JSON of every
+// parameter and Adam moment), the statistics, the figures drawn at the
+// end; the probe goes through all of them once.
+func (p *reproduction) probeMemory(row grid.Row, batch int) (float64, error) {
+	dir, err := os.MkdirTemp(p.dir, ".probe-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	args := append([]string{row.Command}, row.Args...)
+	args = append(args, "-beta-range", "1,1,1", "-init-steps", "1", "-max-step", "0", "-batch", strconv.Itoa(batch),
+		"-eval-samples", strconv.Itoa(probeEval), "-out", filepath.Join(dir, "run"), "-workers", strconv.Itoa(p.rf.workers), "-quiet")
+	cmd := exec.CommandContext(p.e.ctx, p.rf.bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	switch {
+	case p.e.ctx.Err() != nil:
+		return 0, fmt.Errorf("%w during the calibration", errInterrupted)
+	case err != nil && cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == exitUsage:
+		return 0, &usageError{fmt.Sprintf("memory probe of %s: %s", row.ID, oneLine(stderr.String()))}
+	case err != nil:
+		return 0, fmt.Errorf("memory probe %s %v: %v: %s", p.rf.bin, args, err, oneLine(stderr.String()))
+	}
+	return math.Max(childPeakRSSMB(cmd.ProcessState), 0), nil
 }
 
 // rowCPUSeconds is the processor time of a run of protocol pr from a

@@ -90,6 +90,9 @@ func TestReproduceSlurmSubmit(t *testing.T) {
 	if mem < 64 {
 		t.Errorf("--mem %d MB", mem)
 	}
+	if probes, _ := filepath.Glob(filepath.Join(dir, ".probe-*")); len(probes) > 0 {
+		t.Errorf("memory probes left behind: %v", probes)
+	}
 
 	code, stdout, stderr = runCLI(args...)
 	if code != 0 {
