@@ -49,7 +49,7 @@ func (f *Figure) Draw(pathNoExt string) error {
 		tf := plot.New().Title.TextStyle
 		tf.XAlign = draw.XCenter
 		dc.FillText(tf, vg.Point{X: w / 2, Y: h - 0.25*vg.Inch}, f.Title)
-		half := h - 0.4*vg.Inch
+		half := h - 0.5*vg.Inch
 		for r, row := range [][]*plot.Plot{top, bottom} {
 			if len(row) == 0 {
 				continue
