@@ -2,8 +2,6 @@ package driver
 
 import (
 	"encoding/json"
-	"errors"
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -38,21 +36,9 @@ func runCollect(args []string, e *env) error {
 			"C P(q) at the largest N. Runs still going are included as far as they got. Prints one JSON line\n"+
 			"per figure {\"figure\",\"runs\",\"complete\",\"partial\",\"missing\",\"files\"}.", e.stderr)
 	out := fs.String("out", "", "`DIR2` for the CSV files and figures (default: DIR)")
-	var dirs []string
-	rest := args
-	for {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fs.printUsage()
-				return err
-			}
-			return usagef("%v; run 'h2arnn collect -h' for the flags", err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		dirs = append(dirs, fs.Arg(0))
-		rest = fs.Args()[1:]
+	dirs, err := fs.parsePositional(args)
+	if err != nil {
+		return err
 	}
 	if len(dirs) != 1 {
 		return usagef("give one reproduction directory (written by 'h2arnn reproduce'), not %d", len(dirs))
@@ -96,8 +82,9 @@ func runCollect(args []string, e *env) error {
 			if err != nil {
 				return err
 			}
-			runs = append(runs, output.GridRun{Figure: gf.Figure, ID: r.ID, Model: r.Model, N: r.N, Instance: r.Instance,
-				Label: r.Net.Label, Arch: r.Net.Arch, TrainSeed: r.TrainSeed, Params: summaryParams(rd), Run: run})
+			info := output.RunInfo{Figure: gf.Figure, ID: r.ID, Model: r.Model, N: r.N, Instance: r.Instance,
+				Label: r.Net.Label, Arch: r.Net.Arch, TrainSeed: r.TrainSeed, Params: summaryParams(rd)}
+			runs = append(runs, output.GridRun{RunInfo: info, Run: run})
 		}
 		rows := output.Tidy(runs, map[string]string{gf.Figure: gf.Layout.Reference})
 		all = append(all, rows...)

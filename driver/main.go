@@ -217,6 +217,28 @@ func (fs *flagSet) parse(args []string) error {
 	return nil
 }
 
+// parsePositional parses args in which flags and positional arguments
+// (directories, a figure name) come in any order, and returns the
+// positional ones. The flag package stops at the first positional
+// argument, so parsing starts again after each one.
+func (fs *flagSet) parsePositional(args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.parseStrict(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.printUsage()
+				return nil, err
+			}
+			return nil, usagef("%v; run '%s -h' for the flags", err, fs.Name())
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
 // set reports whether the flag called name was given on the command line.
 func (fs *flagSet) set(name string) bool {
 	found := false

@@ -3,7 +3,6 @@ package driver
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -130,9 +129,16 @@ func runReproduce(args []string, e *env) error {
 	fs.Var(&rf.slurmOpts, "slurm-opt", "extra sbatch `OPTION` for the script, e.g. --partition=short or --account=phys (repeatable)")
 	fs.StringVar(&rf.bin, "bin", "", "the h2arnn `BINARY` the runs call (default: this executable); for slurm, its path on the compute nodes")
 	fs.StringVar(&rf.status, "status", "", "print the state of every run of the reproduction in `DIR` and exit")
-	figure, err := parseWithPositional(fs, args)
+	pos, err := fs.parsePositional(args)
 	if err != nil {
 		return err
+	}
+	if len(pos) > 1 {
+		return usagef("give one figure, not %q; run the command once per figure", strings.Join(pos, " "))
+	}
+	figure := ""
+	if len(pos) == 1 {
+		figure = pos[0]
 	}
 	if rf.status != "" {
 		if figure != "" || rf.out != "" {
@@ -194,35 +200,6 @@ func runReproduce(args []string, e *env) error {
 	}
 	p := &reproduction{e: e, rf: &rf, g: gf, dir: rf.out}
 	return p.run()
-}
-
-// parseWithPositional parses fs from args in which one positional argument
-// (the figure) may stand anywhere among the flags, and returns it ("" if
-// none).
-func parseWithPositional(fs *flagSet, args []string) (string, error) {
-	var pos []string
-	rest := args
-	for {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fs.printUsage()
-				return "", err
-			}
-			return "", usagef("%v; run '%s -h' for the flags", err, fs.Name())
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		rest = fs.Args()[1:]
-	}
-	switch len(pos) {
-	case 0:
-		return "", nil
-	case 1:
-		return pos[0], nil
-	}
-	return "", usagef("give one figure, not %q; run the command once per figure", strings.Join(pos, " "))
 }
 
 // runsBinary returns the absolute path of the binary the runs call. The

@@ -163,12 +163,7 @@ func TestSlurmScriptRuns(t *testing.T) {
 	// Row 1 was interrupted before: the task resumes it.
 	row := g.Rows[1]
 	rd := filepath.Join(dir, runsSubdir, row.ID)
-	testStop = func(j, steps int, betaEnd bool) bool { return j == 1 && steps == 3 && !betaEnd }
-	code, _, _ := runCLI(append(append([]string{"train"}, row.Args...), "-out", rd, "-quiet")...)
-	testStop = nil
-	if code != exitSignal {
-		t.Fatalf("interrupted train: exit %d", code)
-	}
+	interruptedTrain(t, row, rd, 1, 3)
 	for _, i := range []string{"0", "1"} {
 		if out := task(i); !strings.Contains(out, "task "+i+" of job 7") {
 			t.Errorf("task %s printed %q", i, out)

@@ -197,6 +197,17 @@ func checkCollect(t *testing.T, dir string, g *grid.Grid) {
 	}
 }
 
+// interruptedTrain runs the row in-process into dir and interrupts it
+// after step steps of β index j, leaving a checkpoint to resume.
+func interruptedTrain(t *testing.T, r grid.Row, dir string, j, steps int) {
+	t.Helper()
+	testStop = func(jj, s int, betaEnd bool) bool { return jj == j && s == steps && !betaEnd }
+	defer func() { testStop = nil }()
+	if code, _, stderr := runCLI(append(append([]string{"train"}, r.Args...), "-out", dir, "-quiet")...); code != exitSignal {
+		t.Fatalf("the interrupted train exited %d: %s", code, stderr)
+	}
+}
+
 // TestReproduceResumesInterrupted: a run interrupted before reproduce
 // starts is resumed from its checkpoint and ends bit for bit as an
 // uninterrupted one.
@@ -206,12 +217,7 @@ func TestReproduceResumesInterrupted(t *testing.T) {
 	dir := t.TempDir()
 	row := g.Rows[2]
 	rd := filepath.Join(dir, runsSubdir, row.ID)
-	testStop = func(j, steps int, betaEnd bool) bool { return j == 1 && steps == 4 && !betaEnd }
-	code, _, _ := runCLI(append(append([]string{"train"}, row.Args...), "-out", rd, "-quiet")...)
-	testStop = nil
-	if code != exitSignal {
-		t.Fatalf("the interrupted train exited %d", code)
-	}
+	interruptedTrain(t, row, rd, 1, 4)
 	_, stdout, _ := runCLI("reproduce", "-status", dir)
 	if stdout != "" {
 		t.Fatalf("status without a grid file printed %s", stdout)

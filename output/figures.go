@@ -245,13 +245,7 @@ func (f *Figure) WriteCSV(w io.Writer) error {
 		for _, p := range s.Points {
 			b = append(b[:0], s.Panel...)
 			b = append(append(append(b, ','), s.Name...), ',')
-			for i, v := range []float64{p.X, p.Y, p.Lo, p.Hi} {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				b = appendFloat(b, v)
-			}
-			b = append(b, '\n')
+			b = append(appendFloats(b, p.X, p.Y, p.Lo, p.Hi), '\n')
 			if _, err := bw.Write(b); err != nil {
 				return err
 			}

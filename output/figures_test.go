@@ -19,7 +19,7 @@ import (
 func skRuns() []GridRun {
 	var runs []GridRun
 	add := func(label string, n int, inst uint64, params int, f func(beta float64) float64) {
-		r := GridRun{Figure: "fig5", ID: label, Model: "sk", N: n, Instance: inst, Label: label, Arch: label, TrainSeed: inst, Params: params,
+		r := GridRun{RunInfo: RunInfo{Figure: "fig5", ID: label, Model: "sk", N: n, Instance: inst, Label: label, Arch: label, TrainSeed: inst, Params: params},
 			Run: Run{Overlaps: map[float64][]float64{}}}
 		for _, b := range []float64{1, 2} {
 			r.Run.Stats = append(r.Run.Stats, StatsRow{Beta: b, F: f(b), FStd: 0.1, Steps: 7, Seconds: 1.5})
@@ -139,7 +139,7 @@ func TestPaperFigureScaling(t *testing.T) {
 		n      int
 		e1, e2 float64
 	}{{10, 1e-3, 3e-3}, {20, 2e-3, -4e-3}} {
-		r := GridRun{Figure: "fig4", Model: "cw", N: c.n, Label: "1p", Params: c.n}
+		r := GridRun{RunInfo: RunInfo{Figure: "fig4", Model: "cw", N: c.n, Label: "1p", Params: c.n}}
 		for k, e := range []float64{c.e1, c.e2} {
 			s := StatsRow{Beta: float64(k + 1), F: -1 + e}
 			s.SetExact(-1)

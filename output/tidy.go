@@ -8,31 +8,31 @@ import (
 	"strings"
 )
 
-// GridRun is one run of a reproduction grid (h2arnn reproduce) with what
-// its directory holds.
-type GridRun struct {
-	// Figure, ID, Model, N, Instance, Label, Arch and TrainSeed describe
-	// the run as its grid row does (Label names the net: "made_21").
+// RunInfo describes a run of a reproduction grid (h2arnn reproduce) as
+// its grid row does.
+type RunInfo struct {
 	Figure, ID, Model string
 	N                 int
-	Instance          uint64
-	Label, Arch       string
-	TrainSeed         uint64
+	// Instance is the disorder seed (SK), 0 without disorder (CW).
+	Instance uint64
+	// Label names the net ("made_21"), Arch is its architecture.
+	Label, Arch string
+	TrainSeed   uint64
 	// Params is the net's number of parameters (summary.json), -1 if
 	// unknown.
 	Params int
+}
+
+// GridRun is one run of a reproduction grid with what its directory holds.
+type GridRun struct {
+	RunInfo
 	// Run holds the statistics and overlap histograms (LoadRun).
 	Run Run
 }
 
 // TidyRow is one row of the tidy table of a reproduction: one β of one run.
 type TidyRow struct {
-	Figure, ID, Model string
-	N                 int
-	Instance          uint64
-	Label, Arch       string
-	TrainSeed         uint64
-	Params            int
+	RunInfo
 	StatsRow
 	// FRef is the free energy per spin of the reference net at the same
 	// figure, N, instance and β (Figure 5: sk_2rsb), RelDiff the signed
@@ -66,8 +66,7 @@ func Tidy(runs []GridRun, reference map[string]string) []TidyRow {
 	var out []TidyRow
 	for _, r := range runs {
 		for _, s := range r.Run.Stats {
-			t := TidyRow{Figure: r.Figure, ID: r.ID, Model: r.Model, N: r.N, Instance: r.Instance, Label: r.Label, Arch: r.Arch,
-				TrainSeed: r.TrainSeed, Params: r.Params, StatsRow: s, FRef: math.NaN(), RelDiff: math.NaN()}
+			t := TidyRow{RunInfo: r.RunInfo, StatsRow: s, FRef: math.NaN(), RelDiff: math.NaN()}
 			if !s.HasExact {
 				t.FExact, t.RelErr = math.NaN(), math.NaN()
 			}
@@ -88,6 +87,18 @@ func Tidy(runs []GridRun, reference map[string]string) []TidyRow {
 // OverlapsFileFor, so that the same β of two runs matches.
 func betaKey(b float64) string { return strconv.FormatFloat(b, 'g', 6, 64) }
 
+// appendFloats appends vs to b, comma-separated, as appendFloat writes
+// each.
+func appendFloats(b []byte, vs ...float64) []byte {
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendFloat(b, v)
+	}
+	return b
+}
+
 // WriteTidyCSV writes rows as CSV (header TidyColumns; numbers in the
 // shortest exact form, NaN as nan) to w.
 func WriteTidyCSV(w io.Writer, rows []TidyRow) error {
@@ -105,17 +116,9 @@ func WriteTidyCSV(w io.Writer, rows []TidyRow) error {
 		b = append(append(b, r.Arch...), ',')
 		b = append(strconv.AppendUint(b, r.TrainSeed, 10), ',')
 		b = append(strconv.AppendInt(b, int64(r.Params), 10), ',')
-		for _, v := range []float64{r.Beta, r.F, r.FStd, r.E, r.EMin, r.S, r.MAbs} {
-			b = append(appendFloat(b, v), ',')
-		}
+		b = append(appendFloats(b, r.Beta, r.F, r.FStd, r.E, r.EMin, r.S, r.MAbs), ',')
 		b = append(strconv.AppendInt(b, int64(r.Steps), 10), ',')
-		for i, v := range []float64{r.Seconds, r.FExact, r.RelErr, r.FRef, r.RelDiff} {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendFloat(b, v)
-		}
-		b = append(b, '\n')
+		b = append(appendFloats(b, r.Seconds, r.FExact, r.RelErr, r.FRef, r.RelDiff), '\n')
 		if _, err := bw.Write(b); err != nil {
 			return err
 		}
