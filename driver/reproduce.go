@@ -105,20 +105,22 @@ func runReproduce(args []string, e *env) error {
 			"command again skips the finished runs and resumes the interrupted ones from their checkpoints.\n"+
 			"Draw the figures with 'h2arnn collect DIR'.\n"+
 			"\n"+
-			"Before anything runs, a short calibration (one 'h2arnn bench' per kind of run) estimates the CPU\n"+
-			"hours (an upper bound: every β is assumed to take its full step budget) and the memory; the plan\n"+
-			"is printed as one JSON line {\"figure\",\"scale\",\"runs\",\"done\",\"to_run\",\"cpu_hours\",\"cpu_hours_left\",...}.\n"+
+			"Before anything runs, a short calibration (one 'h2arnn bench' per kind of run, in processor time)\n"+
+			"estimates the CPU hours (an upper bound: every β is assumed to take its full step budget) and, for\n"+
+			"slurm, the memory (from a miniature run of each kind); the plan is printed as one JSON line\n"+
+			"{\"figure\",\"scale\",\"runs\",\"done\",\"to_run\",\"cpu_hours\",\"cpu_hours_left\",...}.\n"+
 			"\n"+
 			"-executor local runs -jobs runs at a time on this machine, each a process of this binary with\n"+
 			"-workers threads, longest first, and prints one JSON line per finished run {\"id\",\"status\",\"exit\",\n"+
 			"\"seconds\",\"cpu_seconds\",\"peak_rss_mb\",\"est_seconds\"}; Ctrl-C checkpoints the running ones and exits\n"+
 			"with status 130.\n"+
 			"-executor slurm writes DIR/slurm/<figure>.sh, a job array with one task per run still to do\n"+
-			"(--cpus-per-task = -workers, --mem and --time from the calibration, at most -jobs tasks at once),\n"+
-			"and submits it with sbatch; -print-only writes it without submitting (with -executor local it\n"+
-			"prints each run's command line instead). 'h2arnn reproduce -status DIR' prints one JSON line per run\n"+
-			"{\"id\",\"status\",\"betas_done\",\"betas\"} with status done, running, pending, interrupted or failed,\n"+
-			"read from the run directories and, when present, squeue and sacct.", e.stderr)
+			"(--cpus-per-task = -workers, --mem and --time from the calibration, at most -jobs tasks at once,\n"+
+			"rows that need other runs in a second array held by --dependency=afterok), and submits it with\n"+
+			"sbatch; -print-only writes it without submitting (with -executor local it prints each run's command\n"+
+			"line instead). 'h2arnn reproduce -status DIR' prints one JSON line per run {\"figure\",\"id\",\"status\",\n"+
+			"\"betas_done\",\"betas\",\"detail\"} with status done, running, pending, interrupted or failed, read from\n"+
+			"the run directories and, when present, squeue and sacct, then one line of totals.", e.stderr)
 	var rf reproduceFlags
 	fs.StringVar(&rf.out, "out", "", "reproduction `DIR` (created if missing); re-use it to resume")
 	fs.StringVar(&rf.scale, "scale", grid.Small, "grid size: "+strings.Join(grid.Scales(), "|")+" (paper: the paper's protocol, hundreds of CPU hours)")
