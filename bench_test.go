@@ -21,13 +21,13 @@ import (
 // chain's throughput as a fraction of the FMA peak.
 const chainFlopsPerNode = 40
 
-// forEachSet runs f as a sub-benchmark per available kernel set, restoring
+// forEachSetB runs f as a sub-benchmark per available kernel set, restoring
 // the active set afterwards.
-func forEachSet(b *testing.B, f func(b *testing.B)) {
-	old := active
-	defer func() { active = old }()
+func forEachSetB(b *testing.B, f func(b *testing.B)) {
+	old := active.Load()
+	defer active.Store(old)
 	for _, s := range available {
-		active = s
+		active.Store(s)
 		b.Run("set="+s.name, f)
 	}
 }
@@ -62,7 +62,7 @@ func BenchmarkKernel(b *testing.B) {
 				x, y := benchInput(n, 3), benchInput(n+1, 1)[:n]
 				dst := make([]float64, n)
 				b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
-					forEachSet(b, func(b *testing.B) {
+					forEachSetB(b, func(b *testing.B) {
 						for b.Loop() {
 							k.run(dst, x, y)
 						}
@@ -75,20 +75,25 @@ func BenchmarkKernel(b *testing.B) {
 }
 
 // BenchmarkFMAPeak measures the float64 FMA peak of one core with 12
-// independent VFMADD231PD chains on YMM registers.
+// independent VFMADD231PD chains, on YMM registers (avx2) and ZMM (avx512).
 func BenchmarkFMAPeak(b *testing.B) {
 	const iters = 1 << 16
-	if _, ok := fmaPeak(0); !ok {
+	ran := false
+	for _, s := range available {
+		if s.peak == nil {
+			continue
+		}
+		ran = true
+		b.Run("set="+s.name, func(b *testing.B) {
+			for b.Loop() {
+				s.peak(iters)
+			}
+			b.ReportMetric(float64(s.peakFlops*iters*b.N)/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
+		})
+	}
+	if !ran {
 		b.Skip("no FMA-peak assembly loop in this build/CPU")
 	}
-	b.Run("ymm", func(b *testing.B) {
-		flops := 0
-		for b.Loop() {
-			f, _ := fmaPeak(iters)
-			flops += f * iters
-		}
-		b.ReportMetric(float64(flops)/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
-	})
 }
 
 // chainBench is the state of a k-layer chain over R spins: parameters,
@@ -128,7 +133,7 @@ func BenchmarkChain(b *testing.B) {
 	b.Run("row_R=199", func(b *testing.B) {
 		c := newChainBench(k, 199)
 		nodes := (k + 1) * 199
-		forEachSet(b, func(b *testing.B) {
+		forEachSetB(b, func(b *testing.B) {
 			for b.Loop() {
 				benchSink += c.step()
 			}
@@ -140,7 +145,7 @@ func BenchmarkChain(b *testing.B) {
 	// forward and backward separately, R = 200 (no tail)
 	b.Run("fwd_R=200", func(b *testing.B) {
 		c := newChainBench(k, 200)
-		forEachSet(b, func(b *testing.B) {
+		forEachSetB(b, func(b *testing.B) {
 			for b.Loop() {
 				benchSink += ChainForward(c.k, c.f, c.w, c.bias, c.act)
 			}
@@ -150,7 +155,7 @@ func BenchmarkChain(b *testing.B) {
 	b.Run("bwd_R=200", func(b *testing.B) {
 		c := newChainBench(k, 200)
 		c.step()
-		forEachSet(b, func(b *testing.B) {
+		forEachSetB(b, func(b *testing.B) {
 			for b.Loop() {
 				ChainBackward(c.k, c.f, c.w, c.act, 0.25, 1e-3, -1e-3, c.gwA, c.gbA, c.gwC, c.gbC, nil)
 			}
@@ -167,7 +172,7 @@ func BenchmarkChain(b *testing.B) {
 				nodes += (k + 1) * (n - 1 - i)
 			}
 		}
-		forEachSet(b, func(b *testing.B) {
+		forEachSetB(b, func(b *testing.B) {
 			for b.Loop() {
 				for _, c := range rows {
 					benchSink += c.step()
