@@ -377,8 +377,9 @@ func LogSumExpAffine(b, w []float64, m float64) float64 {
 //
 // act (length 2(k+1)R) receives what ChainBackward needs: y_j at act[j*R:],
 // and σ(-pre_j) (the derivative of lnσ at pre_j) at act[(k+1+j)*R:].
-// lnσ and σ are those of LogSigmoid and Sigmoid, to 2 and 4 ulp; the
-// assembly sets compute pre_j with one rounding (a fused multiply-add).
+// y_j and σ(-pre_j) are within 2 ulp of the correctly rounded values for
+// the computed pre_j, which the assembly sets round once (a fused
+// multiply-add) and the generic set twice.
 func ChainForward(k int, f, w, b, act []float64) float64 {
 	r := len(f)
 	if k < 0 || len(w) != (k+2)*r || len(b) != (k+1)*r || len(act) != 2*(k+1)*r {

@@ -41,18 +41,20 @@ TEXT ·expAVX2(SB), NOSPLIT, $0-48
 	MOVQ x_len+32(FP), DX
 
 exp_block:
-	CMPQ         DX, $0x00000008
-	JB           exp_single
-	VMOVUPD      (AX), Y0
-	VMOVUPD      32(AX), Y1
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y2
-	VMAXPD       Y0, Y2, Y0
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y2
-	VMAXPD       Y1, Y2, Y1
-	VMOVUPD      ·kc+const_kcExpMax*32+0(SB), Y2
-	VMINPD       Y0, Y2, Y0
-	VMOVUPD      ·kc+const_kcExpMax*32+0(SB), Y2
-	VMINPD       Y1, Y2, Y1
+	CMPQ    DX, $0x00000008
+	JB      exp_single
+	VMOVUPD (AX), Y0
+	VMOVUPD 32(AX), Y1
+	VMOVUPD ·kc+const_kcExpMin*32+0(SB), Y2
+	VMAXPD  Y0, Y2, Y0
+	VMOVUPD ·kc+const_kcExpMin*32+0(SB), Y2
+	VMAXPD  Y1, Y2, Y1
+	VMOVUPD ·kc+const_kcExpMax*32+0(SB), Y2
+	VMINPD  Y0, Y2, Y0
+	VMOVUPD ·kc+const_kcExpMax*32+0(SB), Y2
+	VMINPD  Y1, Y2, Y1
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y2
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y3
 	VFMADD231PD  ·kc+const_kcLog2E*32+0(SB), Y0, Y2
@@ -113,13 +115,15 @@ exp_block:
 	JMP          exp_block
 
 exp_single:
-	CMPQ         DX, $0x00000004
-	JB           exp_tail
-	VMOVUPD      (AX), Y0
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y1
-	VMAXPD       Y0, Y1, Y0
-	VMOVUPD      ·kc+const_kcExpMax*32+0(SB), Y1
-	VMINPD       Y0, Y1, Y0
+	CMPQ    DX, $0x00000004
+	JB      exp_tail
+	VMOVUPD (AX), Y0
+	VMOVUPD ·kc+const_kcExpMin*32+0(SB), Y1
+	VMAXPD  Y0, Y1, Y0
+	VMOVUPD ·kc+const_kcExpMax*32+0(SB), Y1
+	VMINPD  Y0, Y1, Y0
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y1
 	VFMADD231PD  ·kc+const_kcLog2E*32+0(SB), Y0, Y1
 	VSUBPD       ·kc+const_kcShift*32+0(SB), Y1, Y2
@@ -153,17 +157,19 @@ exp_single:
 	JMP          exp_single
 
 exp_tail:
-	TESTQ        DX, DX
-	JZ           exp_done
-	LEAQ         tailmaskY<>+0(SB), BX
-	SHLQ         $0x05, DX
-	VMOVUPD      (BX)(DX*1), Y0
-	VMASKMOVPD   (AX), Y0, Y1
-	VMOVAPD      Y1, Y1
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y2
-	VMAXPD       Y1, Y2, Y1
-	VMOVUPD      ·kc+const_kcExpMax*32+0(SB), Y2
-	VMINPD       Y1, Y2, Y1
+	TESTQ      DX, DX
+	JZ         exp_done
+	LEAQ       tailmaskY<>+0(SB), BX
+	SHLQ       $0x05, DX
+	VMOVUPD    (BX)(DX*1), Y0
+	VMASKMOVPD (AX), Y0, Y1
+	VMOVAPD    Y1, Y1
+	VMOVUPD    ·kc+const_kcExpMin*32+0(SB), Y2
+	VMAXPD     Y1, Y2, Y1
+	VMOVUPD    ·kc+const_kcExpMax*32+0(SB), Y2
+	VMINPD     Y1, Y2, Y1
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y2
 	VFMADD231PD  ·kc+const_kcLog2E*32+0(SB), Y1, Y2
 	VSUBPD       ·kc+const_kcShift*32+0(SB), Y2, Y3
@@ -407,18 +413,20 @@ TEXT ·logSigmoidAVX2(SB), NOSPLIT, $0-48
 	MOVQ x_len+32(FP), DX
 
 logSigmoid_block:
-	CMPQ         DX, $0x00000008
-	JB           logSigmoid_single
-	VMOVUPD      (AX), Y0
-	VMOVUPD      32(AX), Y1
-	VMOVAPD      Y0, Y2
-	VMOVAPD      Y1, Y3
-	VORPD        ·kcMask+const_kcSign*32+0(SB), Y2, Y2
-	VORPD        ·kcMask+const_kcSign*32+0(SB), Y3, Y3
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y4
-	VMAXPD       Y2, Y4, Y2
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y4
-	VMAXPD       Y3, Y4, Y3
+	CMPQ    DX, $0x00000008
+	JB      logSigmoid_single
+	VMOVUPD (AX), Y0
+	VMOVUPD 32(AX), Y1
+
+	// e = e^{-|z|}, the argument clamped to ≥ -1000
+	VORPD   ·kcMask+const_kcSign*32+0(SB), Y0, Y2
+	VORPD   ·kcMask+const_kcSign*32+0(SB), Y1, Y3
+	VMOVUPD ·kc+const_kcExpMin*32+0(SB), Y4
+	VMAXPD  Y2, Y4, Y2
+	VMOVUPD ·kc+const_kcExpMin*32+0(SB), Y4
+	VMAXPD  Y3, Y4, Y3
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y4
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y5
 	VFMADD231PD  ·kc+const_kcLog2E*32+0(SB), Y2, Y4
@@ -471,20 +479,12 @@ logSigmoid_block:
 	VMULPD       Y7, Y9, Y9
 	VMULPD       Y4, Y8, Y2
 	VMULPD       Y5, Y9, Y3
-	VADDPD       ·kc+const_kcOne*32+0(SB), Y2, Y4
-	VADDPD       ·kc+const_kcOne*32+0(SB), Y3, Y5
-	VADDPD       ·kc+const_kcTwo*32+0(SB), Y2, Y6
-	VADDPD       ·kc+const_kcTwo*32+0(SB), Y3, Y7
-	VMULPD       Y6, Y4, Y6
-	VMULPD       Y7, Y5, Y7
-	VMOVUPD      ·kc+const_kcOne*32+0(SB), Y8
-	VDIVPD       Y6, Y8, Y6
-	VMOVUPD      ·kc+const_kcOne*32+0(SB), Y8
-	VDIVPD       Y7, Y8, Y7
-	VMULPD       Y4, Y2, Y4
-	VMULPD       Y5, Y3, Y5
-	VMULPD       Y6, Y4, Y4
-	VMULPD       Y7, Y5, Y5
+
+	// y = min(z,0) - ln(1+e), ln(1+e) = e - t·(e - w·Q(w)) with t = e/(2+e), w = t²; s = (z < 0 ? 1 : e)/(1+e)
+	VADDPD       ·kc+const_kcTwo*32+0(SB), Y2, Y4
+	VADDPD       ·kc+const_kcTwo*32+0(SB), Y3, Y5
+	VDIVPD       Y4, Y2, Y4
+	VDIVPD       Y5, Y3, Y5
 	VMULPD       Y4, Y4, Y6
 	VMULPD       Y5, Y5, Y7
 	VMOVUPD      ·kc+const_kcLnSigQ9*32+0(SB), Y8
@@ -523,13 +523,16 @@ logSigmoid_block:
 	JMP          logSigmoid_block
 
 logSigmoid_single:
-	CMPQ         DX, $0x00000004
-	JB           logSigmoid_tail
-	VMOVUPD      (AX), Y0
-	VMOVAPD      Y0, Y1
-	VORPD        ·kcMask+const_kcSign*32+0(SB), Y1, Y1
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y2
-	VMAXPD       Y1, Y2, Y1
+	CMPQ    DX, $0x00000004
+	JB      logSigmoid_tail
+	VMOVUPD (AX), Y0
+
+	// e = e^{-|z|}, the argument clamped to ≥ -1000
+	VORPD   ·kcMask+const_kcSign*32+0(SB), Y0, Y1
+	VMOVUPD ·kc+const_kcExpMin*32+0(SB), Y2
+	VMAXPD  Y1, Y2, Y1
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y2
 	VFMADD231PD  ·kc+const_kcLog2E*32+0(SB), Y1, Y2
 	VSUBPD       ·kc+const_kcShift*32+0(SB), Y2, Y3
@@ -556,13 +559,10 @@ logSigmoid_single:
 	VPSLLQ       $0x34, Y2, Y2
 	VMULPD       Y3, Y4, Y4
 	VMULPD       Y2, Y4, Y1
-	VADDPD       ·kc+const_kcOne*32+0(SB), Y1, Y2
-	VADDPD       ·kc+const_kcTwo*32+0(SB), Y1, Y3
-	VMULPD       Y3, Y2, Y3
-	VMOVUPD      ·kc+const_kcOne*32+0(SB), Y4
-	VDIVPD       Y3, Y4, Y3
-	VMULPD       Y2, Y1, Y2
-	VMULPD       Y3, Y2, Y2
+
+	// y = min(z,0) - ln(1+e), ln(1+e) = e - t·(e - w·Q(w)) with t = e/(2+e), w = t²; s = (z < 0 ? 1 : e)/(1+e)
+	VADDPD       ·kc+const_kcTwo*32+0(SB), Y1, Y2
+	VDIVPD       Y2, Y1, Y2
 	VMULPD       Y2, Y2, Y3
 	VMOVUPD      ·kc+const_kcLnSigQ9*32+0(SB), Y4
 	VFMADD213PD  ·kc+const_kcLnSigQ8*32+0(SB), Y3, Y4
@@ -585,17 +585,20 @@ logSigmoid_single:
 	JMP          logSigmoid_single
 
 logSigmoid_tail:
-	TESTQ        DX, DX
-	JZ           logSigmoid_done
-	LEAQ         tailmaskY<>+0(SB), BX
-	SHLQ         $0x05, DX
-	VMOVUPD      (BX)(DX*1), Y0
-	VMASKMOVPD   (AX), Y0, Y1
-	VMOVAPD      Y1, Y1
-	VMOVAPD      Y1, Y2
-	VORPD        ·kcMask+const_kcSign*32+0(SB), Y2, Y2
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y3
-	VMAXPD       Y2, Y3, Y2
+	TESTQ      DX, DX
+	JZ         logSigmoid_done
+	LEAQ       tailmaskY<>+0(SB), BX
+	SHLQ       $0x05, DX
+	VMOVUPD    (BX)(DX*1), Y0
+	VMASKMOVPD (AX), Y0, Y1
+	VMOVAPD    Y1, Y1
+
+	// e = e^{-|z|}, the argument clamped to ≥ -1000
+	VORPD   ·kcMask+const_kcSign*32+0(SB), Y1, Y2
+	VMOVUPD ·kc+const_kcExpMin*32+0(SB), Y3
+	VMAXPD  Y2, Y3, Y2
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y3
 	VFMADD231PD  ·kc+const_kcLog2E*32+0(SB), Y2, Y3
 	VSUBPD       ·kc+const_kcShift*32+0(SB), Y3, Y4
@@ -622,13 +625,10 @@ logSigmoid_tail:
 	VPSLLQ       $0x34, Y3, Y3
 	VMULPD       Y4, Y5, Y5
 	VMULPD       Y3, Y5, Y2
-	VADDPD       ·kc+const_kcOne*32+0(SB), Y2, Y3
-	VADDPD       ·kc+const_kcTwo*32+0(SB), Y2, Y4
-	VMULPD       Y4, Y3, Y4
-	VMOVUPD      ·kc+const_kcOne*32+0(SB), Y5
-	VDIVPD       Y4, Y5, Y4
-	VMULPD       Y3, Y2, Y3
-	VMULPD       Y4, Y3, Y3
+
+	// y = min(z,0) - ln(1+e), ln(1+e) = e - t·(e - w·Q(w)) with t = e/(2+e), w = t²; s = (z < 0 ? 1 : e)/(1+e)
+	VADDPD       ·kc+const_kcTwo*32+0(SB), Y2, Y3
+	VDIVPD       Y3, Y2, Y3
 	VMULPD       Y3, Y3, Y4
 	VMOVUPD      ·kc+const_kcLnSigQ9*32+0(SB), Y5
 	VFMADD213PD  ·kc+const_kcLnSigQ8*32+0(SB), Y4, Y5
@@ -658,18 +658,20 @@ TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-48
 	MOVQ x_len+32(FP), DX
 
 sigmoid_block:
-	CMPQ         DX, $0x00000008
-	JB           sigmoid_single
-	VMOVUPD      (AX), Y0
-	VMOVUPD      32(AX), Y1
-	VMOVAPD      Y0, Y2
-	VMOVAPD      Y1, Y3
-	VORPD        ·kcMask+const_kcSign*32+0(SB), Y2, Y2
-	VORPD        ·kcMask+const_kcSign*32+0(SB), Y3, Y3
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y4
-	VMAXPD       Y2, Y4, Y2
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y4
-	VMAXPD       Y3, Y4, Y3
+	CMPQ    DX, $0x00000008
+	JB      sigmoid_single
+	VMOVUPD (AX), Y0
+	VMOVUPD 32(AX), Y1
+
+	// e = e^{-|z|}, the argument clamped to ≥ -1000
+	VORPD   ·kcMask+const_kcSign*32+0(SB), Y0, Y2
+	VORPD   ·kcMask+const_kcSign*32+0(SB), Y1, Y3
+	VMOVUPD ·kc+const_kcExpMin*32+0(SB), Y4
+	VMAXPD  Y2, Y4, Y2
+	VMOVUPD ·kc+const_kcExpMin*32+0(SB), Y4
+	VMAXPD  Y3, Y4, Y3
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y4
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y5
 	VFMADD231PD  ·kc+const_kcLog2E*32+0(SB), Y2, Y4
@@ -725,28 +727,29 @@ sigmoid_block:
 	VADDPD       ·kc+const_kcOne*32+0(SB), Y2, Y4
 	VADDPD       ·kc+const_kcOne*32+0(SB), Y3, Y5
 	VMOVUPD      ·kc+const_kcOne*32+0(SB), Y6
-	VDIVPD       Y4, Y6, Y6
-	VMOVUPD      ·kc+const_kcOne*32+0(SB), Y7
-	VDIVPD       Y5, Y7, Y7
-	VDIVPD       Y4, Y2, Y2
-	VDIVPD       Y5, Y3, Y3
-	VBLENDVPD    Y0, Y2, Y6, Y6
-	VBLENDVPD    Y1, Y3, Y7, Y7
-	VMOVUPD      Y6, (CX)
-	VMOVUPD      Y7, 32(CX)
+	VBLENDVPD    Y0, Y2, Y6, Y0
+	VMOVUPD      ·kc+const_kcOne*32+0(SB), Y2
+	VBLENDVPD    Y1, Y3, Y2, Y1
+	VDIVPD       Y4, Y0, Y0
+	VDIVPD       Y5, Y1, Y1
+	VMOVUPD      Y0, (CX)
+	VMOVUPD      Y1, 32(CX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000008, DX
 	JMP          sigmoid_block
 
 sigmoid_single:
-	CMPQ         DX, $0x00000004
-	JB           sigmoid_tail
-	VMOVUPD      (AX), Y0
-	VMOVAPD      Y0, Y1
-	VORPD        ·kcMask+const_kcSign*32+0(SB), Y1, Y1
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y2
-	VMAXPD       Y1, Y2, Y1
+	CMPQ    DX, $0x00000004
+	JB      sigmoid_tail
+	VMOVUPD (AX), Y0
+
+	// e = e^{-|z|}, the argument clamped to ≥ -1000
+	VORPD   ·kcMask+const_kcSign*32+0(SB), Y0, Y1
+	VMOVUPD ·kc+const_kcExpMin*32+0(SB), Y2
+	VMAXPD  Y1, Y2, Y1
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y2
 	VFMADD231PD  ·kc+const_kcLog2E*32+0(SB), Y1, Y2
 	VSUBPD       ·kc+const_kcShift*32+0(SB), Y2, Y3
@@ -775,27 +778,29 @@ sigmoid_single:
 	VMULPD       Y2, Y4, Y1
 	VADDPD       ·kc+const_kcOne*32+0(SB), Y1, Y2
 	VMOVUPD      ·kc+const_kcOne*32+0(SB), Y3
-	VDIVPD       Y2, Y3, Y3
-	VDIVPD       Y2, Y1, Y1
-	VBLENDVPD    Y0, Y1, Y3, Y3
-	VMOVUPD      Y3, (CX)
+	VBLENDVPD    Y0, Y1, Y3, Y0
+	VDIVPD       Y2, Y0, Y0
+	VMOVUPD      Y0, (CX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
 	SUBQ         $0x00000004, DX
 	JMP          sigmoid_single
 
 sigmoid_tail:
-	TESTQ        DX, DX
-	JZ           sigmoid_done
-	LEAQ         tailmaskY<>+0(SB), BX
-	SHLQ         $0x05, DX
-	VMOVUPD      (BX)(DX*1), Y0
-	VMASKMOVPD   (AX), Y0, Y1
-	VMOVAPD      Y1, Y1
-	VMOVAPD      Y1, Y2
-	VORPD        ·kcMask+const_kcSign*32+0(SB), Y2, Y2
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y3
-	VMAXPD       Y2, Y3, Y2
+	TESTQ      DX, DX
+	JZ         sigmoid_done
+	LEAQ       tailmaskY<>+0(SB), BX
+	SHLQ       $0x05, DX
+	VMOVUPD    (BX)(DX*1), Y0
+	VMASKMOVPD (AX), Y0, Y1
+	VMOVAPD    Y1, Y1
+
+	// e = e^{-|z|}, the argument clamped to ≥ -1000
+	VORPD   ·kcMask+const_kcSign*32+0(SB), Y1, Y2
+	VMOVUPD ·kc+const_kcExpMin*32+0(SB), Y3
+	VMAXPD  Y2, Y3, Y2
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y3
 	VFMADD231PD  ·kc+const_kcLog2E*32+0(SB), Y2, Y3
 	VSUBPD       ·kc+const_kcShift*32+0(SB), Y3, Y4
@@ -824,10 +829,9 @@ sigmoid_tail:
 	VMULPD       Y3, Y5, Y2
 	VADDPD       ·kc+const_kcOne*32+0(SB), Y2, Y3
 	VMOVUPD      ·kc+const_kcOne*32+0(SB), Y4
-	VDIVPD       Y3, Y4, Y4
-	VDIVPD       Y3, Y2, Y2
-	VBLENDVPD    Y1, Y2, Y4, Y4
-	VMASKMOVPD   Y4, Y0, (CX)
+	VBLENDVPD    Y1, Y2, Y4, Y1
+	VDIVPD       Y3, Y1, Y1
+	VMASKMOVPD   Y1, Y0, (CX)
 
 sigmoid_done:
 	VZEROUPPER
@@ -843,20 +847,22 @@ TEXT ·sumExpAVX2(SB), NOSPLIT, $0-40
 	VXORPD       Y2, Y2, Y2
 
 sumexp_block:
-	CMPQ         CX, $0x00000008
-	JB           sumexp_single
-	VMOVUPD      (AX), Y3
-	VMOVUPD      32(AX), Y4
-	VSUBPD       Y0, Y3, Y3
-	VSUBPD       Y0, Y4, Y4
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y5
-	VMAXPD       Y3, Y5, Y3
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y5
-	VMAXPD       Y4, Y5, Y4
-	VMOVUPD      ·kc+const_kcExpMax*32+0(SB), Y5
-	VMINPD       Y3, Y5, Y3
-	VMOVUPD      ·kc+const_kcExpMax*32+0(SB), Y5
-	VMINPD       Y4, Y5, Y4
+	CMPQ    CX, $0x00000008
+	JB      sumexp_single
+	VMOVUPD (AX), Y3
+	VMOVUPD 32(AX), Y4
+	VSUBPD  Y0, Y3, Y3
+	VSUBPD  Y0, Y4, Y4
+	VMOVUPD ·kc+const_kcExpMin*32+0(SB), Y5
+	VMAXPD  Y3, Y5, Y3
+	VMOVUPD ·kc+const_kcExpMin*32+0(SB), Y5
+	VMAXPD  Y4, Y5, Y4
+	VMOVUPD ·kc+const_kcExpMax*32+0(SB), Y5
+	VMINPD  Y3, Y5, Y3
+	VMOVUPD ·kc+const_kcExpMax*32+0(SB), Y5
+	VMINPD  Y4, Y5, Y4
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y5
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y6
 	VFMADD231PD  ·kc+const_kcLog2E*32+0(SB), Y3, Y5
@@ -916,14 +922,16 @@ sumexp_block:
 	JMP          sumexp_block
 
 sumexp_single:
-	CMPQ         CX, $0x00000004
-	JB           sumexp_tail
-	VMOVUPD      (AX), Y3
-	VSUBPD       Y0, Y3, Y3
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y4
-	VMAXPD       Y3, Y4, Y3
-	VMOVUPD      ·kc+const_kcExpMax*32+0(SB), Y4
-	VMINPD       Y3, Y4, Y3
+	CMPQ    CX, $0x00000004
+	JB      sumexp_tail
+	VMOVUPD (AX), Y3
+	VSUBPD  Y0, Y3, Y3
+	VMOVUPD ·kc+const_kcExpMin*32+0(SB), Y4
+	VMAXPD  Y3, Y4, Y3
+	VMOVUPD ·kc+const_kcExpMax*32+0(SB), Y4
+	VMINPD  Y3, Y4, Y3
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y4
 	VFMADD231PD  ·kc+const_kcLog2E*32+0(SB), Y3, Y4
 	VSUBPD       ·kc+const_kcShift*32+0(SB), Y4, Y5
@@ -956,18 +964,20 @@ sumexp_single:
 	JMP          sumexp_single
 
 sumexp_tail:
-	TESTQ        CX, CX
-	JZ           sumexp_done
-	LEAQ         tailmaskY<>+0(SB), DX
-	SHLQ         $0x05, CX
-	VMOVUPD      (DX)(CX*1), Y3
-	VMASKMOVPD   (AX), Y3, Y4
-	VMOVAPD      Y4, Y4
-	VSUBPD       Y0, Y4, Y4
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y0
-	VMAXPD       Y4, Y0, Y4
-	VMOVUPD      ·kc+const_kcExpMax*32+0(SB), Y0
-	VMINPD       Y4, Y0, Y4
+	TESTQ      CX, CX
+	JZ         sumexp_done
+	LEAQ       tailmaskY<>+0(SB), DX
+	SHLQ       $0x05, CX
+	VMOVUPD    (DX)(CX*1), Y3
+	VMASKMOVPD (AX), Y3, Y4
+	VMOVAPD    Y4, Y4
+	VSUBPD     Y0, Y4, Y4
+	VMOVUPD    ·kc+const_kcExpMin*32+0(SB), Y0
+	VMAXPD     Y4, Y0, Y4
+	VMOVUPD    ·kc+const_kcExpMax*32+0(SB), Y0
+	VMINPD     Y4, Y0, Y4
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y0
 	VFMADD231PD  ·kc+const_kcLog2E*32+0(SB), Y4, Y0
 	VSUBPD       ·kc+const_kcShift*32+0(SB), Y0, Y5
@@ -1019,22 +1029,24 @@ TEXT ·sumExpAffineAVX2(SB), NOSPLIT, $0-72
 	VXORPD       Y3, Y3, Y3
 
 sumexp_block:
-	CMPQ         DX, $0x00000008
-	JB           sumexp_single
-	VMOVUPD      (AX), Y4
-	VMOVUPD      32(AX), Y5
-	VFMADD231PD  (CX), Y1, Y4
-	VFMADD231PD  32(CX), Y1, Y5
-	VSUBPD       Y0, Y4, Y4
-	VSUBPD       Y0, Y5, Y5
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y6
-	VMAXPD       Y4, Y6, Y4
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y6
-	VMAXPD       Y5, Y6, Y5
-	VMOVUPD      ·kc+const_kcExpMax*32+0(SB), Y6
-	VMINPD       Y4, Y6, Y4
-	VMOVUPD      ·kc+const_kcExpMax*32+0(SB), Y6
-	VMINPD       Y5, Y6, Y5
+	CMPQ        DX, $0x00000008
+	JB          sumexp_single
+	VMOVUPD     (AX), Y4
+	VMOVUPD     32(AX), Y5
+	VFMADD231PD (CX), Y1, Y4
+	VFMADD231PD 32(CX), Y1, Y5
+	VSUBPD      Y0, Y4, Y4
+	VSUBPD      Y0, Y5, Y5
+	VMOVUPD     ·kc+const_kcExpMin*32+0(SB), Y6
+	VMAXPD      Y4, Y6, Y4
+	VMOVUPD     ·kc+const_kcExpMin*32+0(SB), Y6
+	VMAXPD      Y5, Y6, Y5
+	VMOVUPD     ·kc+const_kcExpMax*32+0(SB), Y6
+	VMINPD      Y4, Y6, Y4
+	VMOVUPD     ·kc+const_kcExpMax*32+0(SB), Y6
+	VMINPD      Y5, Y6, Y5
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y6
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y7
 	VFMADD231PD  ·kc+const_kcLog2E*32+0(SB), Y4, Y6
@@ -1095,15 +1107,17 @@ sumexp_block:
 	JMP          sumexp_block
 
 sumexp_single:
-	CMPQ         DX, $0x00000004
-	JB           sumexp_tail
-	VMOVUPD      (AX), Y4
-	VFMADD231PD  (CX), Y1, Y4
-	VSUBPD       Y0, Y4, Y4
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y5
-	VMAXPD       Y4, Y5, Y4
-	VMOVUPD      ·kc+const_kcExpMax*32+0(SB), Y5
-	VMINPD       Y4, Y5, Y4
+	CMPQ        DX, $0x00000004
+	JB          sumexp_tail
+	VMOVUPD     (AX), Y4
+	VFMADD231PD (CX), Y1, Y4
+	VSUBPD      Y0, Y4, Y4
+	VMOVUPD     ·kc+const_kcExpMin*32+0(SB), Y5
+	VMAXPD      Y4, Y5, Y4
+	VMOVUPD     ·kc+const_kcExpMax*32+0(SB), Y5
+	VMINPD      Y4, Y5, Y4
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y5
 	VFMADD231PD  ·kc+const_kcLog2E*32+0(SB), Y4, Y5
 	VSUBPD       ·kc+const_kcShift*32+0(SB), Y5, Y6
@@ -1137,20 +1151,22 @@ sumexp_single:
 	JMP          sumexp_single
 
 sumexp_tail:
-	TESTQ        DX, DX
-	JZ           sumexp_done
-	LEAQ         tailmaskY<>+0(SB), BX
-	SHLQ         $0x05, DX
-	VMOVUPD      (BX)(DX*1), Y4
-	VMASKMOVPD   (AX), Y4, Y5
-	VMOVAPD      Y5, Y5
-	VMASKMOVPD   (CX), Y4, Y6
-	VFMADD231PD  Y6, Y1, Y5
-	VSUBPD       Y0, Y5, Y5
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y0
-	VMAXPD       Y5, Y0, Y5
-	VMOVUPD      ·kc+const_kcExpMax*32+0(SB), Y0
-	VMINPD       Y5, Y0, Y5
+	TESTQ       DX, DX
+	JZ          sumexp_done
+	LEAQ        tailmaskY<>+0(SB), BX
+	SHLQ        $0x05, DX
+	VMOVUPD     (BX)(DX*1), Y4
+	VMASKMOVPD  (AX), Y4, Y5
+	VMOVAPD     Y5, Y5
+	VMASKMOVPD  (CX), Y4, Y6
+	VFMADD231PD Y6, Y1, Y5
+	VSUBPD      Y0, Y5, Y5
+	VMOVUPD     ·kc+const_kcExpMin*32+0(SB), Y0
+	VMAXPD      Y5, Y0, Y5
+	VMOVUPD     ·kc+const_kcExpMax*32+0(SB), Y0
+	VMINPD      Y5, Y0, Y5
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y0
 	VFMADD231PD  ·kc+const_kcLog2E*32+0(SB), Y5, Y0
 	VSUBPD       ·kc+const_kcShift*32+0(SB), Y0, Y1
@@ -1317,32 +1333,35 @@ TEXT ·lnsigLayerAVX2(SB), NOSPLIT, $0-120
 	MOVQ DI, R8
 
 layerexp_block:
-	CMPQ         R8, $0x0000000c
-	JB           layerexp_single
-	VMOVUPD      (DX), Y0
-	VMOVUPD      32(DX), Y1
-	VMOVUPD      64(DX), Y2
-	VMOVUPD      (CX), Y3
-	VFMADD231PD  (AX), Y3, Y0
-	VMOVUPD      32(CX), Y3
-	VFMADD231PD  32(AX), Y3, Y1
-	VMOVUPD      64(CX), Y3
-	VFMADD231PD  64(AX), Y3, Y2
-	VMOVUPD      Y0, (BX)
-	VMOVUPD      Y1, 32(BX)
-	VMOVUPD      Y2, 64(BX)
-	VMOVAPD      Y0, Y0
-	VMOVAPD      Y1, Y1
-	VMOVAPD      Y2, Y2
-	VORPD        ·kcMask+const_kcSign*32+0(SB), Y0, Y0
-	VORPD        ·kcMask+const_kcSign*32+0(SB), Y1, Y1
-	VORPD        ·kcMask+const_kcSign*32+0(SB), Y2, Y2
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y3
-	VMAXPD       Y0, Y3, Y0
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y3
-	VMAXPD       Y1, Y3, Y1
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y3
-	VMAXPD       Y2, Y3, Y2
+	CMPQ R8, $0x0000000c
+	JB   layerexp_single
+
+	// pre = b + w·in (one FMA)
+	VMOVUPD     (DX), Y0
+	VMOVUPD     32(DX), Y1
+	VMOVUPD     64(DX), Y2
+	VMOVUPD     (CX), Y3
+	VFMADD231PD (AX), Y3, Y0
+	VMOVUPD     32(CX), Y3
+	VFMADD231PD 32(AX), Y3, Y1
+	VMOVUPD     64(CX), Y3
+	VFMADD231PD 64(AX), Y3, Y2
+	VMOVUPD     Y0, (BX)
+	VMOVUPD     Y1, 32(BX)
+	VMOVUPD     Y2, 64(BX)
+
+	// e = e^{-|z|}, the argument clamped to ≥ -1000
+	VORPD   ·kcMask+const_kcSign*32+0(SB), Y0, Y0
+	VORPD   ·kcMask+const_kcSign*32+0(SB), Y1, Y1
+	VORPD   ·kcMask+const_kcSign*32+0(SB), Y2, Y2
+	VMOVUPD ·kc+const_kcExpMin*32+0(SB), Y3
+	VMAXPD  Y0, Y3, Y0
+	VMOVUPD ·kc+const_kcExpMin*32+0(SB), Y3
+	VMAXPD  Y1, Y3, Y1
+	VMOVUPD ·kc+const_kcExpMin*32+0(SB), Y3
+	VMAXPD  Y2, Y3, Y2
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y3
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y4
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y5
@@ -1433,16 +1452,21 @@ layerexp_block:
 	JMP          layerexp_block
 
 layerexp_single:
-	CMPQ         R8, $0x00000004
-	JB           layerexp_tail
-	VMOVUPD      (DX), Y0
-	VMOVUPD      (CX), Y1
-	VFMADD231PD  (AX), Y1, Y0
-	VMOVUPD      Y0, (BX)
-	VMOVAPD      Y0, Y0
-	VORPD        ·kcMask+const_kcSign*32+0(SB), Y0, Y0
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y1
-	VMAXPD       Y0, Y1, Y0
+	CMPQ R8, $0x00000004
+	JB   layerexp_tail
+
+	// pre = b + w·in (one FMA)
+	VMOVUPD     (DX), Y0
+	VMOVUPD     (CX), Y1
+	VFMADD231PD (AX), Y1, Y0
+	VMOVUPD     Y0, (BX)
+
+	// e = e^{-|z|}, the argument clamped to ≥ -1000
+	VORPD   ·kcMask+const_kcSign*32+0(SB), Y0, Y0
+	VMOVUPD ·kc+const_kcExpMin*32+0(SB), Y1
+	VMAXPD  Y0, Y1, Y0
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y1
 	VFMADD231PD  ·kc+const_kcLog2E*32+0(SB), Y0, Y1
 	VSUBPD       ·kc+const_kcShift*32+0(SB), Y1, Y2
@@ -1479,21 +1503,26 @@ layerexp_single:
 	JMP          layerexp_single
 
 layerexp_tail:
-	TESTQ        R8, R8
-	JZ           layerexp_done
-	LEAQ         tailmaskY<>+0(SB), R9
-	SHLQ         $0x05, R8
-	VMOVUPD      (R9)(R8*1), Y0
-	VMASKMOVPD   (DX), Y0, Y1
-	VMOVAPD      Y1, Y1
-	VMASKMOVPD   (AX), Y0, Y2
-	VMASKMOVPD   (CX), Y0, Y3
-	VFMADD231PD  Y2, Y3, Y1
-	VMASKMOVPD   Y1, Y0, (BX)
-	VMOVAPD      Y1, Y1
-	VORPD        ·kcMask+const_kcSign*32+0(SB), Y1, Y1
-	VMOVUPD      ·kc+const_kcExpMin*32+0(SB), Y2
-	VMAXPD       Y1, Y2, Y1
+	TESTQ   R8, R8
+	JZ      layerexp_done
+	LEAQ    tailmaskY<>+0(SB), R9
+	SHLQ    $0x05, R8
+	VMOVUPD (R9)(R8*1), Y0
+
+	// pre = b + w·in (one FMA)
+	VMASKMOVPD  (DX), Y0, Y1
+	VMOVAPD     Y1, Y1
+	VMASKMOVPD  (AX), Y0, Y2
+	VMASKMOVPD  (CX), Y0, Y3
+	VFMADD231PD Y2, Y3, Y1
+	VMASKMOVPD  Y1, Y0, (BX)
+
+	// e = e^{-|z|}, the argument clamped to ≥ -1000
+	VORPD   ·kcMask+const_kcSign*32+0(SB), Y1, Y1
+	VMOVUPD ·kc+const_kcExpMin*32+0(SB), Y2
+	VMAXPD  Y1, Y2, Y1
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VMOVUPD      ·kc+const_kcShift*32+0(SB), Y2
 	VFMADD231PD  ·kc+const_kcLog2E*32+0(SB), Y1, Y2
 	VSUBPD       ·kc+const_kcShift*32+0(SB), Y2, Y3
@@ -1528,174 +1557,155 @@ layerexp_done:
 	MOVQ DI, AX
 
 layerlog_block:
-	CMPQ         AX, $0x0000000c
-	JB           layerlog_single
-	VMOVUPD      (BX), Y0
-	VMOVUPD      32(BX), Y1
-	VMOVUPD      64(BX), Y2
-	VMOVUPD      (SI), Y3
-	VMOVUPD      32(SI), Y4
-	VMOVUPD      64(SI), Y5
-	VADDPD       ·kc+const_kcOne*32+0(SB), Y3, Y6
-	VADDPD       ·kc+const_kcOne*32+0(SB), Y4, Y7
-	VADDPD       ·kc+const_kcOne*32+0(SB), Y5, Y8
+	CMPQ    AX, $0x0000000c
+	JB      layerlog_single
+	VMOVUPD (BX), Y0
+	VMOVUPD 32(BX), Y1
+	VMOVUPD 64(BX), Y2
+	VMOVUPD (SI), Y3
+	VMOVUPD 32(SI), Y4
+	VMOVUPD 64(SI), Y5
+
+	// y = min(z,0) - ln(1+e), ln(1+e) = e - t·(e - w·Q(w)) with t = e/(2+e), w = t²; s = (z < 0 ? 1 : e)/(1+e)
 	VADDPD       ·kc+const_kcTwo*32+0(SB), Y3, Y9
 	VADDPD       ·kc+const_kcTwo*32+0(SB), Y4, Y10
 	VADDPD       ·kc+const_kcTwo*32+0(SB), Y5, Y11
-	VMULPD       Y9, Y6, Y14
-	VMULPD       Y10, Y7, Y13
-	VMULPD       Y11, Y8, Y12
-	VMOVUPD      ·kc+const_kcOne*32+0(SB), Y15
-	VDIVPD       Y14, Y15, Y14
-	VMOVUPD      ·kc+const_kcOne*32+0(SB), Y15
-	VDIVPD       Y13, Y15, Y13
-	VMOVUPD      ·kc+const_kcOne*32+0(SB), Y15
-	VDIVPD       Y12, Y15, Y12
-	VMULPD       Y6, Y3, Y6
-	VMULPD       Y7, Y4, Y7
-	VMULPD       Y8, Y5, Y8
-	VMULPD       Y14, Y6, Y6
-	VMULPD       Y13, Y7, Y7
-	VMULPD       Y12, Y8, Y8
-	VMULPD       Y14, Y9, Y9
-	VMULPD       Y13, Y10, Y10
-	VMULPD       Y12, Y11, Y11
-	VMULPD       Y6, Y6, Y15
-	VMULPD       Y7, Y7, Y16
-	VMULPD       Y8, Y8, Y17
-	VMOVUPD      ·kc+const_kcLnSigQ9*32+0(SB), Y12
-	VMOVUPD      ·kc+const_kcLnSigQ9*32+0(SB), Y13
-	VMOVUPD      ·kc+const_kcLnSigQ9*32+0(SB), Y14
-	VFMADD213PD  ·kc+const_kcLnSigQ8*32+0(SB), Y15, Y12
-	VFMADD213PD  ·kc+const_kcLnSigQ8*32+0(SB), Y16, Y13
-	VFMADD213PD  ·kc+const_kcLnSigQ8*32+0(SB), Y17, Y14
-	VFMADD213PD  ·kc+const_kcLnSigQ7*32+0(SB), Y15, Y12
-	VFMADD213PD  ·kc+const_kcLnSigQ7*32+0(SB), Y16, Y13
-	VFMADD213PD  ·kc+const_kcLnSigQ7*32+0(SB), Y17, Y14
-	VFMADD213PD  ·kc+const_kcLnSigQ6*32+0(SB), Y15, Y12
-	VFMADD213PD  ·kc+const_kcLnSigQ6*32+0(SB), Y16, Y13
-	VFMADD213PD  ·kc+const_kcLnSigQ6*32+0(SB), Y17, Y14
-	VFMADD213PD  ·kc+const_kcLnSigQ5*32+0(SB), Y15, Y12
-	VFMADD213PD  ·kc+const_kcLnSigQ5*32+0(SB), Y16, Y13
-	VFMADD213PD  ·kc+const_kcLnSigQ5*32+0(SB), Y17, Y14
-	VFMADD213PD  ·kc+const_kcLnSigQ4*32+0(SB), Y15, Y12
-	VFMADD213PD  ·kc+const_kcLnSigQ4*32+0(SB), Y16, Y13
-	VFMADD213PD  ·kc+const_kcLnSigQ4*32+0(SB), Y17, Y14
-	VFMADD213PD  ·kc+const_kcLnSigQ3*32+0(SB), Y15, Y12
-	VFMADD213PD  ·kc+const_kcLnSigQ3*32+0(SB), Y16, Y13
-	VFMADD213PD  ·kc+const_kcLnSigQ3*32+0(SB), Y17, Y14
-	VFMADD213PD  ·kc+const_kcLnSigQ2*32+0(SB), Y15, Y12
-	VFMADD213PD  ·kc+const_kcLnSigQ2*32+0(SB), Y16, Y13
-	VFMADD213PD  ·kc+const_kcLnSigQ2*32+0(SB), Y17, Y14
-	VFMADD213PD  ·kc+const_kcLnSigQ1*32+0(SB), Y15, Y12
-	VFMADD213PD  ·kc+const_kcLnSigQ1*32+0(SB), Y16, Y13
-	VFMADD213PD  ·kc+const_kcLnSigQ1*32+0(SB), Y17, Y14
-	VFMADD213PD  ·kc+const_kcLnSigQ0*32+0(SB), Y15, Y12
-	VFMADD213PD  ·kc+const_kcLnSigQ0*32+0(SB), Y16, Y13
-	VFMADD213PD  ·kc+const_kcLnSigQ0*32+0(SB), Y17, Y14
-	VFNMADD213PD Y3, Y15, Y12
-	VFNMADD213PD Y4, Y16, Y13
-	VFNMADD213PD Y5, Y17, Y14
-	VFNMADD213PD Y3, Y6, Y12
-	VFNMADD213PD Y4, Y7, Y13
-	VFNMADD213PD Y5, Y8, Y14
-	VMINPD       ·kc+const_kcZero*32+0(SB), Y0, Y6
-	VMINPD       ·kc+const_kcZero*32+0(SB), Y1, Y7
-	VMINPD       ·kc+const_kcZero*32+0(SB), Y2, Y8
-	VSUBPD       Y12, Y6, Y6
-	VSUBPD       Y13, Y7, Y7
-	VSUBPD       Y14, Y8, Y8
-	VMULPD       Y9, Y3, Y3
-	VMULPD       Y10, Y4, Y4
-	VMULPD       Y11, Y5, Y5
-	VBLENDVPD    Y0, Y9, Y3, Y9
-	VBLENDVPD    Y1, Y10, Y4, Y10
-	VBLENDVPD    Y2, Y11, Y5, Y11
-	VMOVUPD      Y6, (BX)
-	VMOVUPD      Y7, 32(BX)
-	VMOVUPD      Y8, 64(BX)
-	VMOVUPD      Y9, (SI)
-	VMOVUPD      Y10, 32(SI)
-	VMOVUPD      Y11, 64(SI)
+	VDIVPD       Y9, Y3, Y9
+	VDIVPD       Y10, Y4, Y10
+	VDIVPD       Y11, Y5, Y11
+	VADDPD       ·kc+const_kcOne*32+0(SB), Y3, Y12
+	VADDPD       ·kc+const_kcOne*32+0(SB), Y4, Y13
+	VADDPD       ·kc+const_kcOne*32+0(SB), Y5, Y14
+	VBLENDVPD    Y0, ·kc+const_kcOne*32+0(SB), Y3, Y6
+	VBLENDVPD    Y1, ·kc+const_kcOne*32+0(SB), Y4, Y7
+	VBLENDVPD    Y2, ·kc+const_kcOne*32+0(SB), Y5, Y8
+	VDIVPD       Y12, Y6, Y6
+	VDIVPD       Y13, Y7, Y7
+	VDIVPD       Y14, Y8, Y8
+	VMULPD       Y9, Y9, Y12
+	VMULPD       Y10, Y10, Y13
+	VMULPD       Y11, Y11, Y14
+	VMOVUPD      ·kc+const_kcLnSigQ9*32+0(SB), Y15
+	VMOVUPD      ·kc+const_kcLnSigQ9*32+0(SB), Y16
+	VMOVUPD      ·kc+const_kcLnSigQ9*32+0(SB), Y17
+	VFMADD213PD  ·kc+const_kcLnSigQ8*32+0(SB), Y12, Y15
+	VFMADD213PD  ·kc+const_kcLnSigQ8*32+0(SB), Y13, Y16
+	VFMADD213PD  ·kc+const_kcLnSigQ8*32+0(SB), Y14, Y17
+	VFMADD213PD  ·kc+const_kcLnSigQ7*32+0(SB), Y12, Y15
+	VFMADD213PD  ·kc+const_kcLnSigQ7*32+0(SB), Y13, Y16
+	VFMADD213PD  ·kc+const_kcLnSigQ7*32+0(SB), Y14, Y17
+	VFMADD213PD  ·kc+const_kcLnSigQ6*32+0(SB), Y12, Y15
+	VFMADD213PD  ·kc+const_kcLnSigQ6*32+0(SB), Y13, Y16
+	VFMADD213PD  ·kc+const_kcLnSigQ6*32+0(SB), Y14, Y17
+	VFMADD213PD  ·kc+const_kcLnSigQ5*32+0(SB), Y12, Y15
+	VFMADD213PD  ·kc+const_kcLnSigQ5*32+0(SB), Y13, Y16
+	VFMADD213PD  ·kc+const_kcLnSigQ5*32+0(SB), Y14, Y17
+	VFMADD213PD  ·kc+const_kcLnSigQ4*32+0(SB), Y12, Y15
+	VFMADD213PD  ·kc+const_kcLnSigQ4*32+0(SB), Y13, Y16
+	VFMADD213PD  ·kc+const_kcLnSigQ4*32+0(SB), Y14, Y17
+	VFMADD213PD  ·kc+const_kcLnSigQ3*32+0(SB), Y12, Y15
+	VFMADD213PD  ·kc+const_kcLnSigQ3*32+0(SB), Y13, Y16
+	VFMADD213PD  ·kc+const_kcLnSigQ3*32+0(SB), Y14, Y17
+	VFMADD213PD  ·kc+const_kcLnSigQ2*32+0(SB), Y12, Y15
+	VFMADD213PD  ·kc+const_kcLnSigQ2*32+0(SB), Y13, Y16
+	VFMADD213PD  ·kc+const_kcLnSigQ2*32+0(SB), Y14, Y17
+	VFMADD213PD  ·kc+const_kcLnSigQ1*32+0(SB), Y12, Y15
+	VFMADD213PD  ·kc+const_kcLnSigQ1*32+0(SB), Y13, Y16
+	VFMADD213PD  ·kc+const_kcLnSigQ1*32+0(SB), Y14, Y17
+	VFMADD213PD  ·kc+const_kcLnSigQ0*32+0(SB), Y12, Y15
+	VFMADD213PD  ·kc+const_kcLnSigQ0*32+0(SB), Y13, Y16
+	VFMADD213PD  ·kc+const_kcLnSigQ0*32+0(SB), Y14, Y17
+	VFNMADD213PD Y3, Y12, Y15
+	VFNMADD213PD Y4, Y13, Y16
+	VFNMADD213PD Y5, Y14, Y17
+	VFNMADD213PD Y3, Y9, Y15
+	VFNMADD213PD Y4, Y10, Y16
+	VFNMADD213PD Y5, Y11, Y17
+	VMINPD       ·kc+const_kcZero*32+0(SB), Y0, Y0
+	VMINPD       ·kc+const_kcZero*32+0(SB), Y1, Y1
+	VMINPD       ·kc+const_kcZero*32+0(SB), Y2, Y2
+	VSUBPD       Y15, Y0, Y0
+	VSUBPD       Y16, Y1, Y1
+	VSUBPD       Y17, Y2, Y2
+	VMOVUPD      Y0, (BX)
+	VMOVUPD      Y1, 32(BX)
+	VMOVUPD      Y2, 64(BX)
+	VMOVUPD      Y6, (SI)
+	VMOVUPD      Y7, 32(SI)
+	VMOVUPD      Y8, 64(SI)
 	ADDQ         $0x00000060, BX
 	ADDQ         $0x00000060, SI
 	SUBQ         $0x0000000c, AX
 	JMP          layerlog_block
 
 layerlog_single:
-	CMPQ         AX, $0x00000004
-	JB           layerlog_tail
-	VMOVUPD      (BX), Y0
-	VMOVUPD      (SI), Y1
-	VADDPD       ·kc+const_kcOne*32+0(SB), Y1, Y2
+	CMPQ    AX, $0x00000004
+	JB      layerlog_tail
+	VMOVUPD (BX), Y0
+	VMOVUPD (SI), Y1
+
+	// y = min(z,0) - ln(1+e), ln(1+e) = e - t·(e - w·Q(w)) with t = e/(2+e), w = t²; s = (z < 0 ? 1 : e)/(1+e)
 	VADDPD       ·kc+const_kcTwo*32+0(SB), Y1, Y3
-	VMULPD       Y3, Y2, Y4
-	VMOVUPD      ·kc+const_kcOne*32+0(SB), Y5
-	VDIVPD       Y4, Y5, Y4
-	VMULPD       Y2, Y1, Y2
-	VMULPD       Y4, Y2, Y2
-	VMULPD       Y4, Y3, Y3
-	VMULPD       Y2, Y2, Y5
-	VMOVUPD      ·kc+const_kcLnSigQ9*32+0(SB), Y4
-	VFMADD213PD  ·kc+const_kcLnSigQ8*32+0(SB), Y5, Y4
-	VFMADD213PD  ·kc+const_kcLnSigQ7*32+0(SB), Y5, Y4
-	VFMADD213PD  ·kc+const_kcLnSigQ6*32+0(SB), Y5, Y4
-	VFMADD213PD  ·kc+const_kcLnSigQ5*32+0(SB), Y5, Y4
-	VFMADD213PD  ·kc+const_kcLnSigQ4*32+0(SB), Y5, Y4
-	VFMADD213PD  ·kc+const_kcLnSigQ3*32+0(SB), Y5, Y4
-	VFMADD213PD  ·kc+const_kcLnSigQ2*32+0(SB), Y5, Y4
-	VFMADD213PD  ·kc+const_kcLnSigQ1*32+0(SB), Y5, Y4
-	VFMADD213PD  ·kc+const_kcLnSigQ0*32+0(SB), Y5, Y4
-	VFNMADD213PD Y1, Y5, Y4
-	VFNMADD213PD Y1, Y2, Y4
-	VMINPD       ·kc+const_kcZero*32+0(SB), Y0, Y2
-	VSUBPD       Y4, Y2, Y2
-	VMULPD       Y3, Y1, Y1
-	VBLENDVPD    Y0, Y3, Y1, Y3
-	VMOVUPD      Y2, (BX)
-	VMOVUPD      Y3, (SI)
+	VDIVPD       Y3, Y1, Y3
+	VADDPD       ·kc+const_kcOne*32+0(SB), Y1, Y4
+	VBLENDVPD    Y0, ·kc+const_kcOne*32+0(SB), Y1, Y2
+	VDIVPD       Y4, Y2, Y2
+	VMULPD       Y3, Y3, Y4
+	VMOVUPD      ·kc+const_kcLnSigQ9*32+0(SB), Y5
+	VFMADD213PD  ·kc+const_kcLnSigQ8*32+0(SB), Y4, Y5
+	VFMADD213PD  ·kc+const_kcLnSigQ7*32+0(SB), Y4, Y5
+	VFMADD213PD  ·kc+const_kcLnSigQ6*32+0(SB), Y4, Y5
+	VFMADD213PD  ·kc+const_kcLnSigQ5*32+0(SB), Y4, Y5
+	VFMADD213PD  ·kc+const_kcLnSigQ4*32+0(SB), Y4, Y5
+	VFMADD213PD  ·kc+const_kcLnSigQ3*32+0(SB), Y4, Y5
+	VFMADD213PD  ·kc+const_kcLnSigQ2*32+0(SB), Y4, Y5
+	VFMADD213PD  ·kc+const_kcLnSigQ1*32+0(SB), Y4, Y5
+	VFMADD213PD  ·kc+const_kcLnSigQ0*32+0(SB), Y4, Y5
+	VFNMADD213PD Y1, Y4, Y5
+	VFNMADD213PD Y1, Y3, Y5
+	VMINPD       ·kc+const_kcZero*32+0(SB), Y0, Y0
+	VSUBPD       Y5, Y0, Y0
+	VMOVUPD      Y0, (BX)
+	VMOVUPD      Y2, (SI)
 	ADDQ         $0x00000020, BX
 	ADDQ         $0x00000020, SI
 	SUBQ         $0x00000004, AX
 	JMP          layerlog_single
 
 layerlog_tail:
-	TESTQ        AX, AX
-	JZ           layerlog_done
-	LEAQ         tailmaskY<>+0(SB), CX
-	SHLQ         $0x05, AX
-	VMOVUPD      (CX)(AX*1), Y0
-	VMASKMOVPD   (BX), Y0, Y1
-	VMOVAPD      Y1, Y1
-	VMASKMOVPD   (SI), Y0, Y2
-	VMOVAPD      Y2, Y2
-	VADDPD       ·kc+const_kcOne*32+0(SB), Y2, Y3
+	TESTQ      AX, AX
+	JZ         layerlog_done
+	LEAQ       tailmaskY<>+0(SB), CX
+	SHLQ       $0x05, AX
+	VMOVUPD    (CX)(AX*1), Y0
+	VMASKMOVPD (BX), Y0, Y1
+	VMOVAPD    Y1, Y1
+	VMASKMOVPD (SI), Y0, Y2
+	VMOVAPD    Y2, Y2
+
+	// y = min(z,0) - ln(1+e), ln(1+e) = e - t·(e - w·Q(w)) with t = e/(2+e), w = t²; s = (z < 0 ? 1 : e)/(1+e)
 	VADDPD       ·kc+const_kcTwo*32+0(SB), Y2, Y4
-	VMULPD       Y4, Y3, Y5
-	VMOVUPD      ·kc+const_kcOne*32+0(SB), Y6
-	VDIVPD       Y5, Y6, Y5
-	VMULPD       Y3, Y2, Y3
-	VMULPD       Y5, Y3, Y3
-	VMULPD       Y5, Y4, Y4
-	VMULPD       Y3, Y3, Y6
-	VMOVUPD      ·kc+const_kcLnSigQ9*32+0(SB), Y5
-	VFMADD213PD  ·kc+const_kcLnSigQ8*32+0(SB), Y6, Y5
-	VFMADD213PD  ·kc+const_kcLnSigQ7*32+0(SB), Y6, Y5
-	VFMADD213PD  ·kc+const_kcLnSigQ6*32+0(SB), Y6, Y5
-	VFMADD213PD  ·kc+const_kcLnSigQ5*32+0(SB), Y6, Y5
-	VFMADD213PD  ·kc+const_kcLnSigQ4*32+0(SB), Y6, Y5
-	VFMADD213PD  ·kc+const_kcLnSigQ3*32+0(SB), Y6, Y5
-	VFMADD213PD  ·kc+const_kcLnSigQ2*32+0(SB), Y6, Y5
-	VFMADD213PD  ·kc+const_kcLnSigQ1*32+0(SB), Y6, Y5
-	VFMADD213PD  ·kc+const_kcLnSigQ0*32+0(SB), Y6, Y5
-	VFNMADD213PD Y2, Y6, Y5
-	VFNMADD213PD Y2, Y3, Y5
-	VMINPD       ·kc+const_kcZero*32+0(SB), Y1, Y3
-	VSUBPD       Y5, Y3, Y3
-	VMULPD       Y4, Y2, Y2
-	VBLENDVPD    Y1, Y4, Y2, Y4
-	VMASKMOVPD   Y3, Y0, (BX)
-	VMASKMOVPD   Y4, Y0, (SI)
+	VDIVPD       Y4, Y2, Y4
+	VADDPD       ·kc+const_kcOne*32+0(SB), Y2, Y5
+	VBLENDVPD    Y1, ·kc+const_kcOne*32+0(SB), Y2, Y3
+	VDIVPD       Y5, Y3, Y3
+	VMULPD       Y4, Y4, Y5
+	VMOVUPD      ·kc+const_kcLnSigQ9*32+0(SB), Y6
+	VFMADD213PD  ·kc+const_kcLnSigQ8*32+0(SB), Y5, Y6
+	VFMADD213PD  ·kc+const_kcLnSigQ7*32+0(SB), Y5, Y6
+	VFMADD213PD  ·kc+const_kcLnSigQ6*32+0(SB), Y5, Y6
+	VFMADD213PD  ·kc+const_kcLnSigQ5*32+0(SB), Y5, Y6
+	VFMADD213PD  ·kc+const_kcLnSigQ4*32+0(SB), Y5, Y6
+	VFMADD213PD  ·kc+const_kcLnSigQ3*32+0(SB), Y5, Y6
+	VFMADD213PD  ·kc+const_kcLnSigQ2*32+0(SB), Y5, Y6
+	VFMADD213PD  ·kc+const_kcLnSigQ1*32+0(SB), Y5, Y6
+	VFMADD213PD  ·kc+const_kcLnSigQ0*32+0(SB), Y5, Y6
+	VFNMADD213PD Y2, Y5, Y6
+	VFNMADD213PD Y2, Y4, Y6
+	VMINPD       ·kc+const_kcZero*32+0(SB), Y1, Y1
+	VSUBPD       Y6, Y1, Y1
+	VMASKMOVPD   Y1, Y0, (BX)
+	VMASKMOVPD   Y3, Y0, (SI)
 
 layerlog_done:
 	VZEROUPPER
@@ -1728,9 +1738,11 @@ TEXT ·chainBwdAVX2(SB), NOSPLIT, $0-224
 	JNZ          bwd0_skip
 
 bwd0_single:
-	CMPQ        DI, $0x00000004
-	JB          bwd0_tail
-	MOVQ        R11, R8
+	CMPQ DI, $0x00000004
+	JB   bwd0_tail
+	MOVQ R11, R8
+
+	// output layer: d = g·y_k; gwA_{k+1} += cA·d (and gwC); delta = g·w_{k+1}
 	VMULPD      (DX)(R8*1), Y0, Y2
 	VMOVUPD     (BX)(R8*1), Y3
 	VFMADD231PD Y1, Y2, Y3
@@ -1740,6 +1752,7 @@ bwd0_single:
 	JZ          bwd0_s_first
 
 bwd0_s_layer:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R8*1), Y2, Y2
 	VMOVUPD     (DX)(R8*1), Y5
 	VMULPD      Y1, Y2, Y4
@@ -1754,6 +1767,7 @@ bwd0_s_layer:
 	JNZ         bwd0_s_layer
 
 bwd0_s_first:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R8*1), Y2, Y2
 	VMOVUPD     (AX), Y5
 	VMULPD      Y1, Y2, Y4
@@ -1774,12 +1788,14 @@ bwd0_s_first:
 	JMP         bwd0_single
 
 bwd0_tail:
-	TESTQ       DI, DI
-	JZ          bwd0_done
-	LEAQ        tailmaskY<>+0(SB), R8
-	SHLQ        $0x05, DI
-	VMOVUPD     (R8)(DI*1), Y2
-	MOVQ        R11, DI
+	TESTQ   DI, DI
+	JZ      bwd0_done
+	LEAQ    tailmaskY<>+0(SB), R8
+	SHLQ    $0x05, DI
+	VMOVUPD (R8)(DI*1), Y2
+	MOVQ    R11, DI
+
+	// output layer: d = g·y_k; gwA_{k+1} += cA·d (and gwC); delta = g·w_{k+1}
 	VMASKMOVPD  (DX)(DI*1), Y2, Y3
 	VMULPD      Y3, Y0, Y3
 	VMASKMOVPD  (BX)(DI*1), Y2, Y4
@@ -1792,6 +1808,7 @@ bwd0_tail:
 	JZ          bwd0_t_first
 
 bwd0_t_layer:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMASKMOVPD  (R12)(DI*1), Y2, Y3
 	VMULPD      Y3, Y0, Y0
 	VMASKMOVPD  (DX)(DI*1), Y2, Y3
@@ -1811,6 +1828,7 @@ bwd0_t_layer:
 	JNZ         bwd0_t_layer
 
 bwd0_t_first:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMASKMOVPD  (R12)(DI*1), Y2, Y3
 	VMULPD      Y3, Y0, Y0
 	VMASKMOVPD  (AX), Y2, Y3
@@ -1838,9 +1856,11 @@ bwd0_skip:
 	MOVQ  gbC_base+176(FP), R9
 
 bwd1_single:
-	CMPQ        DI, $0x00000004
-	JB          bwd1_tail
-	MOVQ        R11, R13
+	CMPQ DI, $0x00000004
+	JB   bwd1_tail
+	MOVQ R11, R13
+
+	// output layer: d = g·y_k; gwA_{k+1} += cA·d (and gwC); delta = g·w_{k+1}
 	VMULPD      (DX)(R13*1), Y0, Y3
 	VMOVUPD     (BX)(R13*1), Y4
 	VFMADD231PD Y1, Y3, Y4
@@ -1853,6 +1873,7 @@ bwd1_single:
 	JZ          bwd1_s_first
 
 bwd1_s_layer:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R13*1), Y3, Y3
 	VMOVUPD     (DX)(R13*1), Y6
 	VMULPD      Y1, Y3, Y5
@@ -1874,6 +1895,7 @@ bwd1_s_layer:
 	JNZ         bwd1_s_layer
 
 bwd1_s_first:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R13*1), Y3, Y3
 	VMOVUPD     (AX), Y6
 	VMULPD      Y1, Y3, Y5
@@ -1903,12 +1925,14 @@ bwd1_s_first:
 	JMP         bwd1_single
 
 bwd1_tail:
-	TESTQ       DI, DI
-	JZ          bwd1_done
-	LEAQ        tailmaskY<>+0(SB), R13
-	SHLQ        $0x05, DI
-	VMOVUPD     (R13)(DI*1), Y3
-	MOVQ        R11, DI
+	TESTQ   DI, DI
+	JZ      bwd1_done
+	LEAQ    tailmaskY<>+0(SB), R13
+	SHLQ    $0x05, DI
+	VMOVUPD (R13)(DI*1), Y3
+	MOVQ    R11, DI
+
+	// output layer: d = g·y_k; gwA_{k+1} += cA·d (and gwC); delta = g·w_{k+1}
 	VMASKMOVPD  (DX)(DI*1), Y3, Y4
 	VMULPD      Y4, Y0, Y4
 	VMASKMOVPD  (BX)(DI*1), Y3, Y5
@@ -1925,6 +1949,7 @@ bwd1_tail:
 	JZ          bwd1_t_first
 
 bwd1_t_layer:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMASKMOVPD  (R12)(DI*1), Y3, Y4
 	VMULPD      Y4, Y0, Y0
 	VMASKMOVPD  (DX)(DI*1), Y3, Y4
@@ -1953,6 +1978,7 @@ bwd1_t_layer:
 	JNZ         bwd1_t_layer
 
 bwd1_t_first:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMASKMOVPD  (R12)(DI*1), Y3, Y4
 	VMULPD      Y4, Y0, Y0
 	VMASKMOVPD  (AX), Y3, Y4
@@ -1988,9 +2014,11 @@ bwd1_skip:
 	JZ    bwd2_skip
 
 bwd2_single:
-	CMPQ        DI, $0x00000004
-	JB          bwd2_tail
-	MOVQ        R11, R8
+	CMPQ DI, $0x00000004
+	JB   bwd2_tail
+	MOVQ R11, R8
+
+	// output layer: d = g·y_k; gwA_{k+1} += cA·d (and gwC); delta = g·w_{k+1}
 	VMULPD      (DX)(R8*1), Y0, Y2
 	VMOVUPD     (BX)(R8*1), Y3
 	VFMADD231PD Y1, Y2, Y3
@@ -2000,6 +2028,7 @@ bwd2_single:
 	JZ          bwd2_s_first
 
 bwd2_s_layer:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R8*1), Y2, Y2
 	VMOVUPD     (DX)(R8*1), Y5
 	VMULPD      Y1, Y2, Y4
@@ -2014,6 +2043,7 @@ bwd2_s_layer:
 	JNZ         bwd2_s_layer
 
 bwd2_s_first:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R8*1), Y2, Y2
 	VMOVUPD     (AX), Y5
 	VMULPD      Y1, Y2, Y4
@@ -2038,12 +2068,14 @@ bwd2_s_first:
 	JMP         bwd2_single
 
 bwd2_tail:
-	TESTQ       DI, DI
-	JZ          bwd2_done
-	LEAQ        tailmaskY<>+0(SB), R8
-	SHLQ        $0x05, DI
-	VMOVUPD     (R8)(DI*1), Y2
-	MOVQ        R11, DI
+	TESTQ   DI, DI
+	JZ      bwd2_done
+	LEAQ    tailmaskY<>+0(SB), R8
+	SHLQ    $0x05, DI
+	VMOVUPD (R8)(DI*1), Y2
+	MOVQ    R11, DI
+
+	// output layer: d = g·y_k; gwA_{k+1} += cA·d (and gwC); delta = g·w_{k+1}
 	VMASKMOVPD  (DX)(DI*1), Y2, Y3
 	VMULPD      Y3, Y0, Y3
 	VMASKMOVPD  (BX)(DI*1), Y2, Y4
@@ -2056,6 +2088,7 @@ bwd2_tail:
 	JZ          bwd2_t_first
 
 bwd2_t_layer:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMASKMOVPD  (R12)(DI*1), Y2, Y3
 	VMULPD      Y3, Y0, Y0
 	VMASKMOVPD  (DX)(DI*1), Y2, Y3
@@ -2075,6 +2108,7 @@ bwd2_t_layer:
 	JNZ         bwd2_t_layer
 
 bwd2_t_first:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMASKMOVPD  (R12)(DI*1), Y2, Y3
 	VMULPD      Y3, Y0, Y0
 	VMASKMOVPD  (AX), Y2, Y3
@@ -2106,9 +2140,11 @@ bwd2_skip:
 	MOVQ  gbC_base+176(FP), R13
 
 bwd3_single:
-	CMPQ        DI, $0x00000004
-	JB          bwd3_tail
-	MOVQ        R11, R14
+	CMPQ DI, $0x00000004
+	JB   bwd3_tail
+	MOVQ R11, R14
+
+	// output layer: d = g·y_k; gwA_{k+1} += cA·d (and gwC); delta = g·w_{k+1}
 	VMULPD      (DX)(R14*1), Y0, Y3
 	VMOVUPD     (BX)(R14*1), Y4
 	VFMADD231PD Y1, Y3, Y4
@@ -2121,6 +2157,7 @@ bwd3_single:
 	JZ          bwd3_s_first
 
 bwd3_s_layer:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R14*1), Y3, Y3
 	VMOVUPD     (DX)(R14*1), Y6
 	VMULPD      Y1, Y3, Y5
@@ -2142,6 +2179,7 @@ bwd3_s_layer:
 	JNZ         bwd3_s_layer
 
 bwd3_s_first:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R14*1), Y3, Y3
 	VMOVUPD     (AX), Y6
 	VMULPD      Y1, Y3, Y5
@@ -2175,12 +2213,14 @@ bwd3_s_first:
 	JMP         bwd3_single
 
 bwd3_tail:
-	TESTQ       DI, DI
-	JZ          bwd3_done
-	LEAQ        tailmaskY<>+0(SB), R14
-	SHLQ        $0x05, DI
-	VMOVUPD     (R14)(DI*1), Y3
-	MOVQ        R11, DI
+	TESTQ   DI, DI
+	JZ      bwd3_done
+	LEAQ    tailmaskY<>+0(SB), R14
+	SHLQ    $0x05, DI
+	VMOVUPD (R14)(DI*1), Y3
+	MOVQ    R11, DI
+
+	// output layer: d = g·y_k; gwA_{k+1} += cA·d (and gwC); delta = g·w_{k+1}
 	VMASKMOVPD  (DX)(DI*1), Y3, Y4
 	VMULPD      Y4, Y0, Y4
 	VMASKMOVPD  (BX)(DI*1), Y3, Y5
@@ -2197,6 +2237,7 @@ bwd3_tail:
 	JZ          bwd3_t_first
 
 bwd3_t_layer:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMASKMOVPD  (R12)(DI*1), Y3, Y4
 	VMULPD      Y4, Y0, Y0
 	VMASKMOVPD  (DX)(DI*1), Y3, Y4
@@ -2225,6 +2266,7 @@ bwd3_t_layer:
 	JNZ         bwd3_t_layer
 
 bwd3_t_first:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMASKMOVPD  (R12)(DI*1), Y3, Y4
 	VMULPD      Y4, Y0, Y0
 	VMASKMOVPD  (AX), Y3, Y4
@@ -2313,14 +2355,16 @@ TEXT ·expAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD ·kc+const_kcExpMax*32+0(SB), Z1
 
 exp_block:
-	CMPQ              DX, $0x00000010
-	JB                exp_single
-	VMOVUPD           (AX), Z2
-	VMOVUPD           64(AX), Z3
-	VMAXPD            Z2, Z0, Z2
-	VMAXPD            Z3, Z0, Z3
-	VMINPD            Z2, Z1, Z2
-	VMINPD            Z3, Z1, Z3
+	CMPQ    DX, $0x00000010
+	JB      exp_single
+	VMOVUPD (AX), Z2
+	VMOVUPD 64(AX), Z3
+	VMAXPD  Z2, Z0, Z2
+	VMAXPD  Z3, Z0, Z3
+	VMINPD  Z2, Z1, Z2
+	VMINPD  Z3, Z1, Z3
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z4
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z5
 	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z2, Z4
@@ -2367,11 +2411,13 @@ exp_block:
 	JMP               exp_block
 
 exp_single:
-	CMPQ              DX, $0x00000008
-	JB                exp_tail
-	VMOVUPD           (AX), Z2
-	VMAXPD            Z2, Z0, Z2
-	VMINPD            Z2, Z1, Z2
+	CMPQ    DX, $0x00000008
+	JB      exp_tail
+	VMOVUPD (AX), Z2
+	VMAXPD  Z2, Z0, Z2
+	VMINPD  Z2, Z1, Z2
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z3
 	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z2, Z3
 	VSUBPD.BCST       ·kc+const_kcShift*32+0(SB), Z3, Z3
@@ -2398,14 +2444,16 @@ exp_single:
 	JMP               exp_single
 
 exp_tail:
-	TESTQ             DX, DX
-	JZ                exp_done
-	LEAQ              tailmaskK<>+0(SB), BX
-	KMOVB             (BX)(DX*1), K1
-	VMOVUPD.Z         (AX), K1, Z2
-	VMOVAPD           Z2, Z2
-	VMAXPD            Z2, Z0, Z2
-	VMINPD            Z2, Z1, Z2
+	TESTQ     DX, DX
+	JZ        exp_done
+	LEAQ      tailmaskK<>+0(SB), BX
+	KMOVB     (BX)(DX*1), K1
+	VMOVUPD.Z (AX), K1, Z2
+	VMOVAPD   Z2, Z2
+	VMAXPD    Z2, Z0, Z2
+	VMINPD    Z2, Z1, Z2
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z0
 	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z2, Z0
 	VSUBPD.BCST       ·kc+const_kcShift*32+0(SB), Z0, Z0
@@ -2619,16 +2667,18 @@ TEXT ·logSigmoidAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD ·kc+const_kcOne*32+0(SB), Z1
 
 logSigmoid_block:
-	CMPQ              DX, $0x00000010
-	JB                logSigmoid_single
-	VMOVUPD           (AX), Z2
-	VMOVUPD           64(AX), Z3
-	VMOVAPD           Z2, Z4
-	VMOVAPD           Z3, Z5
-	VORPD.BCST        ·kcMask+const_kcSign*32+0(SB), Z4, Z4
-	VORPD.BCST        ·kcMask+const_kcSign*32+0(SB), Z5, Z5
-	VMAXPD            Z4, Z0, Z4
-	VMAXPD            Z5, Z0, Z5
+	CMPQ    DX, $0x00000010
+	JB      logSigmoid_single
+	VMOVUPD (AX), Z2
+	VMOVUPD 64(AX), Z3
+
+	// e = e^{-|z|}, the argument clamped to ≥ -1000
+	VORPD.BCST ·kcMask+const_kcSign*32+0(SB), Z2, Z4
+	VORPD.BCST ·kcMask+const_kcSign*32+0(SB), Z3, Z5
+	VMAXPD     Z4, Z0, Z4
+	VMAXPD     Z5, Z0, Z5
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z6
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z7
 	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z4, Z6
@@ -2667,62 +2717,59 @@ logSigmoid_block:
 	VADDPD            Z1, Z9, Z9
 	VSCALEFPD         Z6, Z8, Z4
 	VSCALEFPD         Z7, Z9, Z5
-	VADDPD            Z1, Z4, Z6
-	VADDPD            Z1, Z5, Z7
-	VADDPD.BCST       ·kc+const_kcTwo*32+0(SB), Z4, Z8
-	VADDPD.BCST       ·kc+const_kcTwo*32+0(SB), Z5, Z9
-	VMULPD            Z8, Z6, Z8
-	VMULPD            Z9, Z7, Z9
-	VDIVPD            Z8, Z1, Z8
-	VDIVPD            Z9, Z1, Z9
-	VMULPD            Z6, Z4, Z6
-	VMULPD            Z7, Z5, Z7
-	VMULPD            Z8, Z6, Z6
-	VMULPD            Z9, Z7, Z7
-	VMULPD            Z6, Z6, Z8
-	VMULPD            Z7, Z7, Z9
-	VBROADCASTSD      ·kc+const_kcLnSigQ9*32+0(SB), Z10
-	VBROADCASTSD      ·kc+const_kcLnSigQ9*32+0(SB), Z11
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ8*32+0(SB), Z8, Z10
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ8*32+0(SB), Z9, Z11
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ7*32+0(SB), Z8, Z10
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ7*32+0(SB), Z9, Z11
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ6*32+0(SB), Z8, Z10
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ6*32+0(SB), Z9, Z11
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ5*32+0(SB), Z8, Z10
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ5*32+0(SB), Z9, Z11
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ4*32+0(SB), Z8, Z10
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ4*32+0(SB), Z9, Z11
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ3*32+0(SB), Z8, Z10
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ3*32+0(SB), Z9, Z11
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ2*32+0(SB), Z8, Z10
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ2*32+0(SB), Z9, Z11
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ1*32+0(SB), Z8, Z10
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ1*32+0(SB), Z9, Z11
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ0*32+0(SB), Z8, Z10
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ0*32+0(SB), Z9, Z11
-	VFNMADD213PD      Z4, Z8, Z10
-	VFNMADD213PD      Z5, Z9, Z11
-	VFNMADD213PD      Z4, Z6, Z10
-	VFNMADD213PD      Z5, Z7, Z11
-	VMINPD.BCST       ·kc+const_kcZero*32+0(SB), Z2, Z2
-	VMINPD.BCST       ·kc+const_kcZero*32+0(SB), Z3, Z3
-	VSUBPD            Z10, Z2, Z2
-	VSUBPD            Z11, Z3, Z3
-	VMOVUPD           Z2, (CX)
-	VMOVUPD           Z3, 64(CX)
-	ADDQ              $0x00000080, AX
-	ADDQ              $0x00000080, CX
-	SUBQ              $0x00000010, DX
-	JMP               logSigmoid_block
+
+	// y = min(z,0) - ln(1+e), ln(1+e) = e - t·(e - w·Q(w)) with t = e/(2+e), w = t²; s = (z < 0 ? 1 : e)/(1+e)
+	VADDPD.BCST      ·kc+const_kcTwo*32+0(SB), Z4, Z6
+	VADDPD.BCST      ·kc+const_kcTwo*32+0(SB), Z5, Z7
+	VDIVPD           Z6, Z4, Z6
+	VDIVPD           Z7, Z5, Z7
+	VMULPD           Z6, Z6, Z8
+	VMULPD           Z7, Z7, Z9
+	VBROADCASTSD     ·kc+const_kcLnSigQ9*32+0(SB), Z10
+	VBROADCASTSD     ·kc+const_kcLnSigQ9*32+0(SB), Z11
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ8*32+0(SB), Z8, Z10
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ8*32+0(SB), Z9, Z11
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ7*32+0(SB), Z8, Z10
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ7*32+0(SB), Z9, Z11
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ6*32+0(SB), Z8, Z10
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ6*32+0(SB), Z9, Z11
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ5*32+0(SB), Z8, Z10
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ5*32+0(SB), Z9, Z11
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ4*32+0(SB), Z8, Z10
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ4*32+0(SB), Z9, Z11
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ3*32+0(SB), Z8, Z10
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ3*32+0(SB), Z9, Z11
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ2*32+0(SB), Z8, Z10
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ2*32+0(SB), Z9, Z11
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ1*32+0(SB), Z8, Z10
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ1*32+0(SB), Z9, Z11
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ0*32+0(SB), Z8, Z10
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ0*32+0(SB), Z9, Z11
+	VFNMADD213PD     Z4, Z8, Z10
+	VFNMADD213PD     Z5, Z9, Z11
+	VFNMADD213PD     Z4, Z6, Z10
+	VFNMADD213PD     Z5, Z7, Z11
+	VMINPD.BCST      ·kc+const_kcZero*32+0(SB), Z2, Z2
+	VMINPD.BCST      ·kc+const_kcZero*32+0(SB), Z3, Z3
+	VSUBPD           Z10, Z2, Z2
+	VSUBPD           Z11, Z3, Z3
+	VMOVUPD          Z2, (CX)
+	VMOVUPD          Z3, 64(CX)
+	ADDQ             $0x00000080, AX
+	ADDQ             $0x00000080, CX
+	SUBQ             $0x00000010, DX
+	JMP              logSigmoid_block
 
 logSigmoid_single:
-	CMPQ              DX, $0x00000008
-	JB                logSigmoid_tail
-	VMOVUPD           (AX), Z2
-	VMOVAPD           Z2, Z3
-	VORPD.BCST        ·kcMask+const_kcSign*32+0(SB), Z3, Z3
-	VMAXPD            Z3, Z0, Z3
+	CMPQ    DX, $0x00000008
+	JB      logSigmoid_tail
+	VMOVUPD (AX), Z2
+
+	// e = e^{-|z|}, the argument clamped to ≥ -1000
+	VORPD.BCST ·kcMask+const_kcSign*32+0(SB), Z2, Z3
+	VMAXPD     Z3, Z0, Z3
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z4
 	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z3, Z4
 	VSUBPD.BCST       ·kc+const_kcShift*32+0(SB), Z4, Z4
@@ -2742,43 +2789,44 @@ logSigmoid_single:
 	VFMADD213PD       Z3, Z6, Z5
 	VADDPD            Z1, Z5, Z5
 	VSCALEFPD         Z4, Z5, Z3
-	VADDPD            Z1, Z3, Z4
-	VADDPD.BCST       ·kc+const_kcTwo*32+0(SB), Z3, Z5
-	VMULPD            Z5, Z4, Z5
-	VDIVPD            Z5, Z1, Z5
-	VMULPD            Z4, Z3, Z4
-	VMULPD            Z5, Z4, Z4
-	VMULPD            Z4, Z4, Z5
-	VBROADCASTSD      ·kc+const_kcLnSigQ9*32+0(SB), Z6
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ8*32+0(SB), Z5, Z6
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ7*32+0(SB), Z5, Z6
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ6*32+0(SB), Z5, Z6
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ5*32+0(SB), Z5, Z6
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ4*32+0(SB), Z5, Z6
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ3*32+0(SB), Z5, Z6
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ2*32+0(SB), Z5, Z6
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ1*32+0(SB), Z5, Z6
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ0*32+0(SB), Z5, Z6
-	VFNMADD213PD      Z3, Z5, Z6
-	VFNMADD213PD      Z3, Z4, Z6
-	VMINPD.BCST       ·kc+const_kcZero*32+0(SB), Z2, Z2
-	VSUBPD            Z6, Z2, Z2
-	VMOVUPD           Z2, (CX)
-	ADDQ              $0x00000040, AX
-	ADDQ              $0x00000040, CX
-	SUBQ              $0x00000008, DX
-	JMP               logSigmoid_single
+
+	// y = min(z,0) - ln(1+e), ln(1+e) = e - t·(e - w·Q(w)) with t = e/(2+e), w = t²; s = (z < 0 ? 1 : e)/(1+e)
+	VADDPD.BCST      ·kc+const_kcTwo*32+0(SB), Z3, Z4
+	VDIVPD           Z4, Z3, Z4
+	VMULPD           Z4, Z4, Z5
+	VBROADCASTSD     ·kc+const_kcLnSigQ9*32+0(SB), Z6
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ8*32+0(SB), Z5, Z6
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ7*32+0(SB), Z5, Z6
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ6*32+0(SB), Z5, Z6
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ5*32+0(SB), Z5, Z6
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ4*32+0(SB), Z5, Z6
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ3*32+0(SB), Z5, Z6
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ2*32+0(SB), Z5, Z6
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ1*32+0(SB), Z5, Z6
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ0*32+0(SB), Z5, Z6
+	VFNMADD213PD     Z3, Z5, Z6
+	VFNMADD213PD     Z3, Z4, Z6
+	VMINPD.BCST      ·kc+const_kcZero*32+0(SB), Z2, Z2
+	VSUBPD           Z6, Z2, Z2
+	VMOVUPD          Z2, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000008, DX
+	JMP              logSigmoid_single
 
 logSigmoid_tail:
-	TESTQ             DX, DX
-	JZ                logSigmoid_done
-	LEAQ              tailmaskK<>+0(SB), BX
-	KMOVB             (BX)(DX*1), K1
-	VMOVUPD.Z         (AX), K1, Z2
-	VMOVAPD           Z2, Z2
-	VMOVAPD           Z2, Z3
-	VORPD.BCST        ·kcMask+const_kcSign*32+0(SB), Z3, Z3
-	VMAXPD            Z3, Z0, Z3
+	TESTQ     DX, DX
+	JZ        logSigmoid_done
+	LEAQ      tailmaskK<>+0(SB), BX
+	KMOVB     (BX)(DX*1), K1
+	VMOVUPD.Z (AX), K1, Z2
+	VMOVAPD   Z2, Z2
+
+	// e = e^{-|z|}, the argument clamped to ≥ -1000
+	VORPD.BCST ·kcMask+const_kcSign*32+0(SB), Z2, Z3
+	VMAXPD     Z3, Z0, Z3
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z0
 	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z3, Z0
 	VSUBPD.BCST       ·kc+const_kcShift*32+0(SB), Z0, Z0
@@ -2798,28 +2846,26 @@ logSigmoid_tail:
 	VFMADD213PD       Z3, Z5, Z4
 	VADDPD            Z1, Z4, Z4
 	VSCALEFPD         Z0, Z4, Z3
-	VADDPD            Z1, Z3, Z0
-	VADDPD.BCST       ·kc+const_kcTwo*32+0(SB), Z3, Z4
-	VMULPD            Z4, Z0, Z4
-	VDIVPD            Z4, Z1, Z4
-	VMULPD            Z0, Z3, Z0
-	VMULPD            Z4, Z0, Z0
-	VMULPD            Z0, Z0, Z1
-	VBROADCASTSD      ·kc+const_kcLnSigQ9*32+0(SB), Z4
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ8*32+0(SB), Z1, Z4
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ7*32+0(SB), Z1, Z4
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ6*32+0(SB), Z1, Z4
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ5*32+0(SB), Z1, Z4
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ4*32+0(SB), Z1, Z4
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ3*32+0(SB), Z1, Z4
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ2*32+0(SB), Z1, Z4
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ1*32+0(SB), Z1, Z4
-	VFMADD213PD.BCST  ·kc+const_kcLnSigQ0*32+0(SB), Z1, Z4
-	VFNMADD213PD      Z3, Z1, Z4
-	VFNMADD213PD      Z3, Z0, Z4
-	VMINPD.BCST       ·kc+const_kcZero*32+0(SB), Z2, Z0
-	VSUBPD            Z4, Z0, Z0
-	VMOVUPD           Z0, K1, (CX)
+
+	// y = min(z,0) - ln(1+e), ln(1+e) = e - t·(e - w·Q(w)) with t = e/(2+e), w = t²; s = (z < 0 ? 1 : e)/(1+e)
+	VADDPD.BCST      ·kc+const_kcTwo*32+0(SB), Z3, Z0
+	VDIVPD           Z0, Z3, Z0
+	VMULPD           Z0, Z0, Z1
+	VBROADCASTSD     ·kc+const_kcLnSigQ9*32+0(SB), Z4
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ8*32+0(SB), Z1, Z4
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ7*32+0(SB), Z1, Z4
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ6*32+0(SB), Z1, Z4
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ5*32+0(SB), Z1, Z4
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ4*32+0(SB), Z1, Z4
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ3*32+0(SB), Z1, Z4
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ2*32+0(SB), Z1, Z4
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ1*32+0(SB), Z1, Z4
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ0*32+0(SB), Z1, Z4
+	VFNMADD213PD     Z3, Z1, Z4
+	VFNMADD213PD     Z3, Z0, Z4
+	VMINPD.BCST      ·kc+const_kcZero*32+0(SB), Z2, Z0
+	VSUBPD           Z4, Z0, Z0
+	VMOVUPD          Z0, K1, (CX)
 
 logSigmoid_done:
 	VZEROUPPER
@@ -2835,16 +2881,18 @@ TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD ·kc+const_kcOne*32+0(SB), Z1
 
 sigmoid_block:
-	CMPQ              DX, $0x00000010
-	JB                sigmoid_single
-	VMOVUPD           (AX), Z2
-	VMOVUPD           64(AX), Z3
-	VMOVAPD           Z2, Z4
-	VMOVAPD           Z3, Z5
-	VORPD.BCST        ·kcMask+const_kcSign*32+0(SB), Z4, Z4
-	VORPD.BCST        ·kcMask+const_kcSign*32+0(SB), Z5, Z5
-	VMAXPD            Z4, Z0, Z4
-	VMAXPD            Z5, Z0, Z5
+	CMPQ    DX, $0x00000010
+	JB      sigmoid_single
+	VMOVUPD (AX), Z2
+	VMOVUPD 64(AX), Z3
+
+	// e = e^{-|z|}, the argument clamped to ≥ -1000
+	VORPD.BCST ·kcMask+const_kcSign*32+0(SB), Z2, Z4
+	VORPD.BCST ·kcMask+const_kcSign*32+0(SB), Z3, Z5
+	VMAXPD     Z4, Z0, Z4
+	VMAXPD     Z5, Z0, Z5
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z6
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z7
 	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z4, Z6
@@ -2855,44 +2903,42 @@ sigmoid_block:
 	VFNMADD231PD.BCST ·kc+const_kcLn2Hi*32+0(SB), Z7, Z5
 	VFNMADD231PD.BCST ·kc+const_kcLn2Lo*32+0(SB), Z6, Z4
 	VFNMADD231PD.BCST ·kc+const_kcLn2Lo*32+0(SB), Z7, Z5
-	VBROADCASTSD      ·kc+const_kcExpC11*32+0(SB), Z8
-	VBROADCASTSD      ·kc+const_kcExpC11*32+0(SB), Z9
-	VFMADD213PD.BCST  ·kc+const_kcExpC10*32+0(SB), Z4, Z8
-	VFMADD213PD.BCST  ·kc+const_kcExpC10*32+0(SB), Z5, Z9
-	VFMADD213PD.BCST  ·kc+const_kcExpC9*32+0(SB), Z4, Z8
-	VFMADD213PD.BCST  ·kc+const_kcExpC9*32+0(SB), Z5, Z9
-	VFMADD213PD.BCST  ·kc+const_kcExpC8*32+0(SB), Z4, Z8
-	VFMADD213PD.BCST  ·kc+const_kcExpC8*32+0(SB), Z5, Z9
-	VFMADD213PD.BCST  ·kc+const_kcExpC7*32+0(SB), Z4, Z8
-	VFMADD213PD.BCST  ·kc+const_kcExpC7*32+0(SB), Z5, Z9
-	VFMADD213PD.BCST  ·kc+const_kcExpC6*32+0(SB), Z4, Z8
-	VFMADD213PD.BCST  ·kc+const_kcExpC6*32+0(SB), Z5, Z9
-	VFMADD213PD.BCST  ·kc+const_kcExpC5*32+0(SB), Z4, Z8
-	VFMADD213PD.BCST  ·kc+const_kcExpC5*32+0(SB), Z5, Z9
-	VFMADD213PD.BCST  ·kc+const_kcExpC4*32+0(SB), Z4, Z8
-	VFMADD213PD.BCST  ·kc+const_kcExpC4*32+0(SB), Z5, Z9
-	VFMADD213PD.BCST  ·kc+const_kcExpC3*32+0(SB), Z4, Z8
-	VFMADD213PD.BCST  ·kc+const_kcExpC3*32+0(SB), Z5, Z9
-	VFMADD213PD.BCST  ·kc+const_kcExpC2*32+0(SB), Z4, Z8
-	VFMADD213PD.BCST  ·kc+const_kcExpC2*32+0(SB), Z5, Z9
-	VMULPD            Z4, Z4, Z10
-	VMULPD            Z5, Z5, Z11
-	VFMADD213PD       Z4, Z10, Z8
-	VFMADD213PD       Z5, Z11, Z9
-	VADDPD            Z1, Z8, Z8
-	VADDPD            Z1, Z9, Z9
-	VSCALEFPD         Z6, Z8, Z4
-	VSCALEFPD         Z7, Z9, Z5
+	VBROADCASTSD      ·kc+const_kcExpC11*32+0(SB), Z12
+	VBROADCASTSD      ·kc+const_kcExpC11*32+0(SB), Z13
+	VFMADD213PD.BCST  ·kc+const_kcExpC10*32+0(SB), Z4, Z12
+	VFMADD213PD.BCST  ·kc+const_kcExpC10*32+0(SB), Z5, Z13
+	VFMADD213PD.BCST  ·kc+const_kcExpC9*32+0(SB), Z4, Z12
+	VFMADD213PD.BCST  ·kc+const_kcExpC9*32+0(SB), Z5, Z13
+	VFMADD213PD.BCST  ·kc+const_kcExpC8*32+0(SB), Z4, Z12
+	VFMADD213PD.BCST  ·kc+const_kcExpC8*32+0(SB), Z5, Z13
+	VFMADD213PD.BCST  ·kc+const_kcExpC7*32+0(SB), Z4, Z12
+	VFMADD213PD.BCST  ·kc+const_kcExpC7*32+0(SB), Z5, Z13
+	VFMADD213PD.BCST  ·kc+const_kcExpC6*32+0(SB), Z4, Z12
+	VFMADD213PD.BCST  ·kc+const_kcExpC6*32+0(SB), Z5, Z13
+	VFMADD213PD.BCST  ·kc+const_kcExpC5*32+0(SB), Z4, Z12
+	VFMADD213PD.BCST  ·kc+const_kcExpC5*32+0(SB), Z5, Z13
+	VFMADD213PD.BCST  ·kc+const_kcExpC4*32+0(SB), Z4, Z12
+	VFMADD213PD.BCST  ·kc+const_kcExpC4*32+0(SB), Z5, Z13
+	VFMADD213PD.BCST  ·kc+const_kcExpC3*32+0(SB), Z4, Z12
+	VFMADD213PD.BCST  ·kc+const_kcExpC3*32+0(SB), Z5, Z13
+	VFMADD213PD.BCST  ·kc+const_kcExpC2*32+0(SB), Z4, Z12
+	VFMADD213PD.BCST  ·kc+const_kcExpC2*32+0(SB), Z5, Z13
+	VMULPD            Z4, Z4, Z14
+	VMULPD            Z5, Z5, Z15
+	VFMADD213PD       Z4, Z14, Z12
+	VFMADD213PD       Z5, Z15, Z13
+	VADDPD            Z1, Z12, Z12
+	VADDPD            Z1, Z13, Z13
+	VSCALEFPD         Z6, Z12, Z4
+	VSCALEFPD         Z7, Z13, Z5
 	VADDPD            Z1, Z4, Z6
 	VADDPD            Z1, Z5, Z7
-	VDIVPD            Z6, Z1, Z8
-	VDIVPD            Z7, Z1, Z9
-	VDIVPD            Z6, Z4, Z4
-	VDIVPD            Z7, Z5, Z5
 	VPMOVQ2M          Z2, K1
 	VPMOVQ2M          Z3, K2
-	VBLENDMPD         Z4, Z8, K1, Z8
-	VBLENDMPD         Z5, Z9, K2, Z9
+	VBLENDMPD         Z4, Z1, K1, Z8
+	VBLENDMPD         Z5, Z1, K2, Z9
+	VDIVPD            Z6, Z8, Z8
+	VDIVPD            Z7, Z9, Z9
 	VMOVUPD           Z8, (CX)
 	VMOVUPD           Z9, 64(CX)
 	ADDQ              $0x00000080, AX
@@ -2901,12 +2947,15 @@ sigmoid_block:
 	JMP               sigmoid_block
 
 sigmoid_single:
-	CMPQ              DX, $0x00000008
-	JB                sigmoid_tail
-	VMOVUPD           (AX), Z2
-	VMOVAPD           Z2, Z3
-	VORPD.BCST        ·kcMask+const_kcSign*32+0(SB), Z3, Z3
-	VMAXPD            Z3, Z0, Z3
+	CMPQ    DX, $0x00000008
+	JB      sigmoid_tail
+	VMOVUPD (AX), Z2
+
+	// e = e^{-|z|}, the argument clamped to ≥ -1000
+	VORPD.BCST ·kcMask+const_kcSign*32+0(SB), Z2, Z3
+	VMAXPD     Z3, Z0, Z3
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z4
 	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z3, Z4
 	VSUBPD.BCST       ·kc+const_kcShift*32+0(SB), Z4, Z4
@@ -2927,26 +2976,28 @@ sigmoid_single:
 	VADDPD            Z1, Z5, Z5
 	VSCALEFPD         Z4, Z5, Z3
 	VADDPD            Z1, Z3, Z4
-	VDIVPD            Z4, Z1, Z5
-	VDIVPD            Z4, Z3, Z3
 	VPMOVQ2M          Z2, K1
-	VBLENDMPD         Z3, Z5, K1, Z5
-	VMOVUPD           Z5, (CX)
+	VBLENDMPD         Z3, Z1, K1, Z10
+	VDIVPD            Z4, Z10, Z10
+	VMOVUPD           Z10, (CX)
 	ADDQ              $0x00000040, AX
 	ADDQ              $0x00000040, CX
 	SUBQ              $0x00000008, DX
 	JMP               sigmoid_single
 
 sigmoid_tail:
-	TESTQ             DX, DX
-	JZ                sigmoid_done
-	LEAQ              tailmaskK<>+0(SB), BX
-	KMOVB             (BX)(DX*1), K1
-	VMOVUPD.Z         (AX), K1, Z2
-	VMOVAPD           Z2, Z2
-	VMOVAPD           Z2, Z3
-	VORPD.BCST        ·kcMask+const_kcSign*32+0(SB), Z3, Z3
-	VMAXPD            Z3, Z0, Z3
+	TESTQ     DX, DX
+	JZ        sigmoid_done
+	LEAQ      tailmaskK<>+0(SB), BX
+	KMOVB     (BX)(DX*1), K1
+	VMOVUPD.Z (AX), K1, Z2
+	VMOVAPD   Z2, Z2
+
+	// e = e^{-|z|}, the argument clamped to ≥ -1000
+	VORPD.BCST ·kcMask+const_kcSign*32+0(SB), Z2, Z3
+	VMAXPD     Z3, Z0, Z3
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z0
 	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z3, Z0
 	VSUBPD.BCST       ·kc+const_kcShift*32+0(SB), Z0, Z0
@@ -2967,11 +3018,10 @@ sigmoid_tail:
 	VADDPD            Z1, Z4, Z4
 	VSCALEFPD         Z0, Z4, Z3
 	VADDPD            Z1, Z3, Z0
-	VDIVPD            Z0, Z1, Z1
-	VDIVPD            Z0, Z3, Z0
 	VPMOVQ2M          Z2, K2
-	VBLENDMPD         Z0, Z1, K2, Z1
-	VMOVUPD           Z1, K1, (CX)
+	VBLENDMPD         Z3, Z1, K2, Z11
+	VDIVPD            Z0, Z11, Z11
+	VMOVUPD           Z11, K1, (CX)
 
 sigmoid_done:
 	VZEROUPPER
@@ -2989,16 +3039,18 @@ TEXT ·sumExpAVX512(SB), NOSPLIT, $0-40
 	VXORPD       Z4, Z4, Z4
 
 sumexp_block:
-	CMPQ              CX, $0x00000010
-	JB                sumexp_single
-	VMOVUPD           (AX), Z5
-	VMOVUPD           64(AX), Z6
-	VSUBPD            Z0, Z5, Z5
-	VSUBPD            Z0, Z6, Z6
-	VMAXPD            Z5, Z1, Z5
-	VMAXPD            Z6, Z1, Z6
-	VMINPD            Z5, Z2, Z5
-	VMINPD            Z6, Z2, Z6
+	CMPQ    CX, $0x00000010
+	JB      sumexp_single
+	VMOVUPD (AX), Z5
+	VMOVUPD 64(AX), Z6
+	VSUBPD  Z0, Z5, Z5
+	VSUBPD  Z0, Z6, Z6
+	VMAXPD  Z5, Z1, Z5
+	VMAXPD  Z6, Z1, Z6
+	VMINPD  Z5, Z2, Z5
+	VMINPD  Z6, Z2, Z6
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z7
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z8
 	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z5, Z7
@@ -3044,12 +3096,14 @@ sumexp_block:
 	JMP               sumexp_block
 
 sumexp_single:
-	CMPQ              CX, $0x00000008
-	JB                sumexp_tail
-	VMOVUPD           (AX), Z5
-	VSUBPD            Z0, Z5, Z5
-	VMAXPD            Z5, Z1, Z5
-	VMINPD            Z5, Z2, Z5
+	CMPQ    CX, $0x00000008
+	JB      sumexp_tail
+	VMOVUPD (AX), Z5
+	VSUBPD  Z0, Z5, Z5
+	VMAXPD  Z5, Z1, Z5
+	VMINPD  Z5, Z2, Z5
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z6
 	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z5, Z6
 	VSUBPD.BCST       ·kc+const_kcShift*32+0(SB), Z6, Z6
@@ -3075,15 +3129,17 @@ sumexp_single:
 	JMP               sumexp_single
 
 sumexp_tail:
-	TESTQ             CX, CX
-	JZ                sumexp_done
-	LEAQ              tailmaskK<>+0(SB), DX
-	KMOVB             (DX)(CX*1), K1
-	VMOVUPD.Z         (AX), K1, Z5
-	VMOVAPD           Z5, Z5
-	VSUBPD            Z0, Z5, Z5
-	VMAXPD            Z5, Z1, Z5
-	VMINPD            Z5, Z2, Z5
+	TESTQ     CX, CX
+	JZ        sumexp_done
+	LEAQ      tailmaskK<>+0(SB), DX
+	KMOVB     (DX)(CX*1), K1
+	VMOVUPD.Z (AX), K1, Z5
+	VMOVAPD   Z5, Z5
+	VSUBPD    Z0, Z5, Z5
+	VMAXPD    Z5, Z1, Z5
+	VMINPD    Z5, Z2, Z5
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z0
 	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z5, Z0
 	VSUBPD.BCST       ·kc+const_kcShift*32+0(SB), Z0, Z0
@@ -3131,18 +3187,20 @@ TEXT ·sumExpAffineAVX512(SB), NOSPLIT, $0-72
 	VXORPD       Z5, Z5, Z5
 
 sumexp_block:
-	CMPQ              DX, $0x00000010
-	JB                sumexp_single
-	VMOVUPD           (AX), Z6
-	VMOVUPD           64(AX), Z7
-	VFMADD231PD       (CX), Z1, Z6
-	VFMADD231PD       64(CX), Z1, Z7
-	VSUBPD            Z0, Z6, Z6
-	VSUBPD            Z0, Z7, Z7
-	VMAXPD            Z6, Z2, Z6
-	VMAXPD            Z7, Z2, Z7
-	VMINPD            Z6, Z3, Z6
-	VMINPD            Z7, Z3, Z7
+	CMPQ        DX, $0x00000010
+	JB          sumexp_single
+	VMOVUPD     (AX), Z6
+	VMOVUPD     64(AX), Z7
+	VFMADD231PD (CX), Z1, Z6
+	VFMADD231PD 64(CX), Z1, Z7
+	VSUBPD      Z0, Z6, Z6
+	VSUBPD      Z0, Z7, Z7
+	VMAXPD      Z6, Z2, Z6
+	VMAXPD      Z7, Z2, Z7
+	VMINPD      Z6, Z3, Z6
+	VMINPD      Z7, Z3, Z7
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z8
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z9
 	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z6, Z8
@@ -3189,13 +3247,15 @@ sumexp_block:
 	JMP               sumexp_block
 
 sumexp_single:
-	CMPQ              DX, $0x00000008
-	JB                sumexp_tail
-	VMOVUPD           (AX), Z6
-	VFMADD231PD       (CX), Z1, Z6
-	VSUBPD            Z0, Z6, Z6
-	VMAXPD            Z6, Z2, Z6
-	VMINPD            Z6, Z3, Z6
+	CMPQ        DX, $0x00000008
+	JB          sumexp_tail
+	VMOVUPD     (AX), Z6
+	VFMADD231PD (CX), Z1, Z6
+	VSUBPD      Z0, Z6, Z6
+	VMAXPD      Z6, Z2, Z6
+	VMINPD      Z6, Z3, Z6
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z7
 	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z6, Z7
 	VSUBPD.BCST       ·kc+const_kcShift*32+0(SB), Z7, Z7
@@ -3222,17 +3282,19 @@ sumexp_single:
 	JMP               sumexp_single
 
 sumexp_tail:
-	TESTQ             DX, DX
-	JZ                sumexp_done
-	LEAQ              tailmaskK<>+0(SB), BX
-	KMOVB             (BX)(DX*1), K1
-	VMOVUPD.Z         (AX), K1, Z6
-	VMOVAPD           Z6, Z6
-	VMOVUPD.Z         (CX), K1, Z7
-	VFMADD231PD       Z7, Z1, Z6
-	VSUBPD            Z0, Z6, Z6
-	VMAXPD            Z6, Z2, Z6
-	VMINPD            Z6, Z3, Z6
+	TESTQ       DX, DX
+	JZ          sumexp_done
+	LEAQ        tailmaskK<>+0(SB), BX
+	KMOVB       (BX)(DX*1), K1
+	VMOVUPD.Z   (AX), K1, Z6
+	VMOVAPD     Z6, Z6
+	VMOVUPD.Z   (CX), K1, Z7
+	VFMADD231PD Z7, Z1, Z6
+	VSUBPD      Z0, Z6, Z6
+	VMAXPD      Z6, Z2, Z6
+	VMINPD      Z6, Z3, Z6
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z0
 	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z6, Z0
 	VSUBPD.BCST       ·kc+const_kcShift*32+0(SB), Z0, Z0
@@ -3395,112 +3457,114 @@ TEXT ·lnsigLayerAVX512(SB), NOSPLIT, $0-120
 	MOVQ         DI, R8
 
 layerexp_block:
-	CMPQ              R8, $0x00000020
-	JB                layerexp_single
-	VMOVUPD           (DX), Z2
-	VMOVUPD           64(DX), Z3
-	VMOVUPD           128(DX), Z4
-	VMOVUPD           192(DX), Z5
-	VMOVUPD           (CX), Z6
-	VFMADD231PD       (AX), Z6, Z2
-	VMOVUPD           64(CX), Z6
-	VFMADD231PD       64(AX), Z6, Z3
-	VMOVUPD           128(CX), Z6
-	VFMADD231PD       128(AX), Z6, Z4
-	VMOVUPD           192(CX), Z6
-	VFMADD231PD       192(AX), Z6, Z5
-	VMOVUPD           Z2, (BX)
-	VMOVUPD           Z3, 64(BX)
-	VMOVUPD           Z4, 128(BX)
-	VMOVUPD           Z5, 192(BX)
-	VMOVAPD           Z2, Z2
-	VMOVAPD           Z3, Z3
-	VMOVAPD           Z4, Z4
-	VMOVAPD           Z5, Z5
-	VORPD.BCST        ·kcMask+const_kcSign*32+0(SB), Z2, Z2
-	VORPD.BCST        ·kcMask+const_kcSign*32+0(SB), Z3, Z3
-	VORPD.BCST        ·kcMask+const_kcSign*32+0(SB), Z4, Z4
-	VORPD.BCST        ·kcMask+const_kcSign*32+0(SB), Z5, Z5
-	VMAXPD            Z2, Z0, Z2
-	VMAXPD            Z3, Z0, Z3
-	VMAXPD            Z4, Z0, Z4
-	VMAXPD            Z5, Z0, Z5
+	CMPQ R8, $0x00000020
+	JB   layerexp_single
+
+	// pre = b + w·in (one FMA)
+	VMOVUPD     (DX), Z2
+	VMOVUPD     64(DX), Z3
+	VMOVUPD     128(DX), Z4
+	VMOVUPD     192(DX), Z5
+	VMOVUPD     (CX), Z6
+	VFMADD231PD (AX), Z6, Z2
+	VMOVUPD     64(CX), Z6
+	VFMADD231PD 64(AX), Z6, Z3
+	VMOVUPD     128(CX), Z6
+	VFMADD231PD 128(AX), Z6, Z4
+	VMOVUPD     192(CX), Z6
+	VFMADD231PD 192(AX), Z6, Z5
+	VMOVUPD     Z2, (BX)
+	VMOVUPD     Z3, 64(BX)
+	VMOVUPD     Z4, 128(BX)
+	VMOVUPD     Z5, 192(BX)
+
+	// e = e^{-|z|}, the argument clamped to ≥ -1000
+	VORPD.BCST ·kcMask+const_kcSign*32+0(SB), Z2, Z2
+	VORPD.BCST ·kcMask+const_kcSign*32+0(SB), Z3, Z3
+	VORPD.BCST ·kcMask+const_kcSign*32+0(SB), Z4, Z4
+	VORPD.BCST ·kcMask+const_kcSign*32+0(SB), Z5, Z5
+	VMAXPD     Z2, Z0, Z2
+	VMAXPD     Z3, Z0, Z3
+	VMAXPD     Z4, Z0, Z4
+	VMAXPD     Z5, Z0, Z5
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z6
-	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z7
-	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z8
-	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z9
+	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z13
+	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z14
+	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z15
 	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z2, Z6
-	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z3, Z7
-	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z4, Z8
-	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z5, Z9
+	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z3, Z13
+	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z4, Z14
+	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z5, Z15
 	VSUBPD.BCST       ·kc+const_kcShift*32+0(SB), Z6, Z6
-	VSUBPD.BCST       ·kc+const_kcShift*32+0(SB), Z7, Z7
-	VSUBPD.BCST       ·kc+const_kcShift*32+0(SB), Z8, Z8
-	VSUBPD.BCST       ·kc+const_kcShift*32+0(SB), Z9, Z9
+	VSUBPD.BCST       ·kc+const_kcShift*32+0(SB), Z13, Z13
+	VSUBPD.BCST       ·kc+const_kcShift*32+0(SB), Z14, Z14
+	VSUBPD.BCST       ·kc+const_kcShift*32+0(SB), Z15, Z15
 	VFNMADD231PD.BCST ·kc+const_kcLn2Hi*32+0(SB), Z6, Z2
-	VFNMADD231PD.BCST ·kc+const_kcLn2Hi*32+0(SB), Z7, Z3
-	VFNMADD231PD.BCST ·kc+const_kcLn2Hi*32+0(SB), Z8, Z4
-	VFNMADD231PD.BCST ·kc+const_kcLn2Hi*32+0(SB), Z9, Z5
+	VFNMADD231PD.BCST ·kc+const_kcLn2Hi*32+0(SB), Z13, Z3
+	VFNMADD231PD.BCST ·kc+const_kcLn2Hi*32+0(SB), Z14, Z4
+	VFNMADD231PD.BCST ·kc+const_kcLn2Hi*32+0(SB), Z15, Z5
 	VFNMADD231PD.BCST ·kc+const_kcLn2Lo*32+0(SB), Z6, Z2
-	VFNMADD231PD.BCST ·kc+const_kcLn2Lo*32+0(SB), Z7, Z3
-	VFNMADD231PD.BCST ·kc+const_kcLn2Lo*32+0(SB), Z8, Z4
-	VFNMADD231PD.BCST ·kc+const_kcLn2Lo*32+0(SB), Z9, Z5
-	VBROADCASTSD      ·kc+const_kcExpC11*32+0(SB), Z10
-	VBROADCASTSD      ·kc+const_kcExpC11*32+0(SB), Z11
-	VBROADCASTSD      ·kc+const_kcExpC11*32+0(SB), Z12
-	VBROADCASTSD      ·kc+const_kcExpC11*32+0(SB), Z13
-	VFMADD213PD.BCST  ·kc+const_kcExpC10*32+0(SB), Z2, Z10
-	VFMADD213PD.BCST  ·kc+const_kcExpC10*32+0(SB), Z3, Z11
-	VFMADD213PD.BCST  ·kc+const_kcExpC10*32+0(SB), Z4, Z12
-	VFMADD213PD.BCST  ·kc+const_kcExpC10*32+0(SB), Z5, Z13
-	VFMADD213PD.BCST  ·kc+const_kcExpC9*32+0(SB), Z2, Z10
-	VFMADD213PD.BCST  ·kc+const_kcExpC9*32+0(SB), Z3, Z11
-	VFMADD213PD.BCST  ·kc+const_kcExpC9*32+0(SB), Z4, Z12
-	VFMADD213PD.BCST  ·kc+const_kcExpC9*32+0(SB), Z5, Z13
-	VFMADD213PD.BCST  ·kc+const_kcExpC8*32+0(SB), Z2, Z10
-	VFMADD213PD.BCST  ·kc+const_kcExpC8*32+0(SB), Z3, Z11
-	VFMADD213PD.BCST  ·kc+const_kcExpC8*32+0(SB), Z4, Z12
-	VFMADD213PD.BCST  ·kc+const_kcExpC8*32+0(SB), Z5, Z13
-	VFMADD213PD.BCST  ·kc+const_kcExpC7*32+0(SB), Z2, Z10
-	VFMADD213PD.BCST  ·kc+const_kcExpC7*32+0(SB), Z3, Z11
-	VFMADD213PD.BCST  ·kc+const_kcExpC7*32+0(SB), Z4, Z12
-	VFMADD213PD.BCST  ·kc+const_kcExpC7*32+0(SB), Z5, Z13
-	VFMADD213PD.BCST  ·kc+const_kcExpC6*32+0(SB), Z2, Z10
-	VFMADD213PD.BCST  ·kc+const_kcExpC6*32+0(SB), Z3, Z11
-	VFMADD213PD.BCST  ·kc+const_kcExpC6*32+0(SB), Z4, Z12
-	VFMADD213PD.BCST  ·kc+const_kcExpC6*32+0(SB), Z5, Z13
-	VFMADD213PD.BCST  ·kc+const_kcExpC5*32+0(SB), Z2, Z10
-	VFMADD213PD.BCST  ·kc+const_kcExpC5*32+0(SB), Z3, Z11
-	VFMADD213PD.BCST  ·kc+const_kcExpC5*32+0(SB), Z4, Z12
-	VFMADD213PD.BCST  ·kc+const_kcExpC5*32+0(SB), Z5, Z13
-	VFMADD213PD.BCST  ·kc+const_kcExpC4*32+0(SB), Z2, Z10
-	VFMADD213PD.BCST  ·kc+const_kcExpC4*32+0(SB), Z3, Z11
-	VFMADD213PD.BCST  ·kc+const_kcExpC4*32+0(SB), Z4, Z12
-	VFMADD213PD.BCST  ·kc+const_kcExpC4*32+0(SB), Z5, Z13
-	VFMADD213PD.BCST  ·kc+const_kcExpC3*32+0(SB), Z2, Z10
-	VFMADD213PD.BCST  ·kc+const_kcExpC3*32+0(SB), Z3, Z11
-	VFMADD213PD.BCST  ·kc+const_kcExpC3*32+0(SB), Z4, Z12
-	VFMADD213PD.BCST  ·kc+const_kcExpC3*32+0(SB), Z5, Z13
-	VFMADD213PD.BCST  ·kc+const_kcExpC2*32+0(SB), Z2, Z10
-	VFMADD213PD.BCST  ·kc+const_kcExpC2*32+0(SB), Z3, Z11
-	VFMADD213PD.BCST  ·kc+const_kcExpC2*32+0(SB), Z4, Z12
-	VFMADD213PD.BCST  ·kc+const_kcExpC2*32+0(SB), Z5, Z13
-	VMULPD            Z2, Z2, Z14
-	VMULPD            Z3, Z3, Z15
-	VMULPD            Z4, Z4, Z16
-	VMULPD            Z5, Z5, Z17
-	VFMADD213PD       Z2, Z14, Z10
-	VFMADD213PD       Z3, Z15, Z11
-	VFMADD213PD       Z4, Z16, Z12
-	VFMADD213PD       Z5, Z17, Z13
-	VADDPD            Z1, Z10, Z10
-	VADDPD            Z1, Z11, Z11
-	VADDPD            Z1, Z12, Z12
-	VADDPD            Z1, Z13, Z13
-	VSCALEFPD         Z6, Z10, Z2
-	VSCALEFPD         Z7, Z11, Z3
-	VSCALEFPD         Z8, Z12, Z4
-	VSCALEFPD         Z9, Z13, Z5
+	VFNMADD231PD.BCST ·kc+const_kcLn2Lo*32+0(SB), Z13, Z3
+	VFNMADD231PD.BCST ·kc+const_kcLn2Lo*32+0(SB), Z14, Z4
+	VFNMADD231PD.BCST ·kc+const_kcLn2Lo*32+0(SB), Z15, Z5
+	VBROADCASTSD      ·kc+const_kcExpC11*32+0(SB), Z16
+	VBROADCASTSD      ·kc+const_kcExpC11*32+0(SB), Z17
+	VBROADCASTSD      ·kc+const_kcExpC11*32+0(SB), Z18
+	VBROADCASTSD      ·kc+const_kcExpC11*32+0(SB), Z19
+	VFMADD213PD.BCST  ·kc+const_kcExpC10*32+0(SB), Z2, Z16
+	VFMADD213PD.BCST  ·kc+const_kcExpC10*32+0(SB), Z3, Z17
+	VFMADD213PD.BCST  ·kc+const_kcExpC10*32+0(SB), Z4, Z18
+	VFMADD213PD.BCST  ·kc+const_kcExpC10*32+0(SB), Z5, Z19
+	VFMADD213PD.BCST  ·kc+const_kcExpC9*32+0(SB), Z2, Z16
+	VFMADD213PD.BCST  ·kc+const_kcExpC9*32+0(SB), Z3, Z17
+	VFMADD213PD.BCST  ·kc+const_kcExpC9*32+0(SB), Z4, Z18
+	VFMADD213PD.BCST  ·kc+const_kcExpC9*32+0(SB), Z5, Z19
+	VFMADD213PD.BCST  ·kc+const_kcExpC8*32+0(SB), Z2, Z16
+	VFMADD213PD.BCST  ·kc+const_kcExpC8*32+0(SB), Z3, Z17
+	VFMADD213PD.BCST  ·kc+const_kcExpC8*32+0(SB), Z4, Z18
+	VFMADD213PD.BCST  ·kc+const_kcExpC8*32+0(SB), Z5, Z19
+	VFMADD213PD.BCST  ·kc+const_kcExpC7*32+0(SB), Z2, Z16
+	VFMADD213PD.BCST  ·kc+const_kcExpC7*32+0(SB), Z3, Z17
+	VFMADD213PD.BCST  ·kc+const_kcExpC7*32+0(SB), Z4, Z18
+	VFMADD213PD.BCST  ·kc+const_kcExpC7*32+0(SB), Z5, Z19
+	VFMADD213PD.BCST  ·kc+const_kcExpC6*32+0(SB), Z2, Z16
+	VFMADD213PD.BCST  ·kc+const_kcExpC6*32+0(SB), Z3, Z17
+	VFMADD213PD.BCST  ·kc+const_kcExpC6*32+0(SB), Z4, Z18
+	VFMADD213PD.BCST  ·kc+const_kcExpC6*32+0(SB), Z5, Z19
+	VFMADD213PD.BCST  ·kc+const_kcExpC5*32+0(SB), Z2, Z16
+	VFMADD213PD.BCST  ·kc+const_kcExpC5*32+0(SB), Z3, Z17
+	VFMADD213PD.BCST  ·kc+const_kcExpC5*32+0(SB), Z4, Z18
+	VFMADD213PD.BCST  ·kc+const_kcExpC5*32+0(SB), Z5, Z19
+	VFMADD213PD.BCST  ·kc+const_kcExpC4*32+0(SB), Z2, Z16
+	VFMADD213PD.BCST  ·kc+const_kcExpC4*32+0(SB), Z3, Z17
+	VFMADD213PD.BCST  ·kc+const_kcExpC4*32+0(SB), Z4, Z18
+	VFMADD213PD.BCST  ·kc+const_kcExpC4*32+0(SB), Z5, Z19
+	VFMADD213PD.BCST  ·kc+const_kcExpC3*32+0(SB), Z2, Z16
+	VFMADD213PD.BCST  ·kc+const_kcExpC3*32+0(SB), Z3, Z17
+	VFMADD213PD.BCST  ·kc+const_kcExpC3*32+0(SB), Z4, Z18
+	VFMADD213PD.BCST  ·kc+const_kcExpC3*32+0(SB), Z5, Z19
+	VFMADD213PD.BCST  ·kc+const_kcExpC2*32+0(SB), Z2, Z16
+	VFMADD213PD.BCST  ·kc+const_kcExpC2*32+0(SB), Z3, Z17
+	VFMADD213PD.BCST  ·kc+const_kcExpC2*32+0(SB), Z4, Z18
+	VFMADD213PD.BCST  ·kc+const_kcExpC2*32+0(SB), Z5, Z19
+	VMULPD            Z2, Z2, Z20
+	VMULPD            Z3, Z3, Z21
+	VMULPD            Z4, Z4, Z22
+	VMULPD            Z5, Z5, Z23
+	VFMADD213PD       Z2, Z20, Z16
+	VFMADD213PD       Z3, Z21, Z17
+	VFMADD213PD       Z4, Z22, Z18
+	VFMADD213PD       Z5, Z23, Z19
+	VADDPD            Z1, Z16, Z16
+	VADDPD            Z1, Z17, Z17
+	VADDPD            Z1, Z18, Z18
+	VADDPD            Z1, Z19, Z19
+	VSCALEFPD         Z6, Z16, Z2
+	VSCALEFPD         Z13, Z17, Z3
+	VSCALEFPD         Z14, Z18, Z4
+	VSCALEFPD         Z15, Z19, Z5
 	VMOVUPD           Z2, (SI)
 	VMOVUPD           Z3, 64(SI)
 	VMOVUPD           Z4, 128(SI)
@@ -3514,15 +3578,20 @@ layerexp_block:
 	JMP               layerexp_block
 
 layerexp_single:
-	CMPQ              R8, $0x00000008
-	JB                layerexp_tail
-	VMOVUPD           (DX), Z2
-	VMOVUPD           (CX), Z3
-	VFMADD231PD       (AX), Z3, Z2
-	VMOVUPD           Z2, (BX)
-	VMOVAPD           Z2, Z2
-	VORPD.BCST        ·kcMask+const_kcSign*32+0(SB), Z2, Z2
-	VMAXPD            Z2, Z0, Z2
+	CMPQ R8, $0x00000008
+	JB   layerexp_tail
+
+	// pre = b + w·in (one FMA)
+	VMOVUPD     (DX), Z2
+	VMOVUPD     (CX), Z3
+	VFMADD231PD (AX), Z3, Z2
+	VMOVUPD     Z2, (BX)
+
+	// e = e^{-|z|}, the argument clamped to ≥ -1000
+	VORPD.BCST ·kcMask+const_kcSign*32+0(SB), Z2, Z2
+	VMAXPD     Z2, Z0, Z2
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z3
 	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z2, Z3
 	VSUBPD.BCST       ·kc+const_kcShift*32+0(SB), Z3, Z3
@@ -3552,19 +3621,24 @@ layerexp_single:
 	JMP               layerexp_single
 
 layerexp_tail:
-	TESTQ             R8, R8
-	JZ                layerexp_done
-	LEAQ              tailmaskK<>+0(SB), R9
-	KMOVB             (R9)(R8*1), K1
-	VMOVUPD.Z         (DX), K1, Z2
-	VMOVAPD           Z2, Z2
-	VMOVUPD.Z         (AX), K1, Z3
-	VMOVUPD.Z         (CX), K1, Z4
-	VFMADD231PD       Z3, Z4, Z2
-	VMOVUPD           Z2, K1, (BX)
-	VMOVAPD           Z2, Z2
-	VORPD.BCST        ·kcMask+const_kcSign*32+0(SB), Z2, Z2
-	VMAXPD            Z2, Z0, Z2
+	TESTQ R8, R8
+	JZ    layerexp_done
+	LEAQ  tailmaskK<>+0(SB), R9
+	KMOVB (R9)(R8*1), K1
+
+	// pre = b + w·in (one FMA)
+	VMOVUPD.Z   (DX), K1, Z2
+	VMOVAPD     Z2, Z2
+	VMOVUPD.Z   (AX), K1, Z3
+	VMOVUPD.Z   (CX), K1, Z4
+	VFMADD231PD Z3, Z4, Z2
+	VMOVUPD     Z2, K1, (BX)
+
+	// e = e^{-|z|}, the argument clamped to ≥ -1000
+	VORPD.BCST ·kcMask+const_kcSign*32+0(SB), Z2, Z2
+	VMAXPD     Z2, Z0, Z2
+
+	// x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n
 	VBROADCASTSD      ·kc+const_kcShift*32+0(SB), Z0
 	VFMADD231PD.BCST  ·kc+const_kcLog2E*32+0(SB), Z2, Z0
 	VSUBPD.BCST       ·kc+const_kcShift*32+0(SB), Z0, Z0
@@ -3592,183 +3666,129 @@ layerexp_done:
 	MOVQ DI, AX
 
 layerlog_block:
-	CMPQ             AX, $0x00000020
-	JB               layerlog_single
-	VMOVUPD          (BX), Z0
-	VMOVUPD          64(BX), Z2
-	VMOVUPD          128(BX), Z3
-	VMOVUPD          192(BX), Z4
-	VMOVUPD          (SI), Z5
-	VMOVUPD          64(SI), Z6
-	VMOVUPD          128(SI), Z7
-	VMOVUPD          192(SI), Z8
-	VADDPD           Z1, Z5, Z9
-	VADDPD           Z1, Z6, Z10
-	VADDPD           Z1, Z7, Z11
-	VADDPD           Z1, Z8, Z12
-	VADDPD.BCST      ·kc+const_kcTwo*32+0(SB), Z5, Z13
-	VADDPD.BCST      ·kc+const_kcTwo*32+0(SB), Z6, Z14
-	VADDPD.BCST      ·kc+const_kcTwo*32+0(SB), Z7, Z15
-	VADDPD.BCST      ·kc+const_kcTwo*32+0(SB), Z8, Z16
-	VMULPD           Z13, Z9, Z20
-	VMULPD           Z14, Z10, Z19
-	VMULPD           Z15, Z11, Z18
-	VMULPD           Z16, Z12, Z17
-	VDIVPD           Z20, Z1, Z20
-	VDIVPD           Z19, Z1, Z19
-	VDIVPD           Z18, Z1, Z18
-	VDIVPD           Z17, Z1, Z17
-	VMULPD           Z9, Z5, Z9
-	VMULPD           Z10, Z6, Z10
-	VMULPD           Z11, Z7, Z11
-	VMULPD           Z12, Z8, Z12
-	VMULPD           Z20, Z9, Z9
-	VMULPD           Z19, Z10, Z10
-	VMULPD           Z18, Z11, Z11
-	VMULPD           Z17, Z12, Z12
-	VMULPD           Z20, Z13, Z13
-	VMULPD           Z19, Z14, Z14
-	VMULPD           Z18, Z15, Z15
-	VMULPD           Z17, Z16, Z16
-	VMULPD           Z9, Z9, Z21
-	VMULPD           Z10, Z10, Z22
-	VMULPD           Z11, Z11, Z23
-	VMULPD           Z12, Z12, Z24
-	VBROADCASTSD     ·kc+const_kcLnSigQ9*32+0(SB), Z17
-	VBROADCASTSD     ·kc+const_kcLnSigQ9*32+0(SB), Z18
-	VBROADCASTSD     ·kc+const_kcLnSigQ9*32+0(SB), Z19
-	VBROADCASTSD     ·kc+const_kcLnSigQ9*32+0(SB), Z20
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ8*32+0(SB), Z21, Z17
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ8*32+0(SB), Z22, Z18
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ8*32+0(SB), Z23, Z19
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ8*32+0(SB), Z24, Z20
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ7*32+0(SB), Z21, Z17
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ7*32+0(SB), Z22, Z18
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ7*32+0(SB), Z23, Z19
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ7*32+0(SB), Z24, Z20
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ6*32+0(SB), Z21, Z17
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ6*32+0(SB), Z22, Z18
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ6*32+0(SB), Z23, Z19
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ6*32+0(SB), Z24, Z20
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ5*32+0(SB), Z21, Z17
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ5*32+0(SB), Z22, Z18
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ5*32+0(SB), Z23, Z19
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ5*32+0(SB), Z24, Z20
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ4*32+0(SB), Z21, Z17
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ4*32+0(SB), Z22, Z18
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ4*32+0(SB), Z23, Z19
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ4*32+0(SB), Z24, Z20
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ3*32+0(SB), Z21, Z17
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ3*32+0(SB), Z22, Z18
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ3*32+0(SB), Z23, Z19
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ3*32+0(SB), Z24, Z20
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ2*32+0(SB), Z21, Z17
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ2*32+0(SB), Z22, Z18
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ2*32+0(SB), Z23, Z19
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ2*32+0(SB), Z24, Z20
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ1*32+0(SB), Z21, Z17
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ1*32+0(SB), Z22, Z18
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ1*32+0(SB), Z23, Z19
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ1*32+0(SB), Z24, Z20
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ0*32+0(SB), Z21, Z17
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ0*32+0(SB), Z22, Z18
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ0*32+0(SB), Z23, Z19
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ0*32+0(SB), Z24, Z20
-	VFNMADD213PD     Z5, Z21, Z17
-	VFNMADD213PD     Z6, Z22, Z18
-	VFNMADD213PD     Z7, Z23, Z19
-	VFNMADD213PD     Z8, Z24, Z20
-	VFNMADD213PD     Z5, Z9, Z17
-	VFNMADD213PD     Z6, Z10, Z18
-	VFNMADD213PD     Z7, Z11, Z19
-	VFNMADD213PD     Z8, Z12, Z20
-	VMINPD.BCST      ·kc+const_kcZero*32+0(SB), Z0, Z9
-	VMINPD.BCST      ·kc+const_kcZero*32+0(SB), Z2, Z10
-	VMINPD.BCST      ·kc+const_kcZero*32+0(SB), Z3, Z11
-	VMINPD.BCST      ·kc+const_kcZero*32+0(SB), Z4, Z12
-	VSUBPD           Z17, Z9, Z9
-	VSUBPD           Z18, Z10, Z10
-	VSUBPD           Z19, Z11, Z11
-	VSUBPD           Z20, Z12, Z12
-	VMULPD           Z13, Z5, Z5
-	VMULPD           Z14, Z6, Z6
-	VMULPD           Z15, Z7, Z7
-	VMULPD           Z16, Z8, Z8
+	CMPQ    AX, $0x00000020
+	JB      layerlog_single
+	VMOVUPD (BX), Z0
+	VMOVUPD 64(BX), Z2
+	VMOVUPD 128(BX), Z3
+	VMOVUPD 192(BX), Z4
+	VMOVUPD (SI), Z5
+	VMOVUPD 64(SI), Z6
+	VMOVUPD 128(SI), Z13
+	VMOVUPD 192(SI), Z14
+
+	// y = min(z,0) - ln(1+e), ln(1+e) = e - t·(e - w·Q(w)) with t = e/(2+e), w = t²; s = (z < 0 ? 1 : e)/(1+e)
+	VADDPD.BCST      ·kc+const_kcTwo*32+0(SB), Z5, Z15
+	VADDPD.BCST      ·kc+const_kcTwo*32+0(SB), Z6, Z16
+	VADDPD.BCST      ·kc+const_kcTwo*32+0(SB), Z13, Z17
+	VADDPD.BCST      ·kc+const_kcTwo*32+0(SB), Z14, Z18
+	VDIVPD           Z15, Z5, Z15
+	VDIVPD           Z16, Z6, Z16
+	VDIVPD           Z17, Z13, Z17
+	VDIVPD           Z18, Z14, Z18
+	VADDPD           Z1, Z5, Z19
+	VADDPD           Z1, Z6, Z20
+	VADDPD           Z1, Z13, Z21
+	VADDPD           Z1, Z14, Z22
 	VPMOVQ2M         Z0, K1
 	VPMOVQ2M         Z2, K2
 	VPMOVQ2M         Z3, K3
 	VPMOVQ2M         Z4, K4
-	VBLENDMPD        Z13, Z5, K1, Z13
-	VBLENDMPD        Z14, Z6, K2, Z14
-	VBLENDMPD        Z15, Z7, K3, Z15
-	VBLENDMPD        Z16, Z8, K4, Z16
-	VMOVUPD          Z9, (BX)
-	VMOVUPD          Z10, 64(BX)
-	VMOVUPD          Z11, 128(BX)
-	VMOVUPD          Z12, 192(BX)
-	VMOVUPD          Z13, (SI)
-	VMOVUPD          Z14, 64(SI)
-	VMOVUPD          Z15, 128(SI)
-	VMOVUPD          Z16, 192(SI)
+	VBLENDMPD        Z1, Z5, K1, Z7
+	VBLENDMPD        Z1, Z6, K2, Z8
+	VBLENDMPD        Z1, Z13, K3, Z9
+	VBLENDMPD        Z1, Z14, K4, Z10
+	VDIVPD           Z19, Z7, Z7
+	VDIVPD           Z20, Z8, Z8
+	VDIVPD           Z21, Z9, Z9
+	VDIVPD           Z22, Z10, Z10
+	VMULPD           Z15, Z15, Z19
+	VMULPD           Z16, Z16, Z20
+	VMULPD           Z17, Z17, Z21
+	VMULPD           Z18, Z18, Z22
+	VBROADCASTSD     ·kc+const_kcLnSigQ9*32+0(SB), Z23
+	VBROADCASTSD     ·kc+const_kcLnSigQ9*32+0(SB), Z24
+	VBROADCASTSD     ·kc+const_kcLnSigQ9*32+0(SB), Z25
+	VBROADCASTSD     ·kc+const_kcLnSigQ9*32+0(SB), Z26
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ8*32+0(SB), Z19, Z23
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ8*32+0(SB), Z20, Z24
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ8*32+0(SB), Z21, Z25
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ8*32+0(SB), Z22, Z26
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ7*32+0(SB), Z19, Z23
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ7*32+0(SB), Z20, Z24
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ7*32+0(SB), Z21, Z25
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ7*32+0(SB), Z22, Z26
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ6*32+0(SB), Z19, Z23
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ6*32+0(SB), Z20, Z24
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ6*32+0(SB), Z21, Z25
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ6*32+0(SB), Z22, Z26
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ5*32+0(SB), Z19, Z23
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ5*32+0(SB), Z20, Z24
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ5*32+0(SB), Z21, Z25
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ5*32+0(SB), Z22, Z26
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ4*32+0(SB), Z19, Z23
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ4*32+0(SB), Z20, Z24
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ4*32+0(SB), Z21, Z25
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ4*32+0(SB), Z22, Z26
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ3*32+0(SB), Z19, Z23
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ3*32+0(SB), Z20, Z24
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ3*32+0(SB), Z21, Z25
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ3*32+0(SB), Z22, Z26
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ2*32+0(SB), Z19, Z23
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ2*32+0(SB), Z20, Z24
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ2*32+0(SB), Z21, Z25
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ2*32+0(SB), Z22, Z26
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ1*32+0(SB), Z19, Z23
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ1*32+0(SB), Z20, Z24
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ1*32+0(SB), Z21, Z25
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ1*32+0(SB), Z22, Z26
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ0*32+0(SB), Z19, Z23
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ0*32+0(SB), Z20, Z24
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ0*32+0(SB), Z21, Z25
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ0*32+0(SB), Z22, Z26
+	VFNMADD213PD     Z5, Z19, Z23
+	VFNMADD213PD     Z6, Z20, Z24
+	VFNMADD213PD     Z13, Z21, Z25
+	VFNMADD213PD     Z14, Z22, Z26
+	VFNMADD213PD     Z5, Z15, Z23
+	VFNMADD213PD     Z6, Z16, Z24
+	VFNMADD213PD     Z13, Z17, Z25
+	VFNMADD213PD     Z14, Z18, Z26
+	VMINPD.BCST      ·kc+const_kcZero*32+0(SB), Z0, Z0
+	VMINPD.BCST      ·kc+const_kcZero*32+0(SB), Z2, Z2
+	VMINPD.BCST      ·kc+const_kcZero*32+0(SB), Z3, Z3
+	VMINPD.BCST      ·kc+const_kcZero*32+0(SB), Z4, Z4
+	VSUBPD           Z23, Z0, Z0
+	VSUBPD           Z24, Z2, Z2
+	VSUBPD           Z25, Z3, Z3
+	VSUBPD           Z26, Z4, Z4
+	VMOVUPD          Z0, (BX)
+	VMOVUPD          Z2, 64(BX)
+	VMOVUPD          Z3, 128(BX)
+	VMOVUPD          Z4, 192(BX)
+	VMOVUPD          Z7, (SI)
+	VMOVUPD          Z8, 64(SI)
+	VMOVUPD          Z9, 128(SI)
+	VMOVUPD          Z10, 192(SI)
 	ADDQ             $0x00000100, BX
 	ADDQ             $0x00000100, SI
 	SUBQ             $0x00000020, AX
 	JMP              layerlog_block
 
 layerlog_single:
-	CMPQ             AX, $0x00000008
-	JB               layerlog_tail
-	VMOVUPD          (BX), Z0
-	VMOVUPD          (SI), Z2
-	VADDPD           Z1, Z2, Z3
-	VADDPD.BCST      ·kc+const_kcTwo*32+0(SB), Z2, Z4
-	VMULPD           Z4, Z3, Z5
-	VDIVPD           Z5, Z1, Z5
-	VMULPD           Z3, Z2, Z3
-	VMULPD           Z5, Z3, Z3
-	VMULPD           Z5, Z4, Z4
-	VMULPD           Z3, Z3, Z6
-	VBROADCASTSD     ·kc+const_kcLnSigQ9*32+0(SB), Z5
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ8*32+0(SB), Z6, Z5
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ7*32+0(SB), Z6, Z5
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ6*32+0(SB), Z6, Z5
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ5*32+0(SB), Z6, Z5
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ4*32+0(SB), Z6, Z5
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ3*32+0(SB), Z6, Z5
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ2*32+0(SB), Z6, Z5
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ1*32+0(SB), Z6, Z5
-	VFMADD213PD.BCST ·kc+const_kcLnSigQ0*32+0(SB), Z6, Z5
-	VFNMADD213PD     Z2, Z6, Z5
-	VFNMADD213PD     Z2, Z3, Z5
-	VMINPD.BCST      ·kc+const_kcZero*32+0(SB), Z0, Z3
-	VSUBPD           Z5, Z3, Z3
-	VMULPD           Z4, Z2, Z2
-	VPMOVQ2M         Z0, K1
-	VBLENDMPD        Z4, Z2, K1, Z4
-	VMOVUPD          Z3, (BX)
-	VMOVUPD          Z4, (SI)
-	ADDQ             $0x00000040, BX
-	ADDQ             $0x00000040, SI
-	SUBQ             $0x00000008, AX
-	JMP              layerlog_single
+	CMPQ    AX, $0x00000008
+	JB      layerlog_tail
+	VMOVUPD (BX), Z0
+	VMOVUPD (SI), Z2
 
-layerlog_tail:
-	TESTQ            AX, AX
-	JZ               layerlog_done
-	LEAQ             tailmaskK<>+0(SB), CX
-	KMOVB            (CX)(AX*1), K1
-	VMOVUPD.Z        (BX), K1, Z0
-	VMOVAPD          Z0, Z0
-	VMOVUPD.Z        (SI), K1, Z2
-	VMOVAPD          Z2, Z2
-	VADDPD           Z1, Z2, Z3
-	VADDPD.BCST      ·kc+const_kcTwo*32+0(SB), Z2, Z4
-	VMULPD           Z4, Z3, Z5
-	VDIVPD           Z5, Z1, Z5
-	VMULPD           Z3, Z2, Z1
-	VMULPD           Z5, Z1, Z1
-	VMULPD           Z5, Z4, Z3
-	VMULPD           Z1, Z1, Z4
+	// y = min(z,0) - ln(1+e), ln(1+e) = e - t·(e - w·Q(w)) with t = e/(2+e), w = t²; s = (z < 0 ? 1 : e)/(1+e)
+	VADDPD.BCST      ·kc+const_kcTwo*32+0(SB), Z2, Z3
+	VDIVPD           Z3, Z2, Z3
+	VADDPD           Z1, Z2, Z4
+	VPMOVQ2M         Z0, K1
+	VBLENDMPD        Z1, Z2, K1, Z11
+	VDIVPD           Z4, Z11, Z11
+	VMULPD           Z3, Z3, Z4
 	VBROADCASTSD     ·kc+const_kcLnSigQ9*32+0(SB), Z5
 	VFMADD213PD.BCST ·kc+const_kcLnSigQ8*32+0(SB), Z4, Z5
 	VFMADD213PD.BCST ·kc+const_kcLnSigQ7*32+0(SB), Z4, Z5
@@ -3780,14 +3800,50 @@ layerlog_tail:
 	VFMADD213PD.BCST ·kc+const_kcLnSigQ1*32+0(SB), Z4, Z5
 	VFMADD213PD.BCST ·kc+const_kcLnSigQ0*32+0(SB), Z4, Z5
 	VFNMADD213PD     Z2, Z4, Z5
-	VFNMADD213PD     Z2, Z1, Z5
-	VMINPD.BCST      ·kc+const_kcZero*32+0(SB), Z0, Z1
-	VSUBPD           Z5, Z1, Z1
-	VMULPD           Z3, Z2, Z2
+	VFNMADD213PD     Z2, Z3, Z5
+	VMINPD.BCST      ·kc+const_kcZero*32+0(SB), Z0, Z0
+	VSUBPD           Z5, Z0, Z0
+	VMOVUPD          Z0, (BX)
+	VMOVUPD          Z11, (SI)
+	ADDQ             $0x00000040, BX
+	ADDQ             $0x00000040, SI
+	SUBQ             $0x00000008, AX
+	JMP              layerlog_single
+
+layerlog_tail:
+	TESTQ     AX, AX
+	JZ        layerlog_done
+	LEAQ      tailmaskK<>+0(SB), CX
+	KMOVB     (CX)(AX*1), K1
+	VMOVUPD.Z (BX), K1, Z0
+	VMOVAPD   Z0, Z0
+	VMOVUPD.Z (SI), K1, Z2
+	VMOVAPD   Z2, Z2
+
+	// y = min(z,0) - ln(1+e), ln(1+e) = e - t·(e - w·Q(w)) with t = e/(2+e), w = t²; s = (z < 0 ? 1 : e)/(1+e)
+	VADDPD.BCST      ·kc+const_kcTwo*32+0(SB), Z2, Z3
+	VDIVPD           Z3, Z2, Z3
+	VADDPD           Z1, Z2, Z4
 	VPMOVQ2M         Z0, K2
-	VBLENDMPD        Z3, Z2, K2, Z3
-	VMOVUPD          Z1, K1, (BX)
-	VMOVUPD          Z3, K1, (SI)
+	VBLENDMPD        Z1, Z2, K2, Z12
+	VDIVPD           Z4, Z12, Z12
+	VMULPD           Z3, Z3, Z1
+	VBROADCASTSD     ·kc+const_kcLnSigQ9*32+0(SB), Z4
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ8*32+0(SB), Z1, Z4
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ7*32+0(SB), Z1, Z4
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ6*32+0(SB), Z1, Z4
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ5*32+0(SB), Z1, Z4
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ4*32+0(SB), Z1, Z4
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ3*32+0(SB), Z1, Z4
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ2*32+0(SB), Z1, Z4
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ1*32+0(SB), Z1, Z4
+	VFMADD213PD.BCST ·kc+const_kcLnSigQ0*32+0(SB), Z1, Z4
+	VFNMADD213PD     Z2, Z1, Z4
+	VFNMADD213PD     Z2, Z3, Z4
+	VMINPD.BCST      ·kc+const_kcZero*32+0(SB), Z0, Z0
+	VSUBPD           Z4, Z0, Z0
+	VMOVUPD          Z0, K1, (BX)
+	VMOVUPD          Z12, K1, (SI)
 
 layerlog_done:
 	VZEROUPPER
@@ -3820,9 +3876,11 @@ TEXT ·chainBwdAVX512(SB), NOSPLIT, $0-224
 	JNZ          bwd0_skip
 
 bwd0_block:
-	CMPQ        DI, $0x00000010
-	JB          bwd0_single
-	MOVQ        R11, R8
+	CMPQ DI, $0x00000010
+	JB   bwd0_single
+	MOVQ R11, R8
+
+	// output layer: d = g·y_k; gwA_{k+1} += cA·d (and gwC); delta = g·w_{k+1}
 	VMULPD      (DX)(R8*1), Z0, Z2
 	VMULPD      64(DX)(R8*1), Z0, Z3
 	VMOVUPD     (BX)(R8*1), Z4
@@ -3837,6 +3895,7 @@ bwd0_block:
 	JZ          bwd0_b_first
 
 bwd0_b_layer:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R8*1), Z2, Z2
 	VMULPD      64(R12)(R8*1), Z3, Z3
 	VMOVUPD     (DX)(R8*1), Z8
@@ -3861,6 +3920,7 @@ bwd0_b_layer:
 	JNZ         bwd0_b_layer
 
 bwd0_b_first:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R8*1), Z2, Z2
 	VMULPD      64(R12)(R8*1), Z3, Z3
 	VMOVUPD     (AX), Z8
@@ -3891,9 +3951,11 @@ bwd0_b_first:
 	JMP         bwd0_block
 
 bwd0_single:
-	CMPQ        DI, $0x00000008
-	JB          bwd0_tail
-	MOVQ        R11, R8
+	CMPQ DI, $0x00000008
+	JB   bwd0_tail
+	MOVQ R11, R8
+
+	// output layer: d = g·y_k; gwA_{k+1} += cA·d (and gwC); delta = g·w_{k+1}
 	VMULPD      (DX)(R8*1), Z0, Z2
 	VMOVUPD     (BX)(R8*1), Z3
 	VFMADD231PD Z1, Z2, Z3
@@ -3903,6 +3965,7 @@ bwd0_single:
 	JZ          bwd0_s_first
 
 bwd0_s_layer:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R8*1), Z2, Z2
 	VMOVUPD     (DX)(R8*1), Z5
 	VMULPD      Z1, Z2, Z4
@@ -3917,6 +3980,7 @@ bwd0_s_layer:
 	JNZ         bwd0_s_layer
 
 bwd0_s_first:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R8*1), Z2, Z2
 	VMOVUPD     (AX), Z5
 	VMULPD      Z1, Z2, Z4
@@ -3937,11 +4001,13 @@ bwd0_s_first:
 	JMP         bwd0_single
 
 bwd0_tail:
-	TESTQ       DI, DI
-	JZ          bwd0_done
-	LEAQ        tailmaskK<>+0(SB), R8
-	KMOVB       (R8)(DI*1), K1
-	MOVQ        R11, DI
+	TESTQ DI, DI
+	JZ    bwd0_done
+	LEAQ  tailmaskK<>+0(SB), R8
+	KMOVB (R8)(DI*1), K1
+	MOVQ  R11, DI
+
+	// output layer: d = g·y_k; gwA_{k+1} += cA·d (and gwC); delta = g·w_{k+1}
 	VMOVUPD.Z   (DX)(DI*1), K1, Z2
 	VMULPD      Z2, Z0, Z2
 	VMOVUPD.Z   (BX)(DI*1), K1, Z3
@@ -3954,6 +4020,7 @@ bwd0_tail:
 	JZ          bwd0_t_first
 
 bwd0_t_layer:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMOVUPD.Z   (R12)(DI*1), K1, Z2
 	VMULPD      Z2, Z0, Z0
 	VMOVUPD.Z   (DX)(DI*1), K1, Z2
@@ -3973,6 +4040,7 @@ bwd0_t_layer:
 	JNZ         bwd0_t_layer
 
 bwd0_t_first:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMOVUPD.Z   (R12)(DI*1), K1, Z2
 	VMULPD      Z2, Z0, Z0
 	VMOVUPD.Z   (AX), K1, Z2
@@ -4000,9 +4068,11 @@ bwd0_skip:
 	MOVQ  gbC_base+176(FP), R9
 
 bwd1_block:
-	CMPQ        DI, $0x00000010
-	JB          bwd1_single
-	MOVQ        R11, R13
+	CMPQ DI, $0x00000010
+	JB   bwd1_single
+	MOVQ R11, R13
+
+	// output layer: d = g·y_k; gwA_{k+1} += cA·d (and gwC); delta = g·w_{k+1}
 	VMULPD      (DX)(R13*1), Z0, Z3
 	VMULPD      64(DX)(R13*1), Z0, Z4
 	VMOVUPD     (BX)(R13*1), Z5
@@ -4023,6 +4093,7 @@ bwd1_block:
 	JZ          bwd1_b_first
 
 bwd1_b_layer:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R13*1), Z3, Z3
 	VMULPD      64(R12)(R13*1), Z4, Z4
 	VMOVUPD     (DX)(R13*1), Z9
@@ -4061,6 +4132,7 @@ bwd1_b_layer:
 	JNZ         bwd1_b_layer
 
 bwd1_b_first:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R13*1), Z3, Z3
 	VMULPD      64(R12)(R13*1), Z4, Z4
 	VMOVUPD     (AX), Z9
@@ -4107,9 +4179,11 @@ bwd1_b_first:
 	JMP         bwd1_block
 
 bwd1_single:
-	CMPQ        DI, $0x00000008
-	JB          bwd1_tail
-	MOVQ        R11, R13
+	CMPQ DI, $0x00000008
+	JB   bwd1_tail
+	MOVQ R11, R13
+
+	// output layer: d = g·y_k; gwA_{k+1} += cA·d (and gwC); delta = g·w_{k+1}
 	VMULPD      (DX)(R13*1), Z0, Z3
 	VMOVUPD     (BX)(R13*1), Z4
 	VFMADD231PD Z1, Z3, Z4
@@ -4122,6 +4196,7 @@ bwd1_single:
 	JZ          bwd1_s_first
 
 bwd1_s_layer:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R13*1), Z3, Z3
 	VMOVUPD     (DX)(R13*1), Z6
 	VMULPD      Z1, Z3, Z5
@@ -4143,6 +4218,7 @@ bwd1_s_layer:
 	JNZ         bwd1_s_layer
 
 bwd1_s_first:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R13*1), Z3, Z3
 	VMOVUPD     (AX), Z6
 	VMULPD      Z1, Z3, Z5
@@ -4172,11 +4248,13 @@ bwd1_s_first:
 	JMP         bwd1_single
 
 bwd1_tail:
-	TESTQ       DI, DI
-	JZ          bwd1_done
-	LEAQ        tailmaskK<>+0(SB), R13
-	KMOVB       (R13)(DI*1), K1
-	MOVQ        R11, DI
+	TESTQ DI, DI
+	JZ    bwd1_done
+	LEAQ  tailmaskK<>+0(SB), R13
+	KMOVB (R13)(DI*1), K1
+	MOVQ  R11, DI
+
+	// output layer: d = g·y_k; gwA_{k+1} += cA·d (and gwC); delta = g·w_{k+1}
 	VMOVUPD.Z   (DX)(DI*1), K1, Z3
 	VMULPD      Z3, Z0, Z3
 	VMOVUPD.Z   (BX)(DI*1), K1, Z4
@@ -4193,6 +4271,7 @@ bwd1_tail:
 	JZ          bwd1_t_first
 
 bwd1_t_layer:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMOVUPD.Z   (R12)(DI*1), K1, Z3
 	VMULPD      Z3, Z0, Z0
 	VMOVUPD.Z   (DX)(DI*1), K1, Z3
@@ -4221,6 +4300,7 @@ bwd1_t_layer:
 	JNZ         bwd1_t_layer
 
 bwd1_t_first:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMOVUPD.Z   (R12)(DI*1), K1, Z3
 	VMULPD      Z3, Z0, Z0
 	VMOVUPD.Z   (AX), K1, Z3
@@ -4256,9 +4336,11 @@ bwd1_skip:
 	JZ    bwd2_skip
 
 bwd2_block:
-	CMPQ        DI, $0x00000010
-	JB          bwd2_single
-	MOVQ        R11, R8
+	CMPQ DI, $0x00000010
+	JB   bwd2_single
+	MOVQ R11, R8
+
+	// output layer: d = g·y_k; gwA_{k+1} += cA·d (and gwC); delta = g·w_{k+1}
 	VMULPD      (DX)(R8*1), Z0, Z2
 	VMULPD      64(DX)(R8*1), Z0, Z3
 	VMOVUPD     (BX)(R8*1), Z4
@@ -4273,6 +4355,7 @@ bwd2_block:
 	JZ          bwd2_b_first
 
 bwd2_b_layer:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R8*1), Z2, Z2
 	VMULPD      64(R12)(R8*1), Z3, Z3
 	VMOVUPD     (DX)(R8*1), Z8
@@ -4297,6 +4380,7 @@ bwd2_b_layer:
 	JNZ         bwd2_b_layer
 
 bwd2_b_first:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R8*1), Z2, Z2
 	VMULPD      64(R12)(R8*1), Z3, Z3
 	VMOVUPD     (AX), Z8
@@ -4334,9 +4418,11 @@ bwd2_b_first:
 	JMP         bwd2_block
 
 bwd2_single:
-	CMPQ        DI, $0x00000008
-	JB          bwd2_tail
-	MOVQ        R11, R8
+	CMPQ DI, $0x00000008
+	JB   bwd2_tail
+	MOVQ R11, R8
+
+	// output layer: d = g·y_k; gwA_{k+1} += cA·d (and gwC); delta = g·w_{k+1}
 	VMULPD      (DX)(R8*1), Z0, Z2
 	VMOVUPD     (BX)(R8*1), Z3
 	VFMADD231PD Z1, Z2, Z3
@@ -4346,6 +4432,7 @@ bwd2_single:
 	JZ          bwd2_s_first
 
 bwd2_s_layer:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R8*1), Z2, Z2
 	VMOVUPD     (DX)(R8*1), Z5
 	VMULPD      Z1, Z2, Z4
@@ -4360,6 +4447,7 @@ bwd2_s_layer:
 	JNZ         bwd2_s_layer
 
 bwd2_s_first:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R8*1), Z2, Z2
 	VMOVUPD     (AX), Z5
 	VMULPD      Z1, Z2, Z4
@@ -4384,11 +4472,13 @@ bwd2_s_first:
 	JMP         bwd2_single
 
 bwd2_tail:
-	TESTQ       DI, DI
-	JZ          bwd2_done
-	LEAQ        tailmaskK<>+0(SB), R8
-	KMOVB       (R8)(DI*1), K1
-	MOVQ        R11, DI
+	TESTQ DI, DI
+	JZ    bwd2_done
+	LEAQ  tailmaskK<>+0(SB), R8
+	KMOVB (R8)(DI*1), K1
+	MOVQ  R11, DI
+
+	// output layer: d = g·y_k; gwA_{k+1} += cA·d (and gwC); delta = g·w_{k+1}
 	VMOVUPD.Z   (DX)(DI*1), K1, Z2
 	VMULPD      Z2, Z0, Z2
 	VMOVUPD.Z   (BX)(DI*1), K1, Z3
@@ -4401,6 +4491,7 @@ bwd2_tail:
 	JZ          bwd2_t_first
 
 bwd2_t_layer:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMOVUPD.Z   (R12)(DI*1), K1, Z2
 	VMULPD      Z2, Z0, Z0
 	VMOVUPD.Z   (DX)(DI*1), K1, Z2
@@ -4420,6 +4511,7 @@ bwd2_t_layer:
 	JNZ         bwd2_t_layer
 
 bwd2_t_first:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMOVUPD.Z   (R12)(DI*1), K1, Z2
 	VMULPD      Z2, Z0, Z0
 	VMOVUPD.Z   (AX), K1, Z2
@@ -4451,9 +4543,11 @@ bwd2_skip:
 	MOVQ  gbC_base+176(FP), R13
 
 bwd3_block:
-	CMPQ        DI, $0x00000010
-	JB          bwd3_single
-	MOVQ        R11, R14
+	CMPQ DI, $0x00000010
+	JB   bwd3_single
+	MOVQ R11, R14
+
+	// output layer: d = g·y_k; gwA_{k+1} += cA·d (and gwC); delta = g·w_{k+1}
 	VMULPD      (DX)(R14*1), Z0, Z3
 	VMULPD      64(DX)(R14*1), Z0, Z4
 	VMOVUPD     (BX)(R14*1), Z5
@@ -4474,6 +4568,7 @@ bwd3_block:
 	JZ          bwd3_b_first
 
 bwd3_b_layer:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R14*1), Z3, Z3
 	VMULPD      64(R12)(R14*1), Z4, Z4
 	VMOVUPD     (DX)(R14*1), Z9
@@ -4512,6 +4607,7 @@ bwd3_b_layer:
 	JNZ         bwd3_b_layer
 
 bwd3_b_first:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R14*1), Z3, Z3
 	VMULPD      64(R12)(R14*1), Z4, Z4
 	VMOVUPD     (AX), Z9
@@ -4565,9 +4661,11 @@ bwd3_b_first:
 	JMP         bwd3_block
 
 bwd3_single:
-	CMPQ        DI, $0x00000008
-	JB          bwd3_tail
-	MOVQ        R11, R14
+	CMPQ DI, $0x00000008
+	JB   bwd3_tail
+	MOVQ R11, R14
+
+	// output layer: d = g·y_k; gwA_{k+1} += cA·d (and gwC); delta = g·w_{k+1}
 	VMULPD      (DX)(R14*1), Z0, Z3
 	VMOVUPD     (BX)(R14*1), Z4
 	VFMADD231PD Z1, Z3, Z4
@@ -4580,6 +4678,7 @@ bwd3_single:
 	JZ          bwd3_s_first
 
 bwd3_s_layer:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R14*1), Z3, Z3
 	VMOVUPD     (DX)(R14*1), Z6
 	VMULPD      Z1, Z3, Z5
@@ -4601,6 +4700,7 @@ bwd3_s_layer:
 	JNZ         bwd3_s_layer
 
 bwd3_s_first:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMULPD      (R12)(R14*1), Z3, Z3
 	VMOVUPD     (AX), Z6
 	VMULPD      Z1, Z3, Z5
@@ -4634,11 +4734,13 @@ bwd3_s_first:
 	JMP         bwd3_single
 
 bwd3_tail:
-	TESTQ       DI, DI
-	JZ          bwd3_done
-	LEAQ        tailmaskK<>+0(SB), R14
-	KMOVB       (R14)(DI*1), K1
-	MOVQ        R11, DI
+	TESTQ DI, DI
+	JZ    bwd3_done
+	LEAQ  tailmaskK<>+0(SB), R14
+	KMOVB (R14)(DI*1), K1
+	MOVQ  R11, DI
+
+	// output layer: d = g·y_k; gwA_{k+1} += cA·d (and gwC); delta = g·w_{k+1}
 	VMOVUPD.Z   (DX)(DI*1), K1, Z3
 	VMULPD      Z3, Z0, Z3
 	VMOVUPD.Z   (BX)(DI*1), K1, Z4
@@ -4655,6 +4757,7 @@ bwd3_tail:
 	JZ          bwd3_t_first
 
 bwd3_t_layer:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMOVUPD.Z   (R12)(DI*1), K1, Z3
 	VMULPD      Z3, Z0, Z0
 	VMOVUPD.Z   (DX)(DI*1), K1, Z3
@@ -4683,6 +4786,7 @@ bwd3_t_layer:
 	JNZ         bwd3_t_layer
 
 bwd3_t_first:
+	// layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j
 	VMOVUPD.Z   (R12)(DI*1), K1, Z3
 	VMULPD      Z3, Z0, Z0
 	VMOVUPD.Z   (AX), K1, Z3

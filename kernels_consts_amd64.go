@@ -123,6 +123,6 @@ var kcMask = [kcMasks][4]uint64{
 // counts 2; compares, blends, logic and integer operations 0), counted
 // by the generator.
 const (
-	lnsigFlopsAVX2   = 67
-	lnsigFlopsAVX512 = 66
+	lnsigFlopsAVX2   = 63
+	lnsigFlopsAVX512 = 62
 )

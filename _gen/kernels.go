@@ -37,9 +37,6 @@ func (g *gen) tuning() tuning {
 	return tuning{unary: 2, layer: 3, layerTwo: true, backward: 1, streaming: 4}
 }
 
-// negAbs sets x = -|x| (the sign bit set).
-func (g *gen) negAbs(x V) { g.or(x, x, C("Sign")) }
-
 // clamp sets x = min(hi, max(lo, x)) for the constants lo, hi; NaN stays NaN.
 func (g *gen) clamp(x V, lo, hi C) {
 	g.max(x, lo, x)
@@ -60,6 +57,7 @@ func (g *gen) clamp(x V, lo, hi C) {
 // The scaling rounds once, so that results below the normal range underflow
 // gradually and correctly rounded from p, and overflow gives +Inf.
 func (g *gen) exp(x V) {
+	g.Comment("x = e^x: n = round(x·log2 e), r = x - n·ln2 (two FMAs), e^r = 1 + r + r²·P(r) (Horner), times 2^n")
 	n, t := g.vecs(), g.vecs()
 	g.mov(n, C("Shift"))
 	g.fma231(n, x, C("Log2E"))
@@ -99,24 +97,25 @@ func (g *gen) exp(x V) {
 // lnsig sets y = lnσ(z) = min(z,0) - ln(1+e) and, if s is not nil,
 // s = σ(-z), given e = e^{-|z|} ∈ [0, 1].
 //
-//	u, d := 1+e, 2+e
-//	q := 1/(u*d)                  // the only division
-//	t := e*u*q                    // e/(2+e) ∈ [0, 1/3]
+//	t := e/(2+e)                  // ∈ [0, 1/3]
 //	w := t*t                      // ≤ 1/9
 //	l := e - t*(e - w*Q(w))       // ln(1+e) = 2 atanh t, Q: kconst.AtanhPoly(1/9)
 //	y = min(z,0) - l
-//	s = d*q (z < 0) or e*d*q      // 1/(1+e) or e/(1+e)
+//	s = (z < 0 ? 1 : e)/(1+e)     // σ(-z)
+//
+// (Two divisions measured faster than one shared through
+// q = 1/((1+e)(2+e)), which needs four more multiplications; the divider
+// works beside the FMA pipes.)
 func (g *gen) lnsig(z, e, y, s V) {
-	u, d, q := g.vecs(), g.vecs(), g.vecs()
-	g.add(u, e, C("One"))
-	g.add(d, e, C("Two"))
-	g.mul(q, u, d)
-	g.div(q, C("One"), q)
+	g.Comment("y = min(z,0) - ln(1+e), ln(1+e) = e - t·(e - w·Q(w)) with t = e/(2+e), w = t²; s = (z < 0 ? 1 : e)/(1+e)")
 	t, w := g.vecs(), g.vecs()
-	g.mul(t, e, u)
-	g.mul(t, t, q)
+	g.add(t, e, C("Two"))
+	g.div(t, e, t)
 	if s != nil {
-		g.mul(s, d, q)
+		u := g.vecs()
+		g.add(u, e, C("One"))
+		g.blend(s, g.signMask(z), C("One"), e)
+		g.div(s, s, u)
 	}
 	g.mul(w, t, t)
 	p := g.vecs()
@@ -125,11 +124,6 @@ func (g *gen) lnsig(z, e, y, s V) {
 	g.fnma213(p, t, e)
 	g.min(y, z, C("Zero"))
 	g.sub(y, y, p)
-	if s != nil {
-		es := g.vecs()
-		g.mul(es, e, s)
-		g.blend(s, g.signMask(z), s, es)
-	}
 }
 
 // paramAddr is the stack address of scalar parameter name.
@@ -244,9 +238,9 @@ func (g *gen) genLog1p() {
 
 // expNegAbs sets e = e^{-|z|} (z kept).
 func (g *gen) expNegAbs(z V) V {
+	g.Comment("e = e^{-|z|}, the argument clamped to ≥ -1000")
 	e := g.vecs()
-	g.mov(e, z)
-	g.negAbs(e)
+	g.or(e, z, C("Sign")) // -|z|
 	g.clamp(e, "ExpMin", "")
 	g.exp(e)
 	return e
@@ -260,16 +254,14 @@ func (g *gen) genLogSigmoid() {
 	})
 }
 
-// genSigmoid: e := e^{-|x|}; dst = x < 0 ? e/(1+e) : 1/(1+e) (two
-// divisions, each correctly rounded).
+// genSigmoid: e := e^{-|x|}; dst = (x < 0 ? e : 1)/(1+e) (one division).
 func (g *gen) genSigmoid() {
 	g.elementwise("sigmoid", "for i := range x { dst[i] = σ(x[i]) } (see Sigmoid)", []C{"ExpMin", "One"}, func(z V) V {
 		e := g.expNegAbs(z)
-		u, a, b := g.vecs(), g.vecs(), g.vecs()
+		u, a := g.vecs(), g.vecs()
 		g.add(u, e, C("One"))
-		g.div(a, C("One"), u)
-		g.div(b, e, u)
-		g.blend(a, g.signMask(z), b, a)
+		g.blend(a, g.signMask(z), e, C("One"))
+		g.div(a, a, u)
 		return a
 	})
 }
@@ -380,6 +372,7 @@ func (g *gen) genLayer() (flopsPerVector int) {
 	tu := g.tuning()
 	flops := 0
 	pre := func() V {
+		g.Comment("pre = b + w·in (one FMA)")
 		z := g.vecs()
 		g.mov(z, Row{base: b})
 		g.fma231(z, Row{base: w}, Row{base: in})
@@ -499,7 +492,7 @@ func (g *gen) genBackward() {
 			row := g.GP64() // j·stride
 			g.MOVQ(kp1, row)
 			at := func(base reg.GPVirtual) Row { return Row{base: base, index: row} }
-			// output layer: d = g·y_k
+			g.Comment("output layer: d = g·y_k; gwA_{k+1} += cA·d (and gwC); delta = g·w_{k+1}")
 			d := g.vecs()
 			g.mul(d, grad, at(act))
 			acc := g.vecs()
@@ -515,6 +508,7 @@ func (g *gen) genBackward() {
 			g.mul(delta, grad, at(w))
 			// layers k..0: the loop runs with row = j·stride for j = k..1, then j = 0 follows
 			layer := func(in Row) {
+				g.Comment("layer j: dp = delta·σ_j; gbA_j += cA·dp; gwA_j += cA·dp·in (and C); delta = dp·w_j")
 				dp, a := g.vecs(), g.vecs()
 				g.mul(dp, delta, at(sig))
 				inv := g.vecs()
