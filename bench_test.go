@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // forEachSetB runs f as a sub-benchmark per available kernel set, restoring
@@ -26,6 +27,21 @@ func forEachSetB(b *testing.B, f func(b *testing.B)) {
 		active.Store(s)
 		b.Run("set="+s.name, f)
 	}
+}
+
+// cpuTimer measures the process's CPU time over a benchmark's loop (see
+// ProcessCPU): start it just before the loop, report just after.
+type cpuTimer time.Duration
+
+func startCPU() cpuTimer { return cpuTimer(ProcessCPU()) }
+
+// report adds the metric "cpu-ns/op" (or, with per set, CPU seconds per
+// that unit) when the OS reports CPU time.
+func (c cpuTimer) report(b *testing.B, scale float64, unit string) {
+	if c < 0 {
+		return
+	}
+	b.ReportMetric((ProcessCPU()-time.Duration(c)).Seconds()*scale/float64(b.N), unit)
 }
 
 func benchInput(n int, scale float64) []float64 {
@@ -59,9 +75,11 @@ func BenchmarkKernel(b *testing.B) {
 				dst := make([]float64, n)
 				b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 					forEachSetB(b, func(b *testing.B) {
+						cpu := startCPU()
 						for b.Loop() {
 							k.run(dst, x, y)
 						}
+						cpu.report(b, 1e9, "cpu-ns/op")
 						b.ReportMetric(float64(n)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "elem/ns")
 					})
 				})
@@ -131,9 +149,11 @@ func BenchmarkChain(b *testing.B) {
 		c := newChainBench(k, 199)
 		nodes := (k + 1) * 199
 		forEachSetB(b, func(b *testing.B) {
+			cpu := startCPU()
 			for b.Loop() {
 				benchSink += c.step()
 			}
+			cpu.report(b, 1e9, "cpu-ns/op")
 			b.ReportMetric(float64(nodes*b.N)/float64(b.Elapsed().Nanoseconds()), "node/ns")
 		})
 	})
@@ -141,9 +161,11 @@ func BenchmarkChain(b *testing.B) {
 	b.Run("fwd_R=200", func(b *testing.B) {
 		c := newChainBench(k, 200)
 		forEachSetB(b, func(b *testing.B) {
+			cpu := startCPU()
 			for b.Loop() {
 				benchSink += ChainForward(c.k, c.f, c.w, c.bias, c.act)
 			}
+			cpu.report(b, 1e9, "cpu-ns/op")
 			nodesPerNs := float64((k+1)*200*b.N) / float64(b.Elapsed().Nanoseconds())
 			b.ReportMetric(nodesPerNs, "node/ns")
 			if f := LnSigmoidFlops(); f > 0 {
@@ -155,9 +177,11 @@ func BenchmarkChain(b *testing.B) {
 		c := newChainBench(k, 200)
 		c.step()
 		forEachSetB(b, func(b *testing.B) {
+			cpu := startCPU()
 			for b.Loop() {
 				ChainBackward(c.k, c.f, c.w, c.act, 0.25, 1e-3, -1e-3, c.gwA, c.gbA, c.gwC, c.gbC, nil)
 			}
+			cpu.report(b, 1e9, "cpu-ns/op")
 			b.ReportMetric(float64((k+1)*200*b.N)/float64(b.Elapsed().Nanoseconds()), "node/ns")
 		})
 	})
@@ -172,11 +196,13 @@ func BenchmarkChain(b *testing.B) {
 			}
 		}
 		forEachSetB(b, func(b *testing.B) {
+			cpu := startCPU()
 			for b.Loop() {
 				for _, c := range rows {
 					benchSink += c.step()
 				}
 			}
+			cpu.report(b, 1e9, "cpu-ns/op")
 			b.ReportMetric(float64(nodes*b.N)/float64(b.Elapsed().Nanoseconds()), "node/ns")
 		})
 	})
