@@ -99,9 +99,11 @@ func BenchmarkFMAPeak(b *testing.B) {
 		}
 		ran = true
 		b.Run("set="+s.name, func(b *testing.B) {
+			cpu := startCPU()
 			for b.Loop() {
 				s.peak(iters)
 			}
+			cpu.report(b, 1e9, "cpu-ns/op")
 			b.ReportMetric(float64(s.peakFlops*iters*b.N)/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
 		})
 	}
