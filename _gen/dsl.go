@@ -343,7 +343,7 @@ func (g *gen) blend(dst V, m M, t, f any) {
 	}
 }
 
-// addMasked sets acc += x in the lanes of the row's tail mask only (the
+// addTail sets acc += x in the lanes of the row's tail mask only (the
 // others keep acc), for sums over a row whose tail lanes hold junk.
 func (g *gen) addTail(acc, x V) {
 	for i := range acc {
@@ -384,46 +384,12 @@ func (g *gen) hsum(acc V) reg.VecVirtual {
 	return x
 }
 
-// poly sets p = Σ_{i=lo..hi} c_i x^(i-lo) with the constants name<i>:
-// by Horner's rule (hi-lo FMAs in one dependency chain), or with estrin set
-// by Estrin's scheme (pairs c_i + c_{i+1}x, then pairs of pairs with x², x⁴,
-// ...: a few more multiplications, a chain of log2 length).
-func (g *gen) poly(p, x V, name string, lo, hi int, estrin bool) {
-	c := func(i int) C { return C(fmt.Sprintf("%s%d", name, i)) }
-	if !estrin {
-		g.mov(p, c(hi))
-		for i := hi - 1; i >= lo; i-- {
-			g.fma213(p, x, c(i))
-		}
-		return
-	}
-	var terms []V
-	for i := lo; i <= hi; i += 2 {
-		t := p
-		if i > lo {
-			t = g.vecs()
-		}
-		if i == hi {
-			g.mov(t, c(i))
-		} else {
-			g.mov(t, c(i+1))
-			g.fma213(t, x, c(i))
-		}
-		terms = append(terms, t)
-	}
-	pow := x
-	for len(terms) > 1 {
-		sq := g.vecs()
-		g.mul(sq, pow, pow)
-		pow = sq
-		var next []V
-		for j := 0; j+1 < len(terms); j += 2 {
-			g.fma231(terms[j], terms[j+1], pow)
-			next = append(next, terms[j])
-		}
-		if len(terms)%2 == 1 {
-			next = append(next, terms[len(terms)-1])
-		}
-		terms = next
+// poly sets p = Σ_{i=lo..hi} c_i x^(i-lo) with the constants name<i>, by
+// Horner's rule: hi-lo FMAs in one dependency chain, whose latency the
+// interleaved vectors of a block and the out-of-order core hide.
+func (g *gen) poly(p, x V, name string, lo, hi int) {
+	g.mov(p, C(fmt.Sprintf("%s%d", name, hi)))
+	for i := hi - 1; i >= lo; i-- {
+		g.fma213(p, x, C(fmt.Sprintf("%s%d", name, i)))
 	}
 }

@@ -19,13 +19,13 @@ import (
 // AVX-512 one pass 0.97 (u=2), 1.10 (u=3), 1.15 (u=4); two passes 1.37
 // (u=2), 1.40 (u=3), 1.44 (u=4); u > 4 does not fit the 32 registers.
 // AVX2 two passes 0.60 (u=1), 0.65 (u=2), 0.68 (u=3); one pass 0.50 (u=2).
-// Estrin's scheme instead of Horner's changed these by < 5 % either way,
-// and costs registers.
+// Estrin's scheme for the polynomials instead of Horner's changed these by
+// < 5 % either way and cost registers (u = 4 no longer fit), so the
+// polynomials are Horner's.
 type tuning struct {
 	unary     int  // Exp, Log1p, LogSigmoid, Sigmoid, the sums of exponentials
 	layer     int  // the ChainForward layer
 	layerTwo  bool // the layer in two passes
-	estrin    bool // polynomials by Estrin's scheme rather than Horner's
 	backward  int
 	streaming int // Axpy, Dot
 }
@@ -65,7 +65,7 @@ func (g *gen) exp(x V) {
 	g.fnma231(x, t, C("Ln2Hi"))
 	g.fnma231(x, t, C("Ln2Lo"))
 	p, r2 := g.vecs(), g.vecs()
-	g.poly(p, x, "ExpC", 2, 11, g.tuning().estrin)
+	g.poly(p, x, "ExpC", 2, 11)
 	g.mul(r2, x, x)
 	g.fma213(p, r2, x)
 	g.add(p, p, C("One"))
@@ -119,7 +119,7 @@ func (g *gen) lnsig(z, e, y, s V) {
 	}
 	g.mul(w, t, t)
 	p := g.vecs()
-	g.poly(p, w, "LnSigQ", 0, 9, g.tuning().estrin)
+	g.poly(p, w, "LnSigQ", 0, 9)
 	g.fnma213(p, w, e)
 	g.fnma213(p, t, e)
 	g.min(y, z, C("Zero"))
@@ -220,7 +220,7 @@ func (g *gen) genLog1p() {
 		g.fma231(c, k, C("Ln2Lo"))
 		w, q := g.vecs(), g.vecs()
 		g.mul(w, t, t)
-		g.poly(q, w, "Log1pQ", 0, 6, g.tuning().estrin)
+		g.poly(q, w, "Log1pQ", 0, 6)
 		g.fnma213(q, w, f)
 		g.fnma231(c, t, q)
 		r := g.vecs()
