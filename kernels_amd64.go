@@ -55,8 +55,9 @@ package h2arnn
 //     shared between t and σ through q = 1/((1+e)(2+e)): the split cost more
 //     operations than the three extra polynomial terms, and the divider runs
 //     beside the FMA pipes, so two divisions beat four more multiplications
-//     (ChainForward 1.36 → 1.50 lnσ nodes/ns on a Zen 5 core with AVX-512,
-//     0.63 → 0.70 with AVX2). Within 2 ulp of the correctly rounded values.
+//     (ChainForward on a Zen 5 core, min-of-3000 timings: 1.36 → 1.50 lnσ
+//     nodes/ns with AVX-512, 0.65 → 0.70 with AVX2). Within 2 ulp of the
+//     correctly rounded values.
 //
 // Loops process blocks of vectors, then single vectors, then the last
 // len mod (4 or 8) elements as one masked vector (VMASKMOVPD or opmask
