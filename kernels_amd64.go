@@ -91,8 +91,10 @@ var avx2Kernels = kernelSet{
 	chainFwd: func(k int, f, w, b, act []float64) float64 {
 		return chainForwardLayers(k, f, w, b, act, lnsigLayerAVX2, dotAVX2)
 	},
-	chainBwd:   chainBwdAVX2,
-	lseAffine:  func(b, w []float64, m float64) float64 { return lseAffineWith(b, w, m, sumExpAffineAVX2) },
+	chainBwd: chainBwdAVX2,
+	lseAffine: func(b, w []float64, m float64) float64 {
+		return lseAffineWith(b, w, m, maxAffineAVX2, sumExpAffineAVX2)
+	},
 	peak:       fmaPeakAVX2,
 	peakFlops:  24 * 4,
 	lnsigFlops: lnsigFlopsAVX2,
@@ -111,8 +113,10 @@ var avx512Kernels = kernelSet{
 	chainFwd: func(k int, f, w, b, act []float64) float64 {
 		return chainForwardLayers(k, f, w, b, act, lnsigLayerAVX512, dotAVX512)
 	},
-	chainBwd:   chainBwdAVX512,
-	lseAffine:  func(b, w []float64, m float64) float64 { return lseAffineWith(b, w, m, sumExpAffineAVX512) },
+	chainBwd: chainBwdAVX512,
+	lseAffine: func(b, w []float64, m float64) float64 {
+		return lseAffineWith(b, w, m, maxAffineAVX512, sumExpAffineAVX512)
+	},
 	peak:       fmaPeakAVX512,
 	peakFlops:  24 * 8,
 	lnsigFlops: lnsigFlopsAVX512,
@@ -141,8 +145,10 @@ func logSumExpWith(x []float64, sumExp func(x []float64, shift float64) float64)
 	return m + math.Log(sumExp(x, m))
 }
 
-func lseAffineWith(b, w []float64, m float64, sumExp func(b, w []float64, m, shift float64) float64) float64 {
-	mx := maxAffine(b, w, m)
+// lseAffineWith is LogSumExpAffine from the assembly's maximum and sum, the
+// NaN and Inf rules being those of the generic set.
+func lseAffineWith(b, w []float64, m float64, maxAff func(b, w []float64, m float64) float64, sumExp func(b, w []float64, m, shift float64) float64) float64 {
+	mx := maxAff(b, w, m)
 	if isInfOrNaN(mx) {
 		return mx
 	}

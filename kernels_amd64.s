@@ -1206,6 +1206,75 @@ sumexp_done:
 	VZEROUPPER
 	RET
 
+// func maxAffineAVX2(b []float64, w []float64, m float64) float64
+// Requires: AVX, FMA3, SSE2
+TEXT ·maxAffineAVX2(SB), NOSPLIT, $0-64
+	MOVQ         b_base+0(FP), AX
+	MOVQ         w_base+24(FP), CX
+	MOVQ         b_len+8(FP), DX
+	VBROADCASTSD m+48(FP), Y0
+	VMOVUPD      ·kcMask+const_kcNegInf*32+0(SB), Y1
+	VMOVUPD      ·kcMask+const_kcNegInf*32+0(SB), Y2
+	VMOVUPD      ·kcMask+const_kcNegInf*32+0(SB), Y3
+	VMOVUPD      ·kcMask+const_kcNegInf*32+0(SB), Y4
+
+maxaff_block:
+	CMPQ        DX, $0x00000010
+	JB          maxaff_single
+	VMOVUPD     (AX), Y5
+	VMOVUPD     32(AX), Y6
+	VMOVUPD     64(AX), Y7
+	VMOVUPD     96(AX), Y8
+	VFMADD231PD (CX), Y0, Y5
+	VFMADD231PD 32(CX), Y0, Y6
+	VFMADD231PD 64(CX), Y0, Y7
+	VFMADD231PD 96(CX), Y0, Y8
+	VMAXPD      Y1, Y5, Y1
+	VMAXPD      Y2, Y6, Y2
+	VMAXPD      Y3, Y7, Y3
+	VMAXPD      Y4, Y8, Y4
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	SUBQ        $0x00000010, DX
+	JMP         maxaff_block
+
+maxaff_single:
+	CMPQ        DX, $0x00000004
+	JB          maxaff_tail
+	VMOVUPD     (AX), Y5
+	VFMADD231PD (CX), Y0, Y5
+	VMAXPD      Y1, Y5, Y1
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x00000004, DX
+	JMP         maxaff_single
+
+maxaff_tail:
+	TESTQ       DX, DX
+	JZ          maxaff_done
+	LEAQ        tailmaskY<>+0(SB), BX
+	SHLQ        $0x05, DX
+	VMOVUPD     (BX)(DX*1), Y5
+	VMASKMOVPD  (AX), Y5, Y6
+	VMOVAPD     Y6, Y6
+	VMASKMOVPD  (CX), Y5, Y7
+	VFMADD231PD Y7, Y0, Y6
+	VMOVUPD     ·kcMask+const_kcNegInf*32+0(SB), Y0
+	VBLENDVPD   Y5, Y6, Y0, Y6
+	VMAXPD      Y1, Y6, Y1
+
+maxaff_done:
+	VMAXPD       Y3, Y1, Y1
+	VMAXPD       Y4, Y2, Y2
+	VMAXPD       Y2, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPD       X0, X1, X1
+	VPERMILPD    $0x01, X1, X0
+	VMAXSD       X0, X1, X1
+	MOVSD        X1, ret+56(FP)
+	VZEROUPPER
+	RET
+
 // func axpyAVX2(alpha float64, x []float64, y []float64)
 // Requires: AVX, FMA3
 TEXT ·axpyAVX2(SB), NOSPLIT, $0-56
@@ -3325,6 +3394,74 @@ sumexp_done:
 	VPERMILPD     $0x01, X4, X0
 	VADDSD        X0, X4, X4
 	MOVSD         X4, ret+64(FP)
+	VZEROUPPER
+	RET
+
+// func maxAffineAVX512(b []float64, w []float64, m float64) float64
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·maxAffineAVX512(SB), NOSPLIT, $0-64
+	MOVQ         b_base+0(FP), AX
+	MOVQ         w_base+24(FP), CX
+	MOVQ         b_len+8(FP), DX
+	VBROADCASTSD m+48(FP), Z0
+	VBROADCASTSD ·kcMask+const_kcNegInf*32+0(SB), Z1
+	VBROADCASTSD ·kcMask+const_kcNegInf*32+0(SB), Z2
+	VBROADCASTSD ·kcMask+const_kcNegInf*32+0(SB), Z3
+	VBROADCASTSD ·kcMask+const_kcNegInf*32+0(SB), Z4
+
+maxaff_block:
+	CMPQ        DX, $0x00000020
+	JB          maxaff_single
+	VMOVUPD     (AX), Z5
+	VMOVUPD     64(AX), Z6
+	VMOVUPD     128(AX), Z7
+	VMOVUPD     192(AX), Z8
+	VFMADD231PD (CX), Z0, Z5
+	VFMADD231PD 64(CX), Z0, Z6
+	VFMADD231PD 128(CX), Z0, Z7
+	VFMADD231PD 192(CX), Z0, Z8
+	VMAXPD      Z1, Z5, Z1
+	VMAXPD      Z2, Z6, Z2
+	VMAXPD      Z3, Z7, Z3
+	VMAXPD      Z4, Z8, Z4
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000020, DX
+	JMP         maxaff_block
+
+maxaff_single:
+	CMPQ        DX, $0x00000008
+	JB          maxaff_tail
+	VMOVUPD     (AX), Z5
+	VFMADD231PD (CX), Z0, Z5
+	VMAXPD      Z1, Z5, Z1
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000008, DX
+	JMP         maxaff_single
+
+maxaff_tail:
+	TESTQ       DX, DX
+	JZ          maxaff_done
+	LEAQ        tailmaskK<>+0(SB), BX
+	KMOVB       (BX)(DX*1), K1
+	VMOVUPD.Z   (AX), K1, Z5
+	VMOVAPD     Z5, Z5
+	VMOVUPD.Z   (CX), K1, Z6
+	VFMADD231PD Z6, Z0, Z5
+	VMAXPD      Z1, Z5, K1, Z1
+
+maxaff_done:
+	VMAXPD        Z3, Z1, Z1
+	VMAXPD        Z4, Z2, Z2
+	VMAXPD        Z2, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VMAXPD        Y0, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VMAXPD        X0, X1, X1
+	VPERMILPD     $0x01, X1, X0
+	VMAXSD        X0, X1, X1
+	MOVSD         X1, ret+56(FP)
 	VZEROUPPER
 	RET
 

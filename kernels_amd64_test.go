@@ -4,6 +4,8 @@ package h2arnn
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/h2arnn/h2arnn/internal/kconst"
@@ -43,5 +45,53 @@ func TestConstTable(t *testing.T) {
 			}
 			numbers++
 		}
+	}
+}
+
+// TestMaxAffine checks the assembly maximum of LogSumExpAffine against the
+// loop it replaces (with the same single rounding of b + w·m) on every
+// length 0..67: all terms negative (a tail lane counted as 0 would show),
+// NaNs (skipped), +Inf and -Inf.
+func TestMaxAffine(t *testing.T) {
+	for _, c := range []struct {
+		set *kernelSet
+		f   func(b, w []float64, m float64) float64
+	}{{&avx512Kernels, maxAffineAVX512}, {&avx2Kernels, maxAffineAVX2}} {
+		t.Run(c.set.name, func(t *testing.T) {
+			if !slices.Contains(available, c.set) {
+				t.Skipf("kernel set %s not tested: this CPU or OS lacks %s", c.set.name, c.set.needs)
+			}
+			rng := rand.New(rand.NewPCG(13, 14))
+			for n := 0; n <= 67; n++ {
+				for variant := range 4 {
+					b, w := make([]float64, n), make([]float64, n)
+					for i := range b {
+						b[i], w[i] = -1-math.Abs(rng.NormFloat64()), rng.NormFloat64()
+					}
+					if n > 0 {
+						switch variant {
+						case 1:
+							b[rng.IntN(n)] = math.NaN()
+						case 2:
+							b[rng.IntN(n)] = math.Inf(1)
+						case 3:
+							for i := range b {
+								b[i] = math.Inf(-1)
+							}
+						}
+					}
+					m := rng.NormFloat64()
+					want := math.Inf(-1)
+					for i := range b {
+						if v := math.FMA(w[i], m, b[i]); v > want {
+							want = v
+						}
+					}
+					if got := c.f(b, w, m); got != want {
+						t.Fatalf("n=%d variant %d: %v, want %v", n, variant, got, want)
+					}
+				}
+			}
+		})
 	}
 }

@@ -34,6 +34,11 @@ func sumExpAVX2(x []float64, shift float64) float64
 //go:noescape
 func sumExpAffineAVX2(b []float64, w []float64, m float64, shift float64) float64
 
+// Returns the largest b[i] + w[i]*m (one FMA each), skipping NaNs; -Inf for an empty b; len(w) ≥ len(b).
+//
+//go:noescape
+func maxAffineAVX2(b []float64, w []float64, m float64) float64
+
 // for i := range x { y[i] += alpha*x[i] } (one FMA each); len(y) ≥ len(x).
 //
 //go:noescape
@@ -88,6 +93,11 @@ func sumExpAVX512(x []float64, shift float64) float64
 //
 //go:noescape
 func sumExpAffineAVX512(b []float64, w []float64, m float64, shift float64) float64
+
+// Returns the largest b[i] + w[i]*m (one FMA each), skipping NaNs; -Inf for an empty b; len(w) ≥ len(b).
+//
+//go:noescape
+func maxAffineAVX512(b []float64, w []float64, m float64) float64
 
 // for i := range x { y[i] += alpha*x[i] } (one FMA each); len(y) ≥ len(x).
 //

@@ -357,16 +357,35 @@ func (g *gen) addTail(acc, x V) {
 	g.count(1)
 }
 
+// maxTail sets acc = max(acc, x) in the lanes of the row's tail mask only
+// (acc where x is NaN).
+func (g *gen) maxTail(acc, x V) {
+	for i := range acc {
+		if g.avx512 {
+			g.VMAXPD(acc[i], x[i], g.maskK, acc[i])
+		} else {
+			ninf := g.reg(C("NegInf"), i)
+			g.VBLENDVPD(g.maskY, x[i], ninf, x[i])
+			g.VMAXPD(acc[i], x[i], acc[i])
+		}
+	}
+}
+
 // hsum returns an XMM register whose low lane is the sum of every lane of
 // every register of acc (the registers are clobbered).
-func (g *gen) hsum(acc V) reg.VecVirtual {
+func (g *gen) hsum(acc V) reg.VecVirtual { return g.hreduce(acc, g.VADDPD, g.VADDSD) }
+
+// hmax is hsum with max for sum (acc holds no NaN).
+func (g *gen) hmax(acc V) reg.VecVirtual { return g.hreduce(acc, g.VMAXPD, g.VMAXSD) }
+
+func (g *gen) hreduce(acc V, packed, scalar emit3) reg.VecVirtual {
 	for len(acc) > 1 {
 		h := len(acc) / 2
 		for i := 0; i < h; i++ {
-			g.VADDPD(acc[i+h], acc[i], acc[i])
+			packed(acc[i+h], acc[i], acc[i])
 		}
 		if len(acc)%2 == 1 {
-			g.VADDPD(acc[len(acc)-1], acc[0], acc[0])
+			packed(acc[len(acc)-1], acc[0], acc[0])
 		}
 		acc = acc[:h]
 	}
@@ -374,13 +393,13 @@ func (g *gen) hsum(acc V) reg.VecVirtual {
 	if g.avx512 {
 		hi := g.YMM()
 		g.VEXTRACTF64X4(operand.U8(1), acc[0], hi)
-		g.VADDPD(hi, y, y)
+		packed(hi, y, y)
 	}
 	x, hi := y.AsX().(reg.VecVirtual), g.XMM()
 	g.VEXTRACTF128(operand.U8(1), y, hi)
-	g.VADDPD(hi, x, x)
+	packed(hi, x, x)
 	g.VPERMILPD(operand.U8(1), x, hi)
-	g.VADDSD(hi, x, x)
+	scalar(hi, x, x)
 	return x
 }
 

@@ -315,6 +315,37 @@ func (g *gen) genSumExp(affine bool) {
 	g.end()
 }
 
+// genMaxAffine: the shift of LogSumExpAffine,
+//
+//	mx := -Inf
+//	for i := range b {
+//		if t := b[i] + w[i]*m; t > mx { mx = t }   // one FMA; NaNs skipped
+//	}
+//	return mx
+func (g *gen) genMaxAffine() {
+	g.fn("maxAffine", "func(b, w []float64, m float64) float64",
+		"Returns the largest b[i] + w[i]*m (one FMA each), skipping NaNs; -Inf for an empty b; len(w) ≥ len(b).")
+	ptrs, n := g.sliceArgs("b", "w")
+	m := g.vec()
+	g.VBROADCASTSD(g.paramAddr("m"), m)
+	u := g.tuning().streaming
+	g.u = u
+	acc := g.vecs()
+	g.mov(acc, C("NegInf"))
+	g.loop("maxaff", n, u, ptrs, func() {
+		v := g.vecs()
+		g.mov(v, Row{base: ptrs[0]})
+		g.fma231(v, m, Row{base: ptrs[1]})
+		if g.tail {
+			g.maxTail(acc[:len(v)], v)
+		} else {
+			g.max(acc[:len(v)], v, acc[:len(v)]) // acc when either is NaN
+		}
+	})
+	g.Store(g.hmax(acc), g.ReturnIndex(0))
+	g.end()
+}
+
 func (g *gen) genAxpy() {
 	g.fn("axpy", "func(alpha float64, x, y []float64)",
 		"for i := range x { y[i] += alpha*x[i] } (one FMA each); len(y) ≥ len(x).")

@@ -52,6 +52,7 @@ func main() {
 		g.genSigmoid()
 		g.genSumExp(false)
 		g.genSumExp(true)
+		g.genMaxAffine()
 		g.genAxpy()
 		g.genDot()
 		flops[a.name] = g.genLayer()
