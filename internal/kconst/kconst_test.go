@@ -3,6 +3,7 @@ package kconst
 import (
 	"math"
 	"math/big"
+	"strings"
 	"testing"
 )
 
@@ -140,6 +141,57 @@ func TestTable(t *testing.T) {
 		}
 		if !e.Mask && (math.IsInf(e.Val, 0) || math.IsNaN(e.Val) || (e.Val == 0 && math.Signbit(e.Val))) {
 			t.Errorf("%s = %v must be a mask", e.Name, e.Val)
+		}
+	}
+}
+
+// TestTableValues checks every entry of Table against its definition: the
+// fitted coefficients are the fits' (rounded once), the other numbers and
+// the masks are what their documentation says.
+func TestTableValues(t *testing.T) {
+	want := map[string]float64{
+		"One": 1, "Two": 2, "Half": 0.5, "Zero": 0, "MinusOne": -1, "ExpMin": -1000, "ExpMax": 1000,
+		"Log2E": math.Log2E, "Shift": 0x1.8p52, "Ln2Hi": math.Ln2, "Sqrt2": math.Sqrt2, "Tiny": 0x1p-54,
+		"Magic": 0x1p52, "MagicBias": 0x1p52 + 1023,
+		"Sign": math.Float64frombits(0x8000_0000_0000_0000), "Abs": math.Float64frombits(0x7FFF_FFFF_FFFF_FFFF),
+		"Mant": math.Float64frombits(0x000F_FFFF_FFFF_FFFF), "Bias": math.Float64frombits(1023),
+		"NaN": math.Float64frombits(0x7FF8_0000_0000_0001), "Inf": math.Inf(1), "NegInf": math.Inf(-1),
+	}
+	_, lo := Ln2HiLo()
+	want["Ln2Lo"] = lo
+	fits := []struct {
+		prefix string
+		first  int
+		c      []*big.Rat
+	}{{"ExpC", 2, nil}, {"Log1pQ", 0, nil}, {"LnSigQ", 0, nil}}
+	fits[0].c, _ = ExpPoly(ExpDegree)
+	fits[0].c = fits[0].c[2:]
+	fits[1].c, _ = AtanhPoly(Log1pQMax, Log1pQDegree)
+	fits[2].c, _ = AtanhPoly(LnSigQMax, LnSigQDegree)
+	for _, f := range fits {
+		for i, c := range f.c {
+			want[f.prefix+itoa(f.first+i)], _ = c.Float64()
+		}
+	}
+	masks := map[string]bool{"Sign": true, "Abs": true, "Mant": true, "Bias": true, "NaN": true, "Inf": true, "NegInf": true}
+	table := Table()
+	if len(table) != len(want) {
+		t.Errorf("%d entries, want %d", len(table), len(want))
+	}
+	for _, e := range table {
+		w, ok := want[e.Name]
+		if !ok {
+			t.Errorf("unexpected entry %s", e.Name)
+			continue
+		}
+		if math.Float64bits(e.Val) != math.Float64bits(w) || e.Mask != masks[e.Name] {
+			t.Errorf("%s = %v (%#x, mask %v), want %v (%#x, mask %v)", e.Name, e.Val, math.Float64bits(e.Val), e.Mask, w, math.Float64bits(w), masks[e.Name])
+		}
+	}
+	// the generated file's comments name the coefficients
+	for _, e := range table {
+		if e.Name == "ExpC11" && !strings.Contains(e.Doc, "r^11") || e.Name == "LnSigQ9" && !strings.Contains(e.Doc, "2/21") {
+			t.Errorf("%s: doc %q", e.Name, e.Doc)
 		}
 	}
 }
