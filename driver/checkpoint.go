@@ -50,9 +50,10 @@ type checkpoint struct {
 	Params  []float64  `json:"params"`
 }
 
-// writeCheckpoint stores ck at path atomically: a failed or interrupted
-// write leaves the previous checkpoint intact.
-func writeCheckpoint(path string, ck *checkpoint) error {
+// writeCheckpoint stores ck (a checkpoint of any subcommand) at path
+// atomically as JSON: a failed or interrupted write leaves the previous
+// checkpoint intact.
+func writeCheckpoint(path string, ck any) error {
 	b, err := json.Marshal(ck)
 	if err != nil {
 		return fmt.Errorf("writing %s: %v", filepath.Base(path), err)
@@ -67,23 +68,12 @@ func writeCheckpoint(path string, ck *checkpoint) error {
 	return nil
 }
 
-// loadCheckpoint reads DIR/checkpoint.json. Every problem is a usage error
-// naming the directory.
+// loadCheckpoint reads DIR/checkpoint.json of a train run. Every problem
+// is a usage error naming the directory.
 func loadCheckpoint(dir string) (*checkpoint, error) {
-	path := filepath.Join(dir, checkpointFile)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		if _, derr := os.Stat(dir); derr != nil {
-			return nil, usagef("-resume %s: no such directory; give the run directory of an interrupted 'h2arnn train'", dir)
-		}
-		return nil, usagef("-resume %s: no %s in it; give the run directory of an interrupted 'h2arnn train'", dir, checkpointFile)
-	}
-	if err != nil {
-		return nil, usagef("-resume %s: cannot read %s (%v)", dir, checkpointFile, err)
-	}
 	var ck checkpoint
-	if err := json.Unmarshal(b, &ck); err != nil {
-		return nil, usagef("-resume %s: %s is not a valid checkpoint (%v)", dir, checkpointFile, err)
+	if err := readCheckpointFile(dir, "train", &ck); err != nil {
+		return nil, err
 	}
 	if ck.Format != checkpointFormat {
 		return nil, usagef("-resume %s: %s has format %d, this version reads format %d", dir, checkpointFile, ck.Format, checkpointFormat)
@@ -97,6 +87,26 @@ func loadCheckpoint(dir string) (*checkpoint, error) {
 		}
 	}
 	return &ck, nil
+}
+
+// readCheckpointFile decodes DIR/checkpoint.json into v for the -resume of
+// subcommand cmd. Every problem is a usage error naming the directory.
+func readCheckpointFile(dir, cmd string, v any) error {
+	path := filepath.Join(dir, checkpointFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if _, derr := os.Stat(dir); derr != nil {
+			return usagef("-resume %s: no such directory; give the run directory of an interrupted 'h2arnn %s'", dir, cmd)
+		}
+		return usagef("-resume %s: no %s in it; give the run directory of an interrupted 'h2arnn %s'", dir, checkpointFile, cmd)
+	}
+	if err != nil {
+		return usagef("-resume %s: cannot read %s (%v)", dir, checkpointFile, err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return usagef("-resume %s: %s is not a valid checkpoint (%v)", dir, checkpointFile, err)
+	}
+	return nil
 }
 
 // pathFlags hold file names, which are saved and compared as absolute paths
@@ -159,7 +169,7 @@ func applySavedFlags(fs *flagSet, saved map[string]string, dir string) error {
 	sort.Strings(names)
 	for _, name := range names {
 		if fs.Lookup(name) == nil || runtimeFlags[name] {
-			return usagef("-resume %s: the checkpoint names a flag -%s that train does not have; it was written by another version", dir, name)
+			return usagef("-resume %s: the checkpoint names a flag -%s that '%s' does not have; it was written by another subcommand or version", dir, name, fs.Name())
 		}
 		if err := fs.Set(name, saved[name]); err != nil {
 			return usagef("-resume %s: the saved -%s %q does not parse (%v)", dir, name, saved[name], err)

@@ -126,19 +126,26 @@ func runSample(args []string, e *env) (err error) {
 }
 
 // exactF returns the exact free energy per spin at β when a reference is
-// cheap: the analytic sum for cw models, enumeration for N ≤ maxRefEnumerate.
+// cheap (see exactThermo).
 func exactF(m *model.Hamiltonian, beta float64, workers int) (float64, bool, error) {
+	th, ok, err := exactThermo(m, beta, workers)
+	return th.F, ok, err
+}
+
+// exactThermo returns the exact thermodynamics at β when a reference is
+// cheap: the analytic sum for cw models, enumeration for N ≤ maxRefEnumerate.
+func exactThermo(m *model.Hamiltonian, beta float64, workers int) (model.Thermo, bool, error) {
 	if m.CW != nil {
-		return model.CWExact(m.N, *m.CW, beta).F, true, nil
+		return model.CWExact(m.N, *m.CW, beta), true, nil
 	}
 	if m.N > maxRefEnumerate {
-		return 0, false, nil
+		return model.Thermo{}, false, nil
 	}
 	th, err := model.Enumerate(m, []float64{beta}, workers)
 	if err != nil {
-		return 0, false, err
+		return model.Thermo{}, false, err
 	}
-	return th[0].F, true, nil
+	return th[0], true, nil
 }
 
 // checkFileDir checks that a file can be created at path: its directory
