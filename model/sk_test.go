@@ -482,6 +482,24 @@ func TestSKArchAndLayout(t *testing.T) {
 			t.Fatal("trainable fields must start at 0")
 		}
 	}
+	// FirstLayerStd scales W alone: the conditionals are drawn first from
+	// the same stream and keep their bits.
+	wide, _ := NewSK(big, ArchOptions{K: 1, TrainFirstLayer: true, Seed: 5, FirstLayerStd: 0.3})
+	for j := range end {
+		if wide.p[j] != a.p[j] {
+			t.Fatal("FirstLayerStd changed a conditional's initial parameter")
+		}
+	}
+	for j := end; j < end+n*(n-1)/2; j++ {
+		if math.Abs(wide.p[j]-0.3*n*a.p[j]) > 1e-15 {
+			t.Fatalf("W[%d] = %v with std 0.3, %v with 1/N", j-end, wide.p[j], a.p[j])
+		}
+	}
+	for _, bad := range []float64{-1, math.NaN(), math.Inf(1)} {
+		if _, err := NewSK(big, ArchOptions{TrainFirstLayer: true, FirstLayerStd: bad}); err == nil {
+			t.Errorf("FirstLayerStd %v accepted", bad)
+		}
+	}
 
 	// FirstLayer: the model's with a fixed first layer, the documented
 	// upper-triangle layout with a trainable one.
