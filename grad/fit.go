@@ -203,6 +203,17 @@ func (f *Fitter) SetState(st FitState) error {
 // epoch (nil, 0 before the first epoch or without validation rows).
 func (f *Fitter) Best() ([]float64, int) { return f.st.Best, f.st.BestEpoch }
 
+// NLL returns the mean negative log-likelihood per sample (nats) of the
+// training rows and of the validation rows (NaN without) at the current
+// parameters, by forward passes over all of them.
+func (f *Fitter) NLL() (train, val float64) {
+	train, val = f.train.MeanNLL(), math.NaN()
+	if f.val != nil {
+		val = f.val.MeanNLL()
+	}
+	return train, val
+}
+
 // Done reports whether the fit has run all its epochs or stopped early.
 func (f *Fitter) Done() bool { return f.st.Stopped || f.st.Epochs >= f.cfg.Epochs }
 

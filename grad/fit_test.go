@@ -363,7 +363,7 @@ func TestFitRejects(t *testing.T) {
 	good := f.State()
 	for name, mod := range map[string]func(s *FitState){
 		"epochs":    func(s *FitState) { s.Epochs = 3 },
-		"steps":     func(s *FitState) { s.Steps = 4 },
+		"steps":     func(s *FitState) { s.Steps = 5 },
 		"best":      func(s *FitState) { s.BestEpoch = 1 },
 		"lr":        func(s *FitState) { s.Opt.LR = 2 },
 		"optimizer": func(s *FitState) { s.Opt.M = nil },

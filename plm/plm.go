@@ -157,13 +157,13 @@ func toFloat(data []int8) ([]float64, error) {
 
 // regression is one goroutine's scratch for the per-spin problems.
 type regression struct {
-	x       []float64 // M rows of n spins
-	n, m    int
-	cfg     Config
-	theta   []float64 // per row
+	x        []float64 // M rows of n spins
+	n, m     int
+	cfg      Config
+	theta    []float64 // per row
 	g, lastX []float64
-	lastF   float64
-	spin    int
+	lastF    float64
+	spin     int
 }
 
 func newRegression(x []float64, n int, cfg Config) *regression {
