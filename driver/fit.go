@@ -445,12 +445,12 @@ func (r *fitRun) fit() error {
 	path := r.dir(output.FitFile)
 	var err error
 	if r.resumes > 0 {
-		r.csv, err = output.ResumeRows(path, output.FitColumns, r.fitter.State().Epochs)
+		r.csv, err = output.ResumeRows(path, r.fitHeader(), r.fitter.State().Epochs)
 		if err == nil {
 			r.history, _, err = output.ReadFit(path)
 		}
 	} else {
-		r.csv, err = output.CreateRows(path, output.FitColumns)
+		r.csv, err = output.CreateRows(path, r.fitHeader())
 	}
 	if err != nil {
 		return usagef("%v", err)
@@ -473,7 +473,14 @@ func (r *fitRun) fit() error {
 	begin, session := time.Now(), 0
 	r.fitter.OnEpoch = func(ep grad.Epoch) error {
 		session++
-		row := output.FitRow{Epoch: ep.Epoch, TrainNLL: ep.TrainNLL / nspin, ValNLL: ep.ValNLL / nspin, Seconds: ep.Seconds}
+		row := output.FitRow{Epoch: ep.Epoch, TrainNLL: ep.TrainNLL / nspin, ValNLL: ep.ValNLL / nspin, Seconds: ep.Seconds, PearsonAbs: math.NaN()}
+		if w, _ := r.learnedCouplings(); w != nil && r.truth != nil {
+			c, err := model.CompareCouplings(w, r.truth.J, r.n)
+			if err != nil {
+				return err
+			}
+			row.PearsonAbs = c.PearsonAbs
+		}
 		if err := r.csv.WriteFitRow(row); err != nil {
 			return err
 		}
@@ -519,11 +526,24 @@ func (r *fitRun) fit() error {
 	res := &fitResult{Arch: r.f.arch, N: r.n, Samples: r.rows, TrainRows: len(r.train) / r.n, ValRows: len(r.val) / r.n,
 		Params: r.net.ParamCount(), Epochs: st.Epochs, BestEpoch: st.BestEpoch, StoppedEarly: st.Stopped,
 		TrainNLL: trainNLL / nspin, ValNLL: finiteOrNil(valNLL / nspin)}
-	var w, h []float64
-	if sk, ok := r.net.(*model.SK); ok && sk.TrainsFirstLayer() {
-		w, h = sk.FirstLayer()
-	}
+	w, h := r.learnedCouplings()
 	return r.finish(res, w, h)
+}
+
+// learnedCouplings returns the net's learned first layer (W, h), or nils
+// for a net without one.
+func (r *fitRun) learnedCouplings() (w, h []float64) {
+	if sk, ok := r.net.(*model.SK); ok && sk.TrainsFirstLayer() {
+		return sk.FirstLayer()
+	}
+	return nil, nil
+}
+
+// fitHeader is the header of the net's fit.csv: with r(|W|, |J|) per epoch
+// when learned couplings are compared with a model.
+func (r *fitRun) fitHeader() []string {
+	w, _ := r.learnedCouplings()
+	return output.FitHeader(false, w != nil && r.truth != nil)
 }
 
 // pseudoLikelihood runs plm and writes its files.
@@ -550,7 +570,7 @@ func (r *fitRun) pseudoLikelihood() error {
 	if len(r.val) > 0 {
 		valPL = plm.PseudoNLL(res.J, res.H, r.f.beta, r.val, r.n)
 	}
-	csv, err := output.CreateRows(r.dir(output.FitFile), output.PseudoFitColumns)
+	csv, err := output.CreateRows(r.dir(output.FitFile), output.FitHeader(true, false))
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -26,17 +27,24 @@ const FitFile = "fit.csv"
 //	train_pseudo_nll  mean -ln P(x_i|x_\i) over training rows and spins [nats]
 //	val_pseudo_nll    the same over the held-out rows [nats]
 //	seconds           wall-clock time of the epoch [s]
+//
+// A fit of learned couplings compared with true ones adds the column
+// PearsonColumn:
+//
+//	pearson_abs       r(|W|, |J|) of the learned first layer at the epoch's end
 var (
 	FitColumns       = []string{"epoch", "train_nll", "val_nll", "seconds"}
 	PseudoFitColumns = []string{"epoch", "train_pseudo_nll", "val_pseudo_nll", "seconds"}
+	PearsonColumn    = "pearson_abs"
 )
 
 // FitRow is one row of fit.csv. Validation figures are NaN without held-out
-// rows (written as nan).
+// rows (written as nan), PearsonAbs without the pearson_abs column.
 type FitRow struct {
 	Epoch            int
 	TrainNLL, ValNLL float64
 	Seconds          float64
+	PearsonAbs       float64
 }
 
 // RowWriter appends rows of numbers to a CSV file with a fixed header.
@@ -146,8 +154,12 @@ func (w *RowWriter) Close() error {
 	return err
 }
 
-// WriteFitRow appends a FitRow.
+// WriteFitRow appends a FitRow to a file with the columns FitHeader gives
+// (PearsonAbs is written only into a file with that column).
 func (w *RowWriter) WriteFitRow(r FitRow) error {
+	if w.cols == 5 {
+		return w.Write(float64(r.Epoch), r.TrainNLL, r.ValNLL, r.Seconds, r.PearsonAbs)
+	}
 	return w.Write(float64(r.Epoch), r.TrainNLL, r.ValNLL, r.Seconds)
 }
 
@@ -202,15 +214,27 @@ func ReadFit(path string) (rows []FitRow, pseudo bool, err error) {
 		if v[0] != float64(int(v[0])) || v[0] < 1 {
 			return nil, false, fmt.Errorf("%s:%d: epoch %v is not a whole number ≥ 1", path, line, v[0])
 		}
-		rows = append(rows, FitRow{Epoch: int(v[0]), TrainNLL: v[1], ValNLL: v[2], Seconds: v[3]})
+		row := FitRow{Epoch: int(v[0]), TrainNLL: v[1], ValNLL: v[2], Seconds: v[3], PearsonAbs: math.NaN()}
+		if k, ok := col[PearsonColumn]; ok {
+			s := strings.TrimSpace(rec[k])
+			if row.PearsonAbs, err = strconv.ParseFloat(s, 64); err != nil {
+				return nil, false, fmt.Errorf("%s:%d: column %s: %q is not a number", path, line, PearsonColumn, s)
+			}
+		}
+		rows = append(rows, row)
 	}
 }
 
 // FitHeader returns the columns of a fit file: PseudoFitColumns for a
-// pseudo-likelihood fit, else FitColumns.
-func FitHeader(pseudo bool) []string {
+// pseudo-likelihood fit, else FitColumns, followed by PearsonColumn when
+// withPearson.
+func FitHeader(pseudo, withPearson bool) []string {
+	h := slices.Clone(FitColumns)
 	if pseudo {
-		return slices.Clone(PseudoFitColumns)
+		h = slices.Clone(PseudoFitColumns)
 	}
-	return slices.Clone(FitColumns)
+	if withPearson {
+		h = append(h, PearsonColumn)
+	}
+	return h
 }

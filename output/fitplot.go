@@ -20,12 +20,28 @@ type FitCurve struct {
 
 // PlotFitCurves draws the negative log-likelihood per spin against the
 // epoch for every run, training rows dashed and held-out rows solid in the
-// run's colour, and writes pathNoExt+".png" and ".svg". Rows with
-// non-finite values are skipped; it is an error if nothing is left.
+// run's colour, and, in a second panel when some run has them, r(|W|, |J|)
+// of its learned couplings against the epoch; it writes pathNoExt+".png"
+// and ".svg". Rows with non-finite values are skipped; it is an error if
+// nothing is left.
 func PlotFitCurves(runs []FitCurve, pathNoExt string) error {
 	p := newPlot("Learning curves: negative log-likelihood per spin", "epoch", "−ln q(x) / N  [nats]")
+	pr := newPlot("Learned vs true couplings", "epoch", "r(|W|, |J|)")
+	withR := 0
 	drawn := 0
 	for k, r := range runs {
+		var rs plotter.XYs
+		for _, row := range r.Rows {
+			if finite(row.PearsonAbs) {
+				rs = append(rs, plotter.XY{X: float64(row.Epoch), Y: row.PearsonAbs})
+			}
+		}
+		if len(rs) > 0 {
+			if err := addLinePoints(pr, rs, plotutil.Color(k), k, r.Label); err != nil {
+				return err
+			}
+			withR++
+		}
 		var train, val plotter.XYs
 		for _, row := range r.Rows {
 			if finite(row.TrainNLL) {
@@ -61,7 +77,11 @@ func PlotFitCurves(runs []FitCurve, pathNoExt string) error {
 	if drawn == 0 {
 		return errors.New("no epoch with a finite negative log-likelihood to draw")
 	}
-	return savePanels([]*plot.Plot{p}, 6*vg.Inch, 4*vg.Inch, pathNoExt)
+	if withR == 0 {
+		return savePanels([]*plot.Plot{p}, 6*vg.Inch, 4*vg.Inch, pathNoExt)
+	}
+	pr.Legend.Top, pr.Legend.Left = false, false
+	return savePanels([]*plot.Plot{p, pr}, 6*vg.Inch, 7*vg.Inch, pathNoExt)
 }
 
 // CouplingPanel is one scatter of learned against true couplings.
