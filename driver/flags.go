@@ -1,9 +1,9 @@
 package driver
 
 import (
+	"github.com/h2arnn/h2arnn/internal/decimal"
 	"math"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/h2arnn/h2arnn/model"
@@ -120,8 +120,8 @@ func parseBetas(s string) ([]float64, error) {
 }
 
 func parseBeta(s string) (float64, error) {
-	b, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(b) || math.IsInf(b, 0) {
+	b, err := decimal.Parse(s)
+	if err != nil {
 		return 0, usagef("-beta %q is not a number; give inverse temperatures like -beta 0.5,1,1.5", s)
 	}
 	if b <= 0 {

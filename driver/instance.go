@@ -53,6 +53,14 @@ func runInstance(args []string, e *env) error {
 	if *fieldsOut != "" && *format == "npz" {
 		return usagef("-fields with -format npz: the driver reads fields only together with text couplings; use -format text")
 	}
+	if *out != "" && *fieldsOut != "" && absPath(*out) == absPath(*fieldsOut) {
+		return usagef("-out and -fields name the same file %s; the couplings would overwrite the fields, give two names", *out)
+	}
+	if *fieldsOut != "" {
+		if err := output.CheckNotInput(*fieldsOut, *out); err != nil {
+			return usagef("-fields %v", err)
+		}
+	}
 	write := m.WriteCouplings
 	if *format == "npz" {
 		write = m.WriteNPZ

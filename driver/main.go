@@ -22,6 +22,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/h2arnn/h2arnn/internal/decimal"
 	"io"
 	"strings"
 )
@@ -201,7 +202,8 @@ func (fs *flagSet) printUsage() {
 // problems become one-line usage errors. Positional arguments are refused:
 // every input is a flag.
 func (fs *flagSet) parse(args []string) error {
-	if err := fs.Parse(args); err != nil {
+	err := fs.parseStrict(args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.printUsage()
 			return err
@@ -237,4 +239,64 @@ func (e *env) emit(v any) error {
 		return fmt.Errorf("writing result: %v", err)
 	}
 	return nil
+}
+
+// parseStrict is fs.Parse with numeric flags accepting plain decimal
+// notation only (see plainNumber). The wrappers are removed again after
+// parsing so that -h still shows each flag's type and default.
+func (fs *flagSet) parseStrict(args []string) error {
+	orig := map[string]flag.Value{}
+	fs.VisitAll(func(f *flag.Flag) {
+		if k := numberKind(f.Value); k != "" {
+			orig[f.Name] = f.Value
+			f.Value = plainNumber{Value: f.Value, kind: k}
+		}
+	})
+	err := fs.Parse(args)
+	fs.VisitAll(func(f *flag.Flag) {
+		if v, ok := orig[f.Name]; ok {
+			f.Value = v
+		}
+	})
+	return err
+}
+
+// plainNumber wraps a numeric flag so that it accepts plain decimal
+// notation only: the flag package parses numbers with Go literal syntax,
+// in which -n 0x10 is 16, -J 1_0 is 10 and -beta 0x1p-1 is 0.5 — not what
+// a user typing a number means.
+type plainNumber struct {
+	flag.Value
+	kind string // "float" or "int"
+}
+
+func (p plainNumber) Set(s string) error {
+	ok := decimal.Valid(s)
+	if p.kind == "int" {
+		_, err := decimal.ParseIndex(strings.TrimPrefix(s, "-"))
+		ok = ok && err == nil && !strings.ContainsAny(s, ".eE")
+	}
+	if !ok {
+		if p.kind == "int" {
+			return fmt.Errorf("%q is not a whole number written in decimal digits", s)
+		}
+		return fmt.Errorf("%q is not a decimal number (write e.g. 0.5 or 1e-3)", s)
+	}
+	return p.Value.Set(s)
+}
+
+// numberKind says whether a flag value holds a float or an integer ("" for
+// other kinds), from the type its Get returns.
+func numberKind(v flag.Value) string {
+	g, ok := v.(flag.Getter)
+	if !ok {
+		return ""
+	}
+	switch g.Get().(type) {
+	case float64:
+		return "float"
+	case int, int64, uint, uint64:
+		return "int"
+	}
+	return ""
 }

@@ -38,7 +38,7 @@ func runPlot(args []string, e *env) error {
 	var dirs []string
 	rest := args
 	for {
-		if err := fs.Parse(rest); err != nil {
+		if err := fs.parseStrict(rest); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				fs.printUsage()
 				return err

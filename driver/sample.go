@@ -93,6 +93,9 @@ func runSample(args []string, e *env) (err error) {
 		if err := checkFileDir(*out); err != nil {
 			return usagef("-out %s: %v; give a path in an existing, writable directory", *out, err)
 		}
+		if err := output.CheckNotInput(*out, mf.couplings, mf.hfile); err != nil {
+			return usagef("-out %v", err)
+		}
 	}
 	seed := mf.seed
 	if fs.set("sample-seed") {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/h2arnn/h2arnn/internal/decimal"
 	"io"
 	"math"
 	"os"
@@ -223,8 +224,8 @@ func readEntries(r io.Reader, name string, nf, n, limit int) (entryList, int, er
 		if nf == 3 && e.i == e.j {
 			return out, 0, &FileError{name, line, fmt.Sprintf("self-coupling %d %d: J_ii is always zero; remove the line", e.i, e.j)}
 		}
-		v, err := strconv.ParseFloat(string(tok[nf-1]), 64)
-		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		v, err := decimal.Parse(string(tok[nf-1]))
+		if err != nil {
 			kind := "coupling"
 			if nf == 2 {
 				kind = "field"
@@ -276,16 +277,11 @@ func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\
 // parseIndex parses a spin index and checks 0 ≤ index < limit. It returns a
 // message saying what is wrong, or "".
 func parseIndex(t []byte, n, limit int) (int, string) {
-	s := string(t)
-	v, err := strconv.ParseInt(s, 10, 64)
+	// Plain digits, or (as numpy.savetxt writes integer columns) a decimal
+	// number with a whole value; never Go literal syntax such as 1_0 or 0x10.
+	v, err := decimal.ParseIndex(string(t))
 	if err != nil {
-		// numpy.savetxt writes integer columns as floats; accept those
-		// whose value is a whole number.
-		f, ferr := strconv.ParseFloat(s, 64)
-		if ferr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-			return 0, fmt.Sprintf("spin index %s is not a whole number; indices are 0-based integers", quoteToken(t))
-		}
-		v = int64(f)
+		return 0, fmt.Sprintf("spin index %s is not a whole number; indices are 0-based integers", quoteToken(t))
 	}
 	if v < 0 {
 		return 0, fmt.Sprintf("negative spin index %d; indices are 0-based (the first spin is 0)", v)

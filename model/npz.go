@@ -94,6 +94,9 @@ func readNPZCouplings(r io.ReaderAt, size int64, name string, n, maxN int) (*Ham
 	if err != nil {
 		return nil, err
 	}
+	if err := z.checkDeclared(format, dim); err != nil {
+		return nil, err
+	}
 	var e *sparseEntries
 	switch format {
 	case "csr", "csc":
@@ -205,6 +208,88 @@ func (z *npzReader) formatAndShape(n, maxN int) (format string, dim int, err err
 		return "", 0, z.fail("shape.npy", "the matrix is %d×%d but N=%d was asked for; give N ≥ %d or none", rows, cols, n, rows)
 	}
 	return format, int(rows), nil
+}
+
+// checkDeclared compares the shapes the members declare with each other
+// and with the matrix dimension before any member's data is decompressed.
+// A small compressed file can declare a huge array (400 million zeros
+// deflate to 3 MB); an archive whose arrays cannot fit together is refused
+// for the cost of reading a few headers, not of inflating gigabytes. The
+// messages are those of the checks on the decoded arrays. An unknown
+// format is left to the caller.
+func (z *npzReader) checkDeclared(format string, dim int) error {
+	maxNNZ := dim * dim
+	header := func(member string, dims, maxItems int) (*npy.Header, error) {
+		if !z.ar.Has(member) {
+			return nil, z.fail(member, "missing; is this a file from scipy.sparse.save_npz?")
+		}
+		h, err := z.ar.Header(member)
+		if err != nil {
+			return nil, npzErr(z.name, err, "")
+		}
+		if n := h.Items(); n < 0 || n > maxItems {
+			return nil, z.fail(member, "shape %v holds more than the %d items an array here can have", h.Shape, maxItems)
+		}
+		if dims == 1 && len(h.Shape) != 1 {
+			return nil, z.fail(member, "shape %v: want a 1-d array", h.Shape)
+		}
+		return h, nil
+	}
+	var stored int // entries the index arrays declare
+	var what string
+	switch format {
+	case "csr", "csc":
+		hi, err := header("indices.npy", 1, maxNNZ)
+		if err != nil {
+			return err
+		}
+		hp, err := header("indptr.npy", 1, dim+1)
+		if err != nil {
+			return err
+		}
+		if hp.Shape[0] != dim+1 {
+			return z.fail("indptr.npy", "shape %v: want (%d,), one more than the matrix dimension %d", hp.Shape, dim+1, dim)
+		}
+		stored, what = hi.Shape[0], fmt.Sprintf("but indices.npy has %d entries", hi.Shape[0])
+	case "coo":
+		if z.ar.Has("coords.npy") {
+			hc, err := header("coords.npy", 2, 2*maxNNZ)
+			if err != nil {
+				return err
+			}
+			if len(hc.Shape) != 2 || hc.Shape[0] != 2 {
+				return z.fail("coords.npy", "shape %v: want (2, nnz), the rows then the columns", hc.Shape)
+			}
+			stored = hc.Shape[1]
+		} else {
+			hr, err := header("row.npy", 1, maxNNZ)
+			if err != nil {
+				return err
+			}
+			hc, err := header("col.npy", 1, maxNNZ)
+			if err != nil {
+				return err
+			}
+			if hr.Shape[0] != hc.Shape[0] {
+				return z.fail("col.npy", "%d entries but row.npy has %d; they must match", hc.Shape[0], hr.Shape[0])
+			}
+			stored = hr.Shape[0]
+		}
+		what = fmt.Sprintf("for %d stored positions", stored)
+	default:
+		return nil
+	}
+	hd, err := header("data.npy", 0, maxNNZ)
+	if err != nil {
+		return err
+	}
+	if hd.Items() != stored {
+		return z.fail("data.npy", "%d values %s; they must match", hd.Items(), what)
+	}
+	if len(hd.Shape) != 1 {
+		return z.fail("data.npy", "shape %v: want a 1-d array", hd.Shape)
+	}
+	return nil
 }
 
 // sparseEntries are the stored entries of a sparse matrix: entry k is
