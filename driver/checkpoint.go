@@ -193,3 +193,24 @@ func modelHash(m *model.Hamiltonian) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// lockRunDir takes the exclusive lock of run directory dir for the whole
+// run, so that two runs never write into one directory; a resumed run also
+// clears the temporary files a killed one left. The lock is released by the
+// returned function (or by the end of the process).
+func lockRunDir(dir string, resume bool) (unlock func(), err error) {
+	l, err := output.LockDir(dir)
+	if errors.Is(err, output.ErrLocked) {
+		return nil, usagef("-out %s: %v; wait for that run to end or give another directory", dir, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if resume {
+		if _, err := output.RemoveStaleTemps(dir); err != nil {
+			l.Unlock()
+			return nil, err
+		}
+	}
+	return func() { l.Unlock() }, nil
+}

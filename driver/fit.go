@@ -194,6 +194,11 @@ func runFit(args []string, e *env) error {
 	if err := output.CheckWritable(f.out); err != nil {
 		return usagef("-out %s: %v; give a writable directory", f.out, err)
 	}
+	unlock, err := lockRunDir(f.out, f.resume != "")
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if f.arch == plmArch {
 		return withProfiles(pf, r.pseudoLikelihood)
 	}

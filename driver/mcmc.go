@@ -172,6 +172,11 @@ func runMCMC(args []string, e *env) error {
 	if err := output.CheckWritable(f.out); err != nil {
 		return usagef("-out %s: %v; give a writable directory", f.out, err)
 	}
+	unlock, err := lockRunDir(f.out, f.resume != "")
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	r := &mcmcRun{e: e, f: &f, mf: mf, fs: fs, m: m, run: run, modelSHA: mhash, started: time.Now()}
 	if ck != nil {
 		r.resumes, r.before = ck.Resumes+1, ck.Seconds

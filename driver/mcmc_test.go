@@ -221,4 +221,21 @@ func TestMCMCBadFlags(t *testing.T) {
 	if st, _, errs := runCLI("mcmc", "-resume", filepath.Join(dir, "none")); st != exitUsage || !strings.Contains(errs, "no such directory") {
 		t.Errorf("resume of nothing: %d %q", st, errs)
 	}
+	// A directory another run holds is refused, for mcmc and for fit.
+	busy := filepath.Join(dir, "busy")
+	os.Mkdir(busy, 0o755)
+	l, err := output.LockDir(busy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	data := exactDataFile(t, dir, "x.npy", 5, 1, 1, 20)
+	for _, args := range [][]string{
+		{"mcmc", "-model", "sk", "-n", "5", "-beta", "1", "-samples", "8", "-quiet", "-out", busy},
+		{"fit", "-data", data, "-arch", "1l", "-epochs", "1", "-quiet", "-out", busy},
+	} {
+		if st, _, errs := runCLI(args...); st != exitUsage || !strings.Contains(errs, "in use") || strings.Count(errs, "\n") != 1 {
+			t.Errorf("%s into a locked directory: status %d %q", args[0], st, errs)
+		}
+	}
 }
