@@ -34,6 +34,9 @@ type mcmcResult struct {
 	MAbs       float64   `json:"m_abs"`
 	MAbsErr    float64   `json:"m_abs_err"`
 	MAbsTau    float64   `json:"m_abs_tau_int"`
+	QAbs       *float64  `json:"q_abs"`
+	QAbsErr    *float64  `json:"q_abs_err"`
+	QAbsTau    *float64  `json:"q_abs_tau_int"`
 	TauOK      bool      `json:"tau_reliable"`
 	RHatE      *float64  `json:"r_hat_e"`
 	RHatMAbs   *float64  `json:"r_hat_m_abs"`
@@ -92,7 +95,10 @@ func runMCMC(args []string, e *env) error {
 			"\n"+
 			"Prints one JSON line: per spin e = <H>/N and m_abs = <|Σx|>/N with standard errors corrected by\n"+
 			"their integrated autocorrelation times (e_tau_int, m_abs_tau_int, in kept samples; tau_reliable is\n"+
-			"false when the series is too short for them), the Gelman-Rubin R̂ of both over the chains (≈ 1\n"+
+			"false when a series is too short for its τ), q_abs = <|q|> of the samples that the chains 2k and\n"+
+			"2k+1 keep at the same step (the spin-glass overlap, the slow mode of a glassy chain: its τ_int says\n"+
+			"how independent successive samples really are; null with one chain), the Gelman-Rubin R̂ of e and\n"+
+			"m_abs over the chains (≈ 1\n"+
 			"when they agree; null with one chain), the acceptance rate at every β of the ladder, the exchange\n"+
 			"rates of neighbouring pairs, pq_asymmetry (total variation between P(q) of the samples and its\n"+
 			"mirror q → -q: ≈ 0 for an equilibrated model without fields), and e_exact, m_abs_exact when an\n"+
@@ -419,7 +425,8 @@ func (r *mcmcRun) finish() error {
 	s := r.run.Summary()
 	res := &mcmcResult{Model: r.m.Source, N: n, Beta: beta, Ladder: cfg.Betas, Chains: cfg.Chains, Samples: rows,
 		Sweeps: cfg.Sweeps, BurnIn: cfg.BurnIn, E: s.E.Mean, EErr: s.E.Err, ETau: s.E.Tau,
-		MAbs: s.MAbs.Mean, MAbsErr: s.MAbs.Err, MAbsTau: s.MAbs.Tau, TauOK: s.E.Reliable && s.MAbs.Reliable,
+		MAbs: s.MAbs.Mean, MAbsErr: s.MAbs.Err, MAbsTau: s.MAbs.Tau, TauOK: s.E.Reliable && s.MAbs.Reliable && (cfg.Chains < 2 || s.QAbs.Reliable),
+		QAbs: finiteOrNil(s.QAbs.Mean), QAbsErr: finiteOrNil(s.QAbs.Err), QAbsTau: finiteOrNil(s.QAbs.Tau),
 		RHatE: finiteOrNil(s.RHatE), RHatMAbs: finiteOrNil(s.RHatMAbs), Acceptance: s.Acceptance, SwapRates: s.SwapRate}
 	if res.SwapRates == nil {
 		res.SwapRates = []float64{}

@@ -315,6 +315,13 @@ type Summary struct {
 	// magnetisation per spin |Σ_i x_i|/N of the kept samples, pooled over
 	// the chains (ChainsMeanError), with τ_int in units of kept samples.
 	E, MAbs Estimate
+	// QAbs is the absolute overlap |q_ab| = |Σ_i x^a_i x^b_i|/N of the
+	// samples two independent chains kept at the same position, over the
+	// disjoint pairs of chains (0, 1), (2, 3), …: the spin-glass order
+	// parameter, and the slow mode of a glassy chain, so that its τ_int
+	// (in kept samples) says how far apart kept samples really are where
+	// the energy's may not. NaN fields with fewer than two chains.
+	QAbs Estimate
 	// ChainE and ChainMAbs are each chain's own means.
 	ChainE, ChainMAbs []float64
 	// RHatE and RHatMAbs are the Gelman-Rubin potential scale reduction
@@ -328,6 +335,26 @@ type Summary struct {
 	SwapRate []float64
 }
 
+// pairOverlaps returns the series |q_ab(t)| of the disjoint chain pairs
+// (2k, 2k+1), over the positions both have kept.
+func (r *Run) pairOverlaps() [][]float64 {
+	n := r.m.N
+	var out [][]float64
+	for c := 0; c+1 < len(r.chains); c += 2 {
+		a, b := r.chains[c], r.chains[c+1]
+		q := make([]float64, min(a.kept, b.kept))
+		for t := range q {
+			dot := 0
+			for i, v := range a.rows[t*n : (t+1)*n] {
+				dot += int(v) * int(b.rows[t*n+i])
+			}
+			q[t] = math.Abs(float64(dot)) / float64(n)
+		}
+		out = append(out, q)
+	}
+	return out
+}
+
 // Summary computes the run's figures from the samples kept so far.
 func (r *Run) Summary() Summary {
 	var s Summary
@@ -339,6 +366,7 @@ func (r *Run) Summary() Summary {
 		s.ChainMAbs = append(s.ChainMAbs, MeanError(ch.mAbs).Mean)
 	}
 	s.E, s.MAbs = ChainsMeanError(es), ChainsMeanError(ms)
+	s.QAbs = ChainsMeanError(r.pairOverlaps())
 	s.RHatE, s.RHatMAbs = GelmanRubin(es), GelmanRubin(ms)
 	nb := len(r.cfg.Betas)
 	att, acc := make([]int64, nb), make([]int64, nb)

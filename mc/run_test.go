@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"sync/atomic"
@@ -107,12 +108,25 @@ func TestRunMeanEnergy(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, beta := range betas {
+		// <|q|> of two independent replicas, exactly: Σ P(x)P(y)|x·y|/N
+		// with x·y = N - 2·popcount(x XOR y).
+		p := boltzmann(m, beta)
+		qExact := 0.0
+		for x, px := range p {
+			for y, py := range p {
+				qExact += px * py * math.Abs(float64(m.N-2*bits.OnesCount(uint(x^y))))
+			}
+		}
+		qExact /= float64(m.N)
 		for _, ladder := range [][]float64{{beta}, {0.3 * beta, 0.55 * beta, 0.8 * beta, beta}} {
 			r := newRun(t, m, RunConfig{Betas: ladder, Chains: 4, Samples: 20000, Sweeps: 2, BurnIn: 200, Seed: uint64(10 + k)})
 			advanceAll(t, r, 0)
 			s := r.Summary()
-			t.Logf("β=%v ladder %d: e = %.5f ± %.5f (τ %.2f), exact %.5f; |m| = %.4f ± %.4f, exact %.4f; R̂ %.4f %.4f",
-				beta, len(ladder), s.E.Mean, s.E.Err, s.E.Tau, th[k].E, s.MAbs.Mean, s.MAbs.Err, th[k].MAbs, s.RHatE, s.RHatMAbs)
+			if math.Abs(s.QAbs.Mean-qExact) > 4*s.QAbs.Err || !s.QAbs.Reliable {
+				t.Errorf("β=%v, %d replicas: <|q|> = %.5f ± %.5f (τ %.2f), exact %.5f", beta, len(ladder), s.QAbs.Mean, s.QAbs.Err, s.QAbs.Tau, qExact)
+			}
+			t.Logf("β=%v ladder %d: e = %.5f ± %.5f (τ %.2f), exact %.5f; |m| = %.4f ± %.4f, exact %.4f; |q| = %.4f ± %.4f (τ %.2f), exact %.4f; R̂ %.4f %.4f",
+				beta, len(ladder), s.E.Mean, s.E.Err, s.E.Tau, th[k].E, s.MAbs.Mean, s.MAbs.Err, th[k].MAbs, s.QAbs.Mean, s.QAbs.Err, s.QAbs.Tau, qExact, s.RHatE, s.RHatMAbs)
 			if math.Abs(s.E.Mean-th[k].E) > 4*s.E.Err || !s.E.Reliable {
 				t.Errorf("β=%v, %d replicas: e = %.5f ± %.5f, exact %.5f", beta, len(ladder), s.E.Mean, s.E.Err, th[k].E)
 			}
