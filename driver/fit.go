@@ -104,14 +104,18 @@ func runFit(args []string, e *env) error {
 			"regressions that estimate each: Ekeberg et al. 2013), the inverse-Ising community's estimator.\n"+
 			"\n"+
 			"A model given with the model flags (-model sk -seed S, -model file -couplings F, ...) is only\n"+
-			"compared with: the JSON line and summary.json then hold pearson_abs = r(|W|, |J|), the global sign\n"+
-			"of W that matches J best and pearson = r(sign·W, J), the least-squares slope and intercept of\n"+
-			"sign·W on J (slope_abs, intercept_abs for |W| on |J|), rms = RMS(sign·W - J) and rms_scaled, the\n"+
-			"RMS after the best global scale of W (the scale of a net's W is arbitrary), over the pairs i < j.\n"+
-			"(For sk_* without -learn-couplings the net's first layer is that model's.)\n"+
+			"compared with: the JSON line and summary.json then hold, over the pairs i < j, pearson_abs =\n"+
+			"r(|W|, |J|), the global sign of W that matches J best and pearson = r(sign·W, J), the least-squares\n"+
+			"slope and intercept of sign·W on J (slope_abs, intercept_abs for |W| on |J|), rms = RMS(sign·W - J),\n"+
+			"rms_scaled (the RMS after the best global scale of W), and pearson_column_signs, r(W, J) after\n"+
+			"fixing the sign of each column W_·l to match J: the net's first layer is defined only up to a sign\n"+
+			"and a scale per column (flipping W_·l and the chain weights that read it leaves q unchanged), so\n"+
+			"only |W|, and W up to those signs, can be compared with J. (For sk_* without -learn-couplings the\n"+
+			"net's first layer is that model's.)\n"+
 			"\n"+
 			"Everything goes into the run directory -out DIR (default runs/<date>-<time>-fit-<arch>-n<N>):\n"+
-			"fit.csv (epoch,train_nll,val_nll,seconds per epoch; per spin; plm: one row of pseudo-likelihoods),\n"+
+			"fit.csv (epoch,train_nll,val_nll,seconds per epoch, per spin, and pearson_abs with learned couplings\n"+
+			"and a model; plm: one row of pseudo-likelihoods),\n"+
 			"couplings.txt and fields.txt (the learned W and h in the 'i j J_ij' and 'i h_i' formats -couplings\n"+
 			"and -fields read; a net's first layer has one parameter per pair i < j, used for both orders, so\n"+
 			"it is symmetric by construction), summary.json, checkpoint.json (every epoch and on interrupt;\n"+

@@ -98,11 +98,10 @@ func runMCMC(args []string, e *env) error {
 			"false when a series is too short for its τ), q_abs = <|q|> of the samples that the chains 2k and\n"+
 			"2k+1 keep at the same step (the spin-glass overlap, the slow mode of a glassy chain: its τ_int says\n"+
 			"how independent successive samples really are; null with one chain), the Gelman-Rubin R̂ of e and\n"+
-			"m_abs over the chains (≈ 1\n"+
-			"when they agree; null with one chain), the acceptance rate at every β of the ladder, the exchange\n"+
-			"rates of neighbouring pairs, pq_asymmetry (total variation between P(q) of the samples and its\n"+
-			"mirror q → -q: ≈ 0 for an equilibrated model without fields), and e_exact, m_abs_exact when an\n"+
-			"exact reference exists (cw: any N; other models: N ≤ 26).\n"+
+			"m_abs over the chains (≈ 1 when they agree; null with one chain), the acceptance rate at every β\n"+
+			"of the ladder, the exchange rates of neighbouring pairs, pq_asymmetry (total variation between\n"+
+			"P(q) of the samples and its mirror q → -q: ≈ 0 for an equilibrated model without fields), and\n"+
+			"e_exact, m_abs_exact when an exact reference exists (cw: any N; other models: N ≤ 26).\n"+
 			"\n"+
 			"Everything goes into the run directory -out DIR (default runs/<date>-<time>-mcmc-n<N>):\n"+
 			"samples.npy (int8 ±1, [samples, N], chain after chain, each chain's in the order kept; read it\n"+
