@@ -559,3 +559,52 @@ func BenchmarkSKSampleBackward(b *testing.B) {
 	}
 	b.ReportMetric(float64(s.ParamCount()), "params")
 }
+
+// TestSKFirstLayerGauge: a learned first layer is defined only up to a sign
+// and a scale per column: multiplying the couplings W_sl (s < l) of one
+// spin l and its field h_l by c, and dividing by c the skip weight w⁰_l
+// and the first weight w_0 of every chain that reads spin l's field,
+// leaves q unchanged — which is why only |W| up to per-column scales can
+// be compared with J.
+func TestSKFirstLayerGauge(t *testing.T) {
+	const n, k = 7, 1
+	m := skTestModel(t, n, 3)
+	s := skTestNet(t, m, k, true, 0.6, 4)
+	w := s.NewWorker()
+	rng := rand.New(rand.NewPCG(1, 1))
+	xs := make([][]float64, 20)
+	before := make([]float64, len(xs))
+	for b := range xs {
+		xs[b] = skRandomSpins(rng, n)
+		before[b] = w.LogProb(xs[b])
+	}
+	for _, c := range []float64{-1, 2.5, -0.3} {
+		l := 4
+		p := append([]float64(nil), s.p...)
+		for r := range l {
+			s.couplingRow(s.p, r)[l-r-1] *= c
+		}
+		s.fields(s.p)[l] *= c
+		w0, _, _, _ := s.Conditional(s.p, l)
+		w0[0] /= c
+		for i := range l {
+			_, _, wc, _ := s.Conditional(s.p, i)
+			r := n - 1 - i
+			wc[l-i-1] /= c   // w_0 of the + chain of spin l
+			wc[r+l-i-1] /= c // and of its - chain
+		}
+		for b, x := range xs {
+			if got := w.LogProb(x); math.Abs(got-before[b]) > 1e-12 {
+				t.Fatalf("c = %v: ln q changed from %v to %v", c, before[b], got)
+			}
+		}
+		changed := false
+		for j := range p {
+			changed = changed || p[j] != s.p[j]
+		}
+		if !changed {
+			t.Fatal("the transformation changed nothing")
+		}
+		copy(s.p, p)
+	}
+}
