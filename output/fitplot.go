@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // FitCurve is the learning curve of one fit run.
@@ -29,6 +30,10 @@ func PlotFitCurves(runs []FitCurve, pathNoExt string) error {
 	pr := newPlot("Learned vs true couplings", "epoch", "r(|W|, |J|)")
 	withR := 0
 	drawn := 0
+	// The first epochs' training NLL (of a net starting near uniform,
+	// ln 2 per spin) would squeeze the rest into a line: the y axis ends at
+	// the highest held-out value when there is one.
+	yMax, yMin := math.Inf(-1), math.Inf(1)
 	for k, r := range runs {
 		var rs plotter.XYs
 		for _, row := range r.Rows {
@@ -49,7 +54,9 @@ func PlotFitCurves(runs []FitCurve, pathNoExt string) error {
 			}
 			if finite(row.ValNLL) {
 				val = append(val, plotter.XY{X: float64(row.Epoch), Y: row.ValNLL})
+				yMax = math.Max(yMax, row.ValNLL)
 			}
+			yMin = math.Min(yMin, math.Min(row.TrainNLL, row.ValNLL))
 		}
 		c := plotutil.Color(k)
 		for _, s := range []struct {
@@ -76,6 +83,9 @@ func PlotFitCurves(runs []FitCurve, pathNoExt string) error {
 	}
 	if drawn == 0 {
 		return errors.New("no epoch with a finite negative log-likelihood to draw")
+	}
+	if finite(yMax) && finite(yMin) && yMax > yMin {
+		p.Y.Min, p.Y.Max = yMin-0.05*(yMax-yMin), yMax+0.05*(yMax-yMin)
 	}
 	if withR == 0 {
 		return savePanels([]*plot.Plot{p}, 6*vg.Inch, 4*vg.Inch, pathNoExt)
@@ -108,8 +118,8 @@ func PlotCouplings(panels []CouplingPanel, pathNoExt string) error {
 			return fmt.Errorf("%s: %d true and %d learned couplings", pn.Label, len(pn.AbsJ), len(pn.AbsW))
 		}
 		p := newPlot(fmt.Sprintf("%s: learned vs true couplings, r(|W|, |J|) = %.3f", pn.Label, pn.R), "|J_ij|  (true)", "|W_ij|  (learned)")
-		p.Legend.Top = true
-		p.Legend.Left = true
+		// The points fill the diagonal; the lower right corner is free.
+		p.Legend.Top, p.Legend.Left = false, false
 		pts := make(plotter.XYs, len(pn.AbsJ))
 		xmax := 0.0
 		for k := range pts {
@@ -120,8 +130,9 @@ func PlotCouplings(panels []CouplingPanel, pathNoExt string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", pn.Label, err)
 		}
-		s.Color = color.NRGBA{R: 31, G: 119, B: 180, A: 110}
-		s.Radius = vg.Points(1.3)
+		s.Color = color.NRGBA{R: 31, G: 119, B: 180, A: 90}
+		s.Shape = draw.CircleGlyph{}
+		s.Radius = vg.Points(1.4)
 		p.Add(s)
 		p.Legend.Add(fmt.Sprintf("pairs i < j (%d)", len(pts)), s)
 		if finite(pn.Slope) && finite(pn.Intercept) {
