@@ -358,7 +358,7 @@ func dataHash(x []int8, n int) string {
 
 func loadFitCheckpoint(dir string) (*fitCheckpoint, error) {
 	var ck fitCheckpoint
-	if err := readCheckpointFile(dir, "fit", &ck); err != nil {
+	if err := readRunCheckpoint(dir, "fit", &ck); err != nil {
 		return nil, err
 	}
 	if ck.Kind != fitKind {
@@ -671,7 +671,7 @@ func (r *fitRun) checkpoint() error {
 		ck.State = &st
 		ck.Params = slices.Clone(r.net.Params())
 	}
-	return writeCheckpoint(r.dir(checkpointFile), &ck)
+	return writeRunCheckpoint(r.dir(checkpointFile), &ck)
 }
 
 // writeSummary writes DIR/summary.json.

@@ -101,7 +101,8 @@ func runMCMC(args []string, e *env) error {
 			"m_abs over the chains (≈ 1 when they agree; null with one chain), the acceptance rate at every β\n"+
 			"of the ladder, the exchange rates of neighbouring pairs, pq_asymmetry (total variation between\n"+
 			"P(q) of the samples and its mirror q → -q: ≈ 0 for an equilibrated model without fields), and\n"+
-			"e_exact, m_abs_exact when an exact reference exists (cw: any N; other models: N ≤ 26).\n"+
+			"e_exact, m_abs_exact when an exact reference exists (cw: any N; ising2d: any L; other models:\n"+
+			"N ≤ 26).\n"+
 			"\n"+
 			"Everything goes into the run directory -out DIR (default runs/<date>-<time>-mcmc-n<N>):\n"+
 			"samples.npy (int8 ±1, [samples, N], chain after chain, each chain's in the order kept; read it\n"+
@@ -278,7 +279,7 @@ func (f *mcmcFlags) ladder(fs *flagSet, beta float64) ([]float64, error) {
 // loadMCMCCheckpoint reads DIR/checkpoint.json of an mcmc run.
 func loadMCMCCheckpoint(dir string) (*mcmcCheckpoint, error) {
 	var ck mcmcCheckpoint
-	if err := readCheckpointFile(dir, "mcmc", &ck); err != nil {
+	if err := readRunCheckpoint(dir, "mcmc", &ck); err != nil {
 		return nil, err
 	}
 	if ck.Kind != mcmcKind {
@@ -407,7 +408,7 @@ func (r *mcmcRun) checkpoint() error {
 	}
 	ck := mcmcCheckpoint{Format: checkpointFormat, Kind: mcmcKind, N: r.m.N, ModelSHA256: r.modelSHA,
 		Flags: savedFlags(r.fs), Resumes: r.resumes, Seconds: r.seconds(), State: st}
-	return writeCheckpoint(r.dir(checkpointFile), &ck)
+	return writeRunCheckpoint(r.dir(checkpointFile), &ck)
 }
 
 // finish writes the files of a complete run and prints its result.
@@ -437,12 +438,12 @@ func (r *mcmcRun) finish() error {
 		}
 		res.PQAsymmetry = finiteOrNil(model.OverlapAsymmetry(counts))
 	}
-	th, ok, err := exactThermo(r.m, beta, r.f.workers)
+	th, err := exactReference(r.m, []float64{beta}, r.f.workers)
 	if err != nil {
 		return err
 	}
-	if ok {
-		res.EExact, res.MAbsExact = &th.E, &th.MAbs
+	if th != nil {
+		res.EExact, res.MAbsExact = finiteOrNil(th[0].E), finiteOrNil(th[0].MAbs)
 	}
 	// The final checkpoint says the run is complete (a -resume refuses it).
 	if err := r.checkpoint(); err != nil {
