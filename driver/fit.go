@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -187,18 +186,7 @@ func runFit(args []string, e *env) error {
 		}
 		r.resumes = ck.Resumes + 1
 	}
-	if f.out == "" {
-		f.out = defaultRunDir("fit-"+f.arch, n, time.Now())
-	}
-	if ck == nil {
-		if _, err := os.Stat(filepath.Join(f.out, checkpointFile)); err == nil {
-			return usagef("-out %s already holds a run (%s); continue it with -resume %s or give another -out", f.out, checkpointFile, f.out)
-		}
-	}
-	if err := output.CheckWritable(f.out); err != nil {
-		return usagef("-out %s: %v; give a writable directory", f.out, err)
-	}
-	unlock, err := lockRunDir(f.out, f.resume != "")
+	unlock, err := prepareRunDir(&f.out, "fit-"+f.arch, n, ck != nil)
 	if err != nil {
 		return err
 	}
@@ -264,11 +252,7 @@ func (f *fitFlags) check(fs *flagSet) error {
 		return err
 	}
 	plmOnly := f.arch == plmArch
-	for _, c := range []struct {
-		flag string
-		ok   bool
-		use  string
-	}{
+	return fs.refuseUnused(f.arch, []flagUse{
 		{"k", f.arch == "sk_krsb", "-arch sk_krsb"},
 		{"depth", f.arch == "made", "-arch made"},
 		{"width", f.arch == "made", "-arch made"},
@@ -281,12 +265,7 @@ func (f *fitFlags) check(fs *flagSet) error {
 		{"lr", !plmOnly, "a net (not plm)"},
 		{"patience", !plmOnly, "a net (not plm)"},
 		{"train-seed", !plmOnly, "a net (not plm)"},
-	} {
-		if fs.set(c.flag) && !c.ok {
-			return usagef("-%s applies only to %s, not -arch %s; drop it", c.flag, c.use, f.arch)
-		}
-	}
-	return nil
+	})
 }
 
 // loadFitData reads -data: a samples file, or DIR/samples.npy of a run.
@@ -676,21 +655,11 @@ func (r *fitRun) checkpoint() error {
 
 // writeSummary writes DIR/summary.json.
 func (r *fitRun) writeSummary(status, msg string) error {
-	f, mf := r.f, r.mf
-	workers := f.workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	v := buildVersion()
-	data := map[string]any{"path": absPath(f.data), "sha256": r.dataSHA, "samples": r.rows, "n": r.n,
+	f := r.f
+	sum := runSummary{kind: fitKind, fs: r.fs, started: r.started, resumes: r.resumes, workers: f.workers}.fields(status)
+	sum["label"], sum["arch"], sum["n"] = r.label(), f.arch, r.n
+	sum["data"] = map[string]any{"path": absPath(f.data), "sha256": r.dataSHA, "samples": r.rows, "n": r.n,
 		"train_rows": len(r.train) / r.n, "val_rows": len(r.val) / r.n, "val": f.val, "split_seed": f.splitSeed}
-	sum := map[string]any{
-		"kind": fitKind, "label": r.label(), "arch": f.arch, "n": r.n, "status": status,
-		"started": r.started.UTC().Format(time.RFC3339), "updated": time.Now().UTC().Format(time.RFC3339),
-		"resumes": r.resumes, "data": data, "flags": savedFlags(r.fs), "config": allFlags(r.fs),
-		"module": v.Module, "module_version": v.Version, "go": v.Go, "os": v.OS, "cpu_arch": v.Arch,
-		"kernels": v.Kernels, "workers": workers,
-	}
 	if f.arch == plmArch {
 		sum["protocol"] = map[string]any{"method": "pseudo-likelihood maximisation, L-BFGS per spin, symmetrised by averaging", "l2": f.l2, "beta": f.beta}
 	} else {
@@ -700,22 +669,12 @@ func (r *fitRun) writeSummary(status, msg string) error {
 			"init_scale": initScaleText(f.initScale), "k": f.k, "depth": f.depth, "width": f.width, "chunk": grad.DefaultChunk}
 	}
 	if r.truth != nil {
-		src := map[string]any{"kind": r.truth.Kind, "source": r.truth.Source, "n": r.truth.N, "sha256": r.modelSHA}
-		if mf.couplings != "" {
-			src["couplings"] = absPath(mf.couplings)
-		}
-		sum["model"] = src
+		sum["model"] = modelSource(r.truth, r.mf, r.modelSHA)
 	}
 	if r.result != nil {
 		sum["result"] = r.result
 	}
-	if msg != "" {
-		sum["error"] = msg
-	}
-	if err := output.WriteSummary(r.dir(output.SummaryFile), sum); err != nil {
-		return fmt.Errorf("writing %s: %v", output.SummaryFile, err)
-	}
-	return nil
+	return writeSummaryFile(f.out, sum, msg)
 }
 
 func initScaleText(s float64) any {

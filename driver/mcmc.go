@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -167,18 +165,7 @@ func runMCMC(args []string, e *env) error {
 	} else if run, err = mc.NewRun(m, cfg); err != nil {
 		return usagef("%v", err)
 	}
-	if f.out == "" {
-		f.out = defaultRunDir("mcmc", m.N, time.Now())
-	}
-	if ck == nil {
-		if _, err := os.Stat(filepath.Join(f.out, checkpointFile)); err == nil {
-			return usagef("-out %s already holds a run (%s); continue it with -resume %s or give another -out", f.out, checkpointFile, f.out)
-		}
-	}
-	if err := output.CheckWritable(f.out); err != nil {
-		return usagef("-out %s: %v; give a writable directory", f.out, err)
-	}
-	unlock, err := lockRunDir(f.out, f.resume != "")
+	unlock, err := prepareRunDir(&f.out, "mcmc", m.N, ck != nil)
 	if err != nil {
 		return err
 	}
@@ -468,42 +455,18 @@ func finiteOrNil(v float64) *float64 {
 // writeSummary writes DIR/summary.json: configuration, versions, model
 // source, the result and per-chain figures once complete, and the status.
 func (r *mcmcRun) writeSummary(status, msg string) error {
-	mf := r.mf
-	workers := r.f.workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	v := buildVersion()
 	cfg := r.run.Config()
-	src := map[string]any{"kind": r.m.Kind, "source": r.m.Source, "n": r.m.N, "sha256": r.modelSHA}
-	if mf.couplings != "" {
-		src["couplings"] = absPath(mf.couplings)
-	}
-	if mf.hfile != "" {
-		src["fields"] = absPath(mf.hfile)
-	}
-	sum := map[string]any{
-		"kind": mcmcKind, "n": r.m.N, "status": status, "started": r.started.UTC().Format(time.RFC3339),
-		"updated": time.Now().UTC().Format(time.RFC3339), "resumes": r.resumes, "model": src,
-		"flags": savedFlags(r.fs), "config": allFlags(r.fs),
-		"protocol": map[string]any{"ladder": cfg.Betas, "chains": cfg.Chains, "samples": cfg.Samples, "sweeps": cfg.Sweeps,
-			"burn_in": cfg.BurnIn, "chain_seed": cfg.Seed, "samples_per_chain": samplesPerChain(cfg),
-			"samples_order": "chain after chain, each chain's in the order kept"},
-		"module": v.Module, "module_version": v.Version, "go": v.Go, "os": v.OS, "cpu_arch": v.Arch,
-		"workers": workers, "seconds": r.seconds(),
-	}
+	sum := runSummary{kind: mcmcKind, fs: r.fs, started: r.started, resumes: r.resumes, workers: r.f.workers}.fields(status)
+	sum["n"], sum["model"], sum["seconds"] = r.m.N, modelSource(r.m, r.mf, r.modelSHA), r.seconds()
+	sum["protocol"] = map[string]any{"ladder": cfg.Betas, "chains": cfg.Chains, "samples": cfg.Samples, "sweeps": cfg.Sweeps,
+		"burn_in": cfg.BurnIn, "chain_seed": cfg.Seed, "samples_per_chain": samplesPerChain(cfg),
+		"samples_order": "chain after chain, each chain's in the order kept"}
 	if r.result != nil {
 		s := r.run.Summary()
 		sum["result"] = r.result
 		sum["chains"] = map[string]any{"e": s.ChainE, "m_abs": s.ChainMAbs}
 	}
-	if msg != "" {
-		sum["error"] = msg
-	}
-	if err := output.WriteSummary(r.dir(output.SummaryFile), sum); err != nil {
-		return fmt.Errorf("writing %s: %v", output.SummaryFile, err)
-	}
-	return nil
+	return writeSummaryFile(r.f.out, sum, msg)
 }
 
 func samplesPerChain(cfg mc.RunConfig) []int {
