@@ -109,8 +109,9 @@ func runFit(args []string, e *env) error {
 			"rms_scaled (the RMS after the best global scale of W), and pearson_column_signs, r(W, J) after\n"+
 			"fixing the sign of each column W_·l to match J: the net's first layer is defined only up to a sign\n"+
 			"and a scale per column (flipping W_·l and the chain weights that read it leaves q unchanged), so\n"+
-			"only |W|, and W up to those signs, can be compared with J. (For sk_* without -learn-couplings the\n"+
-			"net's first layer is that model's.)\n"+
+			"only |W|, and W up to those signs, can be compared with J. pearson_abs_by_quarter gives r(|W|, |J|)\n"+
+			"for the pairs whose later spin lies in each quarter of the spin order. (For sk_* without\n"+
+			"-learn-couplings the net's first layer is that model's.)\n"+
 			"\n"+
 			"Everything goes into the run directory -out DIR (default runs/<date>-<time>-fit-<arch>-n<N>):\n"+
 			"fit.csv (epoch,train_nll,val_nll,seconds per epoch, per spin, and pearson_abs with learned couplings\n"+

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -37,6 +38,13 @@ type CouplingComparison struct {
 	// Choosing N signs after looking at J biases it upwards by about
 	// 1/√N for unrelated W.
 	PearsonColumnSigns float64 `json:"pearson_column_signs"`
+	// PearsonAbsByQuarter is r(|W|, |J|) over the pairs s < l whose later
+	// spin l lies in each quarter of the spin order, [0, N/4), [N/4, N/2),
+	// [N/2, 3N/4), [3N/4, N) (NaN for a quarter with fewer than three
+	// pairs). An autoregressive net's first layer can differ from J most
+	// early in the order, where its conditionals must also stand for the
+	// interactions of the many spins after them.
+	PearsonAbsByQuarter Quarters `json:"pearson_abs_by_quarter"`
 	// RMS is √(mean (sW - J)²) in the units of J; RMSScaled the same after
 	// the best global scale c (least squares through the origin):
 	// min_c √(mean (c·sW - J)²). The scale of W is arbitrary for a net
@@ -44,6 +52,21 @@ type CouplingComparison struct {
 	// compare across estimators.
 	RMS       float64 `json:"rms"`
 	RMSScaled float64 `json:"rms_scaled"`
+}
+
+// Quarters holds one number per quarter of the spin order. It encodes to
+// JSON as an array with null for NaN (JSON has no NaN).
+type Quarters [4]float64
+
+// MarshalJSON implements json.Marshaler.
+func (q Quarters) MarshalJSON() ([]byte, error) {
+	var v [4]*float64
+	for k := range q {
+		if !math.IsNaN(q[k]) && !math.IsInf(q[k], 0) {
+			v[k] = &q[k]
+		}
+	}
+	return json.Marshal(v)
 }
 
 // CompareCouplings compares W with J, both N×N row-major symmetric
@@ -83,6 +106,18 @@ func CompareCouplings(w, j []float64, n int) (CouplingComparison, error) {
 	c.InterceptAbs, c.SlopeAbs = stat.LinearRegression(absJ, absW, nil, false)
 	c.Pearson = stat.Correlation(jv, wv, nil)
 	c.PearsonColumnSigns = columnSignCorrelation(w, j, n)
+	for q := range c.PearsonAbsByQuarter {
+		var x, y []float64
+		for l := q * n / 4; l < (q+1)*n/4; l++ {
+			for s := range l {
+				x, y = append(x, math.Abs(j[s*n+l])), append(y, math.Abs(w[s*n+l]))
+			}
+		}
+		c.PearsonAbsByQuarter[q] = math.NaN()
+		if len(x) >= 3 {
+			c.PearsonAbsByQuarter[q] = stat.Correlation(x, y, nil)
+		}
+	}
 	c.Intercept, c.Slope = stat.LinearRegression(jv, wv, nil, false)
 	scale := 0.0
 	if ww > 0 {

@@ -1,8 +1,10 @@
 package model
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -59,6 +61,18 @@ func TestCompareCouplings(t *testing.T) {
 		!near(c.PearsonAbs, rAbs) || !near(c.SlopeAbs, slopeAbs) {
 		t.Errorf("noisy W: %+v; plain computation r %v slope %v rms %v scaled %v, |·| r %v slope %v", c, r, slope, rms, rmsScaled, rAbs, slopeAbs)
 	}
+	for q, v := range c.PearsonAbsByQuarter {
+		lo, hi := q*n/4, (q+1)*n/4
+		var x, y []float64
+		for l := lo; l < hi; l++ {
+			for s := range l {
+				x, y = append(x, math.Abs(m.Coupling(s, l))), append(y, math.Abs(w[s*n+l]))
+			}
+		}
+		if r, _, _, _ := plainFit(x, y); !near(v, r) {
+			t.Errorf("quarter %d: r %v, plain computation %v", q, v, r)
+		}
+	}
 	// 0.7J has standard deviation 0.7/√30 = 0.128 against noise 0.1:
 	// r ≈ 0.128/√(0.128² + 0.1²) = 0.79.
 	if c.Pearson < 0.7 || c.Pearson > 0.88 {
@@ -83,6 +97,14 @@ func TestCompareCouplings(t *testing.T) {
 	w[1] = math.NaN()
 	if _, err := CompareCouplings(w, m.J, n); err == nil {
 		t.Error("NaN accepted")
+	}
+	// At N = 4 the first quarter (later spin 0) has no pair: NaN, and null
+	// in JSON.
+	small, _ := SherringtonKirkpatrick(4, 1, 0, 1)
+	cs, _ := CompareCouplings(small.J, small.J, 4)
+	b, err := json.Marshal(cs)
+	if err != nil || !math.IsNaN(cs.PearsonAbsByQuarter[0]) || !strings.Contains(string(b), `"pearson_abs_by_quarter":[null,null,null,1]`) {
+		t.Errorf("N = 4: %s %v", b, err)
 	}
 	absJ, absW := CouplingPairs(m.J, m.J, n)
 	if len(absJ) != n*(n-1)/2 || absJ[0] != math.Abs(m.Coupling(0, 1)) || absW[len(absW)-1] != math.Abs(m.Coupling(n-2, n-1)) {
