@@ -27,11 +27,11 @@ type likelihoodState struct {
 	perm []int     // Fisher-Yates scratch
 	idx  []int     // rows of the current minibatch (capacity m)
 	logq []float64 // capacity m
-	// grad says whether the current run adds gradients (false in MeanNLL).
-	grad  bool
-	src   *rand.PCG
-	rng   *rand.Rand
-	batch int
+	// withGrad says whether the current run adds gradients (false in MeanNLL).
+	withGrad bool
+	src      *rand.PCG
+	rng      *rand.Rand
+	batch    int
 
 	chunkFn chunkBody // s.chunk, bound once (binding allocates)
 }
@@ -75,7 +75,7 @@ func (l *Likelihood) BatchSize() int { return l.batch }
 // chunk adds ∇ln q of data rows idx[lo:hi] into acc.a, in blocks when the
 // worker supports them (the same bits either way).
 func (s *likelihoodState) chunk(sl *slot, acc *accum, lo, hi int) {
-	keep := s.grad && s.r.p > 0
+	keep := s.withGrad && s.r.p > 0
 	if sl.bw == nil {
 		for b := lo; b < hi; b++ {
 			s.load(b, sl.x)
@@ -145,7 +145,7 @@ func (l *Likelihood) Step(seed, step uint64, grad []float64) float64 {
 // gradient runs the rows in idx, writes the gradient of their mean
 // negative log-likelihood into grad and returns that mean.
 func (s *likelihoodState) gradient(grad []float64) float64 {
-	s.grad = true
+	s.withGrad = true
 	b := len(s.idx)
 	s.logq = s.logq[:b]
 	s.r.run(b, s.chunkFn, accumA)
@@ -199,7 +199,7 @@ func (l *Likelihood) MeanNLL() float64 {
 		s.idx[k] = k
 	}
 	s.logq = s.logq[:s.m]
-	s.grad = false
+	s.withGrad = false
 	s.r.run(s.m, s.chunkFn, noAccum)
 	return s.meanNLL()
 }

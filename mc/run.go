@@ -34,11 +34,11 @@ type RunConfig struct {
 	Samples int
 	Sweeps  int
 	BurnIn  int
-	// Seed fixes every random stream: replica r of chain c draws from
-	// PCG(Seed, ·) seeded by model.SampleRNG(Seed, c, r), the exchange
-	// moves of chain c from model.SampleRNG(Seed, c, -1). Results are
-	// therefore a pure function of the configuration, whatever the number
-	// of goroutines that run the chains.
+	// Seed fixes every random stream: replica r of chain c draws from a
+	// PCG seeded by model.SampleRNG(src, Seed, c, r), and the exchange
+	// moves of chain c from one seeded by model.SampleRNG(src, Seed, c, -1).
+	// Results are therefore a pure function of the configuration, whatever
+	// the number of goroutines that run the chains.
 	Seed uint64
 }
 
