@@ -241,12 +241,7 @@ func (f *mcmcFlags) ladder(fs *flagSet, beta float64) ([]float64, error) {
 		if !(f.betaMin > 0) || !(f.betaMin < beta) {
 			return nil, usagef("-beta-min %v: the ladder needs 0 < -beta-min < -beta (%v)", f.betaMin, beta)
 		}
-		out := make([]float64, r)
-		for k := range out {
-			out[k] = f.betaMin * math.Pow(beta/f.betaMin, float64(k)/float64(r-1))
-		}
-		out[r-1] = beta
-		return out, nil
+		return mc.GeometricLadder(f.betaMin, beta, r), nil
 	}
 	out, err := parseBetas(spec)
 	if err != nil {

@@ -331,3 +331,26 @@ func TestGelmanRubin(t *testing.T) {
 		t.Error("constant chains")
 	}
 }
+
+func TestGeometricLadder(t *testing.T) {
+	l := GeometricLadder(0.5, 2, 5)
+	want := []float64{0.5, 0.5 * math.Sqrt2, 1, 2 / math.Sqrt2, 2}
+	for k := range want {
+		if math.Abs(l[k]-want[k]) > 1e-15 {
+			t.Fatalf("ladder %v, want %v", l, want)
+		}
+	}
+	if l[0] != 0.5 || l[4] != 2 {
+		t.Error("the ends are not exact")
+	}
+	for _, bad := range []func(){func() { GeometricLadder(1, 1, 3) }, func() { GeometricLadder(0, 1, 3) }, func() { GeometricLadder(0.5, 1, 1) }} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Error("a bad ladder did not panic")
+				}
+			}()
+			bad()
+		}()
+	}
+}
