@@ -72,7 +72,7 @@ func TestMCMCAgainstEnumeration(t *testing.T) {
 	for _, ladder := range [][]string{nil, {"-temperatures", "0.3,0.8,1.6"}, {"-temperatures", "5", "-beta-min", "0.2"}} {
 		dir := filepath.Join(t.TempDir(), "run")
 		args := append([]string{"mcmc", "-model", "sk", "-n", "10", "-seed", "6", "-field", "0.15", "-beta", "1.6",
-			"-samples", "30000", "-sweeps", "3", "-burn-in", "50", "-chains", "3", "-quiet", "-out", dir}, ladder...)
+			"-samples", "30000", "-sweeps", "3", "-burn-in", "50", "-chains", "3", "-overlap-bins", "0", "-quiet", "-out", dir}, ladder...)
 		st, out, errs := runCLI(args...)
 		if st != 0 {
 			t.Fatalf("%v: status %d %q", ladder, st, errs)
