@@ -115,9 +115,10 @@ type Fitter struct {
 	// (from 1) and the step within it (from 1). A non-nil error stops Fit,
 	// which returns it; State() then gives the position after the step.
 	OnStep func(epoch, step int) error
-	// OnEpoch, if set, is called after every epoch with its record; State()
-	// then gives the position at the start of the next epoch (Stopped set
-	// if early stopping ends the fit). A non-nil error stops Fit.
+	// OnEpoch, if set, is called after every epoch with its record and the
+	// parameters at the epoch's end; State() then gives the position at
+	// the start of the next epoch (Stopped set if early stopping ends the
+	// fit). A non-nil error stops Fit.
 	OnEpoch func(Epoch) error
 }
 
@@ -286,14 +287,16 @@ func (f *Fitter) Fit(ctx context.Context) error {
 		if f.cfg.Patience > 0 && f.st.Epochs-f.st.BestEpoch >= f.cfg.Patience {
 			f.st.Stopped = true
 		}
-		if f.Done() && f.st.Best != nil {
-			copy(params, f.st.Best)
-		}
 		if f.OnEpoch != nil {
 			if err := f.OnEpoch(rec); err != nil {
 				return err
 			}
 		}
+	}
+	// Done (now, or already when resumed from a finished state): the best
+	// epoch's parameters are the result. OnEpoch saw the last epoch's.
+	if f.st.Best != nil {
+		copy(params, f.st.Best)
 	}
 	return nil
 }
