@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/h2arnn/h2arnn"
 	"github.com/h2arnn/h2arnn/grad"
 	"github.com/h2arnn/h2arnn/model"
 )
@@ -73,11 +74,15 @@ func BenchmarkTrainStep(b *testing.B) {
 			est.Step(1, 1, 0, g) // lanes and accumulators allocated outside the timing
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := h2arnn.ProcessCPU()
 			for i := range b.N {
 				est.Step(1, 1, uint64(i+1), g)
 				opt.Step(net.Params(), g)
 			}
 			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/step")
+			if cpu >= 0 {
+				b.ReportMetric((h2arnn.ProcessCPU()-cpu).Seconds()/float64(b.N), "cpu-s/step")
+			}
 		})
 	}
 }
@@ -109,10 +114,14 @@ func BenchmarkSample(b *testing.B) {
 			s := model.NewSampler(net, 0)
 			bt := s.Draw(nil, benchBatch, 1, 0)
 			b.ResetTimer()
+			cpu := h2arnn.ProcessCPU()
 			for i := range b.N {
 				s.Draw(bt, benchBatch, 1, uint64(i+1))
 			}
 			b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "samples/s")
+			if cpu >= 0 {
+				b.ReportMetric(float64(b.N*benchBatch)/(h2arnn.ProcessCPU()-cpu).Seconds(), "samples/cpu-s")
+			}
 		})
 	}
 }

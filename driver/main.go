@@ -25,6 +25,8 @@ import (
 	"github.com/h2arnn/h2arnn/internal/decimal"
 	"io"
 	"strings"
+
+	"github.com/h2arnn/h2arnn"
 )
 
 // errInterrupted stops a subcommand after an interrupt: exit status 130,
@@ -130,6 +132,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) (status 
 	for _, c := range commands() {
 		if c.name != sub {
 			continue
+		}
+		if err := h2arnn.KernelsError(); err != nil { // the kernel package reports, the command prints
+			fmt.Fprintf(stderr, "h2arnn: %s\n", oneLine(err.Error()))
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)
