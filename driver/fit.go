@@ -482,7 +482,7 @@ func (r *fitRun) fit() error {
 		// at the last epoch.
 		now := time.Now()
 		last := ep.Epoch == r.f.epochs || r.fitter.State().Stopped
-		if !prog.tty && !last && now.Sub(prog.lastPrint) < plainEvery {
+		if prog.off || (!prog.tty && !last && now.Sub(prog.lastPrint) < plainEvery) {
 			return nil
 		}
 		prog.lastPrint = now

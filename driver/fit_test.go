@@ -63,8 +63,8 @@ func TestFitRunFiles(t *testing.T) {
 	netDir, plmDir := filepath.Join(root, "net"), filepath.Join(root, "plm")
 	st, out, errs := runCLI("fit", "-data", data, "-arch", "sk_rs", "-learn-couplings", "-epochs", "6", "-batch", "50", "-lr", "0.02",
 		"-model", "sk", "-seed", "4", "-quiet", "-out", netDir)
-	if st != 0 {
-		t.Fatalf("fit: status %d %q", st, errs)
+	if st != 0 || errs != "" {
+		t.Fatalf("fit -quiet: status %d, stderr %q", st, errs)
 	}
 	res := jsonLines(t, out)[0]
 	if num(t, res, "epochs") != 6 || num(t, res, "train_rows") != 2700 || num(t, res, "val_rows") != 300 || res["pseudo_likelihood"] != false {
