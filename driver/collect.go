@@ -21,6 +21,9 @@ type collectResult struct {
 	Partial  int      `json:"partial"`
 	Missing  int      `json:"missing"`
 	Files    []string `json:"files"`
+	// PearsonAbs is r(|W|, |J|) of each fit with learned couplings
+	// (Figure 6).
+	PearsonAbs map[string]float64 `json:"pearson_abs,omitempty"`
 }
 
 func runCollect(args []string, e *env) error {
@@ -33,8 +36,10 @@ func runCollect(args []string, e *env) error {
 			"paper's layout as <figure>.png and .svg, with the points drawn in <figure>.csv (panel, series,\n"+
 			"x, y, y_low, y_high): A1-A3 the error against β per N (Figure 5: mean over instances with its 95 %\n"+
 			"interval), B the mean and maximum error against N (Figure 4) or the parameters against N (Figure 5),\n"+
-			"C P(q) at the largest N. Runs still going are included as far as they got. Prints one JSON line\n"+
-			"per figure {\"figure\",\"runs\",\"complete\",\"partial\",\"missing\",\"files\"}.", e.stderr)
+			"C P(q) at the largest N; Figure 6 is |W| against |J| of each fit with learned couplings (one panel\n"+
+			"per estimator, with the least-squares line; fig6.csv holds the pairs and the line's ends). Runs still\n"+
+			"going are included as far as they got. Prints one JSON line per figure {\"figure\",\"runs\",\"complete\",\n"+
+			"\"partial\",\"missing\",\"files\"} (Figure 6 adds \"pearson_abs\": r(|W|, |J|) per estimator).", e.stderr)
 	out := fs.String("out", "", "`DIR2` for the CSV files and figures (default: DIR)")
 	dirs, err := fs.parsePositional(args)
 	if err != nil {
@@ -60,6 +65,14 @@ func runCollect(args []string, e *env) error {
 	var all []output.TidyRow
 	var results []collectResult
 	for _, gf := range files {
+		if gf.Layout.Couplings {
+			res, err := collectCouplings(dir, *out, gf)
+			if err != nil {
+				return err
+			}
+			results = append(results, res)
+			continue
+		}
 		res := collectResult{Figure: gf.Figure, Runs: len(gf.Rows)}
 		var runs []output.GridRun
 		var nets []string
@@ -106,7 +119,9 @@ func runCollect(args []string, e *env) error {
 		return err
 	}
 	for _, res := range results {
-		res.Files = append([]string{path}, res.Files...)
+		if res.PearsonAbs == nil {
+			res.Files = append([]string{path}, res.Files...)
+		}
 		if err := e.emit(res); err != nil {
 			return err
 		}
@@ -128,4 +143,48 @@ func summaryParams(dir string) int {
 		return -1
 	}
 	return *v.Params
+}
+
+// collectCouplings draws Figure 6 from the fit runs of gf: |W| against |J|
+// of every fit that learned couplings, one panel per fit (as 'h2arnn plot'
+// draws fit runs), with the points in <figure>.csv.
+func collectCouplings(dir, out string, gf *gridFile) (collectResult, error) {
+	res := collectResult{Figure: gf.Figure, Runs: len(gf.Rows), PearsonAbs: map[string]float64{}}
+	var panels []output.CouplingPanel
+	for _, r := range gf.Rows {
+		rd := filepath.Join(dir, runsSubdir, r.ID)
+		switch st := readRunState(rd); {
+		case st.complete():
+			res.Complete++
+		case st.Summary != "":
+			res.Partial++
+			continue
+		default:
+			res.Missing++
+			continue
+		}
+		if r.Command != "fit" {
+			continue
+		}
+		p, ok, err := couplingPanel(fitRunFiles{label: r.Net.Label, dir: rd})
+		if err != nil {
+			return res, err
+		}
+		if ok {
+			panels = append(panels, p)
+			res.PearsonAbs[p.Label] = p.R
+		}
+	}
+	if len(panels) == 0 {
+		return res, nil
+	}
+	base := filepath.Join(out, gf.Figure)
+	if err := output.WriteFileAtomic(base+".csv", output.CouplingFigure(gf.Figure, panels).WriteCSV); err != nil {
+		return res, err
+	}
+	if err := output.PlotCouplings(panels, base); err != nil {
+		return res, err
+	}
+	res.Files = []string{base + ".png", base + ".svg", base + ".csv"}
+	return res, nil
 }

@@ -95,15 +95,17 @@ func (s *stringList) String() string     { return strings.Join(*s, " ") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func runReproduce(args []string, e *env) error {
-	fs := newFlagSet("reproduce", "fig4|fig5 -out DIR [-scale smoke|small|paper] [-executor local|slurm] [flags]\n       h2arnn reproduce -status DIR",
-		"Runs the grid of training runs behind one of the paper's figures (SPEC §5-6): fig4, Curie-Weiss\n"+
-			"(cw_n, cw_inf, 1p, 1l, MADE depth 2 width 1 and 2; N = 20-200, and 400, 800 for the small nets);\n"+
-			"fig5, Sherrington-Kirkpatrick (sk_rs, sk_1rsb, sk_2rsb, 1l, MADE depth 2 width 3 and depth 3 width 2;\n"+
-			"N = 20-200, 10 instances). -scale paper is the paper's grid and protocol (hundreds of CPU hours),\n"+
-			"small shrinks N, instances and steps to under an hour on two cores, smoke checks the machinery in\n"+
-			"seconds. Every run is an ordinary 'h2arnn train' run directory DIR/runs/<id>: invoking the same\n"+
-			"command again skips the finished runs and resumes the interrupted ones from their checkpoints.\n"+
-			"Draw the figures with 'h2arnn collect DIR'.\n"+
+	fs := newFlagSet("reproduce", "fig4|fig5|fig6 -out DIR [-scale smoke|small|paper] [-executor local|slurm] [flags]\n       h2arnn reproduce -status DIR",
+		"Runs the grid of runs behind one of the paper's figures (SPEC §5-6): fig4, Curie-Weiss (cw_n,\n"+
+			"cw_inf, 1p, 1l, MADE depth 2 width 1 and 2; N = 20-200, and 400, 800 for the small nets); fig5,\n"+
+			"Sherrington-Kirkpatrick (sk_rs, sk_1rsb, sk_2rsb, 1l, MADE depth 2 width 3 and depth 3 width 2;\n"+
+			"N = 20-200, 10 instances); fig6, learning from data (Monte Carlo samples of SK N = 100 at β = 2 with\n"+
+			"'h2arnn mcmc', then 'h2arnn fit' of sk_1rsb with learned couplings and of plm on them). -scale paper\n"+
+			"is the paper's grid and protocol (hundreds of CPU hours for fig5), small shrinks N, instances and\n"+
+			"steps to under an hour on two cores, smoke checks the machinery in seconds. Every run is an\n"+
+			"ordinary run directory DIR/runs/<id> of train, mcmc or fit: invoking the same command again skips\n"+
+			"the finished runs and resumes the interrupted ones from their checkpoints; a run that needs another\n"+
+			"(a fit its samples) starts once that one is complete. Draw the figures with 'h2arnn collect DIR'.\n"+
 			"\n"+
 			"Before anything runs, a short calibration (one 'h2arnn bench' per kind of run, in processor time)\n"+
 			"estimates the CPU hours (an upper bound: every β is assumed to take its full step budget) and, for\n"+
@@ -371,7 +373,7 @@ func (p *reproduction) run() error {
 	if plan.MemMB > 0 {
 		mem = fmt.Sprintf(", %d MB per run", plan.MemMB)
 	}
-	fmt.Fprintf(p.e.stderr, "h2arnn reproduce %s (%s): %d runs, %d done, %d to run (%d to resume); estimated %.3g CPU hours in all, %.3g left (an upper bound: every β at its full step budget)%s; calibration took %.1f s\n",
+	fmt.Fprintf(p.e.stderr, "h2arnn reproduce %s (%s): %d runs, %d done, %d to run (%d to resume); estimated %.3g CPU hours in all, %.3g left (an upper bound: no early stopping)%s; calibration took %.1f s\n",
 		plan.Figure, plan.Scale, plan.Runs, plan.Done, plan.ToRun, plan.Resume, plan.CPUHours, plan.CPUHoursLeft, mem, plan.CalibSeconds)
 	if err := p.e.emit(plan); err != nil {
 		return err
@@ -419,7 +421,10 @@ func reproduceStatus(dir string, e *env) error {
 			s := readRunState(p.runDir(r.ID))
 			st, detail := rowStatus(s, localActive, sched.task(gf.Figure, i), readAttempt(p.logPath(r.ID, ".json")))
 			counts[st]++
-			line := map[string]any{"figure": gf.Figure, "id": r.ID, "status": st, "betas_done": s.BetasDone, "betas": r.Protocol.BetaCount}
+			line := map[string]any{"figure": gf.Figure, "id": r.ID, "status": st}
+			if r.Command == "train" {
+				line["betas_done"], line["betas"] = s.BetasDone, r.Protocol.BetaCount
+			}
 			if detail != "" {
 				line["detail"] = detail
 			}

@@ -53,67 +53,97 @@ type benchKey struct {
 	batch        int
 }
 
-// estimate calibrates every kind of run of the grid with one `h2arnn bench`
-// each (sequentially, so that they do not slow each other down) and derives
-// each row's time from it. With probeMemory (for --mem), it also runs each
-// kind of run still to do as a miniature run (probeMemory) and derives its
-// peak memory.
-func (p *reproduction) estimate(todo []int, probeMemory bool) (*estimate, error) {
+// estimate calibrates the grid: every kind of train run with one `h2arnn
+// bench` (sequentially, so that they do not slow each other down), every
+// row with a Probe by running the probe. With probeMemory (for --mem) it
+// also measures the peak memory of each kind of train run still to do with
+// a miniature run (probeTrainMemory).
+func (p *reproduction) estimate(todo []int, probeMemory bool) (est *estimate, err error) {
 	t0 := time.Now()
 	rows := p.g.Rows
-	est := &estimate{rowCPU: make([]float64, len(rows)), rowSeconds: make([]float64, len(rows)), workers: p.rf.workers}
+	est = &estimate{rowCPU: make([]float64, len(rows)), rowSeconds: make([]float64, len(rows)), workers: p.rf.workers}
+	// warn reports a calibration that the run's own command refused: the
+	// run will fail and say why, the others go on.
+	warn := func(err error, what string) error {
+		if !isUsage(err) {
+			return err
+		}
+		fmt.Fprintf(p.e.stderr, "h2arnn reproduce: %v; its runs are left out of the %s\n", err, what)
+		return nil
+	}
 	benches := map[benchKey]benchResult{}
-	probes := map[benchKey]float64{}
+	memProbes := map[benchKey]float64{}
+	scratch := "" // the probes' run directories, removed at the end
+	defer func() {
+		if scratch != "" {
+			os.RemoveAll(scratch)
+		}
+	}()
 	peak := 0.0
 	for i, r := range rows {
-		pr := r.Protocol
-		k := benchKey{r.Model, r.Net.Arch, r.N, r.Net.Depth, r.Net.Width, min(pr.Batch, calibBatch)}
-		b, ok := benches[k]
-		if !ok {
-			var err error
-			if b, err = p.bench(k); err != nil {
-				if !isUsage(err) {
+		left := slices.Contains(todo, i)
+		mem := 0.0 // estimated peak memory of the row in MB
+		if r.Probe != nil {
+			if scratch == "" {
+				if scratch, err = os.MkdirTemp(p.dir, ".probe-"); err != nil {
 					return nil, err
 				}
-				// bench refused the configuration, and train will too:
-				// the run fails and says why; the others go on.
-				fmt.Fprintf(p.e.stderr, "h2arnn reproduce: %v; its runs are left out of the estimate\n", err)
 			}
-			benches[k] = b
+			args := slices.Clone(r.Probe.Args)
+			for k, a := range args {
+				if id, ok := grid.RunDirID(a); ok {
+					args[k] = filepath.Join(scratch, id)
+				}
+			}
+			cpu, mb, err := p.probe(r.ID, append(append([]string{r.Command}, args...), "-out", filepath.Join(scratch, r.ID)))
+			if err := warn(err, "estimate"); err != nil {
+				return nil, err
+			}
+			est.rowCPU[i], mem = cpu*r.Probe.Factor, mb
+		} else {
+			pr := r.Protocol
+			k := benchKey{r.Model, r.Net.Arch, r.N, r.Net.Depth, r.Net.Width, min(pr.Batch, calibBatch)}
+			b, ok := benches[k]
+			if !ok {
+				if b, err = p.bench(k); err != nil {
+					if err := warn(err, "estimate"); err != nil {
+						return nil, err
+					}
+				}
+				benches[k] = b
+			}
+			est.rowCPU[i] = rowCPUSeconds(pr, b, k.batch)
+			if left && probeMemory {
+				mb, ok := memProbes[k]
+				if !ok {
+					if mb, err = p.probeTrainMemory(r, k.batch); err != nil {
+						if err := warn(err, "memory estimate"); err != nil {
+							return nil, err
+						}
+					}
+					memProbes[k] = mb
+				}
+				// The probe held k.batch training and probeEval evaluation
+				// samples; the run holds its own batches (spins, ln q, H,
+				// and the packed copy of the overlaps; twice N+16 bytes a
+				// sample covers them).
+				mem = mb + float64(pr.Batch+pr.EvalSamples)*2*float64(r.N+16)/(1<<20)
+			}
 		}
-		est.rowCPU[i] = rowCPUSeconds(pr, b, k.batch)
 		est.rowSeconds[i] = est.rowCPU[i] / float64(p.rf.workers)
 		est.cpuHours += est.rowCPU[i] / 3600
-		if !slices.Contains(todo, i) {
+		if !left {
 			continue
 		}
 		est.cpuHoursLeft += est.rowCPU[i] / 3600
-		if !probeMemory {
-			continue
-		}
-		mb, ok := probes[k]
-		if !ok {
-			var err error
-			if mb, err = p.probeMemory(r, k.batch); err != nil {
-				if !isUsage(err) {
-					return nil, err
-				}
-				fmt.Fprintf(p.e.stderr, "h2arnn reproduce: %v; its runs are left out of the memory estimate\n", err)
-			}
-			probes[k] = mb
-		}
-		// The probe held k.batch training and probeEval evaluation
-		// samples; the run holds its own batches (spins, ln q, H, and the
-		// packed copy of the overlaps; twice N+16 bytes a sample covers
-		// them).
-		peak = math.Max(peak, mb+float64(pr.Batch+pr.EvalSamples)*2*float64(r.N+16)/(1<<20))
+		peak = math.Max(peak, mem)
 		// A measured peak of an earlier local attempt of the same run
 		// counts too.
 		if a := readAttempt(p.logPath(r.ID, ".json")); a != nil {
 			peak = math.Max(peak, a.PeakRSSMB)
 		}
 	}
-	if peak > 0 {
+	if probeMemory && peak > 0 {
 		est.memMB = int(math.Ceil((memMargin*peak+memSlackMB)/64)) * 64
 	}
 	est.calibration = time.Since(t0)
@@ -128,13 +158,13 @@ func isUsage(err error) bool {
 // probeEval is the evaluation batch of a memory probe.
 const probeEval = 64
 
-// probeMemory runs row as a miniature run (one β, one step at batch, a
-// small evaluation batch, in a scratch directory) and returns its peak
-// resident memory in MB, or 0 where the OS does not report it. A whole run
-// needs more than its training step: the checkpoints (JSON of every
-// parameter and Adam moment), the statistics, the figures drawn at the
-// end; the probe goes through all of them once.
-func (p *reproduction) probeMemory(row grid.Row, batch int) (float64, error) {
+// probeTrainMemory runs a train row as a miniature run (one β, one step at
+// batch, a small evaluation batch, in a scratch directory) and returns its
+// peak resident memory in MB, or 0 where the OS does not report it. A
+// whole run needs more than its training step: the checkpoints (JSON of
+// every parameter and Adam moment), the statistics, the figures drawn at
+// the end; the probe goes through all of them once.
+func (p *reproduction) probeTrainMemory(row grid.Row, batch int) (float64, error) {
 	dir, err := os.MkdirTemp(p.dir, ".probe-")
 	if err != nil {
 		return 0, err
@@ -142,20 +172,30 @@ func (p *reproduction) probeMemory(row grid.Row, batch int) (float64, error) {
 	defer os.RemoveAll(dir)
 	args := append([]string{row.Command}, row.Args...)
 	args = append(args, "-beta-range", "1,1,1", "-init-steps", "1", "-max-step", "0", "-batch", strconv.Itoa(batch),
-		"-eval-samples", strconv.Itoa(probeEval), "-out", filepath.Join(dir, "run"), "-workers", strconv.Itoa(p.rf.workers), "-quiet")
+		"-eval-samples", strconv.Itoa(probeEval), "-out", filepath.Join(dir, "run"))
+	_, mb, err := p.probe(row.ID, args)
+	return mb, err
+}
+
+// probe runs the h2arnn command line args (-workers and -quiet added) and
+// returns the processor seconds and the peak memory in MB it used (0
+// where the OS does not report them).
+func (p *reproduction) probe(id string, args []string) (cpu, peakMB float64, err error) {
+	args = append(args, "-workers", strconv.Itoa(p.rf.workers), "-quiet")
 	cmd := exec.CommandContext(p.e.ctx, p.rf.bin, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	err = cmd.Run()
 	switch {
 	case p.e.ctx.Err() != nil:
-		return 0, fmt.Errorf("%w during the calibration", errInterrupted)
+		return 0, 0, fmt.Errorf("%w during the calibration", errInterrupted)
 	case err != nil && cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == exitUsage:
-		return 0, &usageError{fmt.Sprintf("memory probe of %s: %s", row.ID, oneLine(stderr.String()))}
+		return 0, 0, &usageError{fmt.Sprintf("calibration of %s: %s", id, oneLine(stderr.String()))}
 	case err != nil:
-		return 0, fmt.Errorf("memory probe %s %v: %v: %s", p.rf.bin, args, err, oneLine(stderr.String()))
+		return 0, 0, fmt.Errorf("calibration %s %v: %v: %s", p.rf.bin, args, err, oneLine(stderr.String()))
 	}
-	return math.Max(childPeakRSSMB(cmd.ProcessState), 0), nil
+	ps := cmd.ProcessState
+	return (ps.UserTime() + ps.SystemTime()).Seconds(), math.Max(childPeakRSSMB(ps), 0), nil
 }
 
 // rowCPUSeconds is the processor time of a run of protocol pr from a

@@ -457,3 +457,48 @@ func TestReproduceNeeds(t *testing.T) {
 		t.Error("the run that needs a failed one was started")
 	}
 }
+
+// TestReproduceFig6 runs the smoke grid of Figure 6 (mcmc, then the two
+// fits that need its samples) and collects |W| against |J|.
+func TestReproduceFig6(t *testing.T) {
+	t.Setenv(asBinaryEnv, "1")
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI("reproduce", "fig6", "-scale", "smoke", "-out", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := jsonLines(t, stdout)
+	if len(lines) != 5 || lines[1]["id"] != "fig6_n012_i01_mcmc" || !(num(t, lines[0], "cpu_hours") > 0) {
+		t.Fatalf("printed %s", stdout)
+	}
+	code, stdout, stderr = runCLI("collect", dir)
+	if code != 0 {
+		t.Fatalf("collect: exit %d: %s", code, stderr)
+	}
+	res := jsonLines(t, stdout)[0]
+	r, _ := res["pearson_abs"].(map[string]any)
+	if res["figure"] != "fig6" || num(t, res, "complete") != 3 || len(r) != 2 || r["plm"] == nil || r["sk_1rsb"] == nil {
+		t.Fatalf("collect printed %s", stdout)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "fig6.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 66 pairs i < j of 12 spins and the line's two ends, per estimator.
+	for _, est := range []string{"plm", "sk_1rsb"} {
+		if n := strings.Count(string(b), "\n"+est+",pairs,"); n != 66 {
+			t.Errorf("%s: %d pairs in fig6.csv", est, n)
+		}
+		if n := strings.Count(string(b), "\n"+est+",least squares,"); n != 2 {
+			t.Errorf("%s: %d line ends in fig6.csv", est, n)
+		}
+	}
+	for _, f := range []string{"fig6.png", "fig6.svg"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, tidyFile)); err != nil {
+		t.Error("no results.csv (empty for Figure 6, but written)")
+	}
+}

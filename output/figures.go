@@ -253,3 +253,25 @@ func (f *Figure) WriteCSV(w io.Writer) error {
 	}
 	return bw.Flush()
 }
+
+// CouplingFigure is the data of Figure 6 as PlotCouplings draws it: for
+// each panel (one per estimator, the panel ID its label) the series
+// "pairs" of (|J_ij|, |W_ij|) and the series "least squares" of the
+// fitted line's two ends, at |J| = 0 and at the largest |J|.
+func CouplingFigure(name string, panels []CouplingPanel) *Figure {
+	f := &Figure{Name: name, Title: name + ": learned against true couplings"}
+	nan := math.NaN()
+	for _, pn := range panels {
+		f.Panels = append(f.Panels, FigPanel{ID: pn.Label, Title: pn.Label, XLabel: "|J_ij|", YLabel: "|W_ij|"})
+		pairs := FigSeries{Panel: pn.Label, Name: "pairs", Net: pn.Label}
+		xmax := 0.0
+		for k := range pn.AbsJ {
+			pairs.Points = append(pairs.Points, FigPoint{X: pn.AbsJ[k], Y: pn.AbsW[k], Lo: nan, Hi: nan})
+			xmax = math.Max(xmax, pn.AbsJ[k])
+		}
+		line := FigSeries{Panel: pn.Label, Name: "least squares", Net: pn.Label, Points: []FigPoint{
+			{X: 0, Y: pn.Intercept, Lo: nan, Hi: nan}, {X: xmax, Y: pn.Intercept + pn.Slope*xmax, Lo: nan, Hi: nan}}}
+		f.Series = append(f.Series, pairs, line)
+	}
+	return f
+}

@@ -195,3 +195,14 @@ func TestSymlog(t *testing.T) {
 		t.Errorf("labels %s", got)
 	}
 }
+
+func TestCouplingFigure(t *testing.T) {
+	f := CouplingFigure("fig6", []CouplingPanel{{Label: "plm", AbsJ: []float64{0.1, 0.4}, AbsW: []float64{0.2, 0.3}, Intercept: 0.05, Slope: 0.5, R: 0.9}})
+	pairs, line := points(t, f, "plm", "pairs"), points(t, f, "plm", "least squares")
+	if len(pairs) != 2 || pairs[1].X != 0.4 || pairs[1].Y != 0.3 {
+		t.Errorf("pairs %v", pairs)
+	}
+	if len(line) != 2 || line[0].X != 0 || line[0].Y != 0.05 || line[1].X != 0.4 || !near(line[1].Y, 0.25) {
+		t.Errorf("line %v", line)
+	}
+}

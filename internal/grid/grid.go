@@ -9,12 +9,13 @@
 // its run scripts results/CW/run_cw.sh, run_many_cw.sh, results/SK/run_sk.sh,
 // run_many_sk.sh, its result files results/CW/data and results/SK/data (one
 // per N, seed and architecture), the notebooks that draw Figures 4 and 5
-// (results/CW/CW_plots.ipynb, results/SK/SK_plots.ipynb) and those that
+// (results/CW/CW_plots.ipynb, results/SK/SK_plots.ipynb), those that
 // compute their overlap panels (results/CW/overlaps.ipynb,
-// results/SK/overlaps.ipynb).
+// results/SK/overlaps.ipynb), and for Figure 6 results/SK/SK_MC.ipynb.
 //
-// Each row of a grid is one ordinary `h2arnn train` run; Row.Args gives its
-// flags. The smaller scales keep the structure of the paper's grid (every
+// Each row of a grid is one ordinary run of an h2arnn subcommand (train for
+// Figures 4 and 5; mcmc, then fit, for Figure 6); Row.Command and Row.Args
+// give its command line. The smaller scales keep the structure of the paper's grid (every
 // architecture, several sizes, several instances) and shrink N, the number
 // of instances and the training budget.
 package grid
@@ -41,7 +42,9 @@ const (
 func Scales() []string { return []string{Smoke, Small, Paper} }
 
 // Figures returns the figure names Build accepts.
-func Figures() []string { return []string{"fig4", "fig5"} }
+func Figures() []string { return []string{"fig4", "fig5", "fig6"} }
+
+func joinScales() string { return strings.Join(Scales(), ", ") }
 
 // Protocol is the training protocol of a run: the flags of `h2arnn train`
 // that are not the model or the architecture (SPEC §4).
@@ -106,7 +109,7 @@ func (n Net) Args() []string {
 }
 
 // Row is one run of a grid: an ordinary run directory of an h2arnn
-// subcommand (train for Figures 4 and 5).
+// subcommand (train for Figures 4 and 5, mcmc and fit for Figure 6).
 type Row struct {
 	// ID names the run directory DIR/runs/<ID>; unique across figures.
 	ID     string `json:"id"`
@@ -120,6 +123,9 @@ type Row struct {
 	// Needs are the rows whose runs must be complete before this one
 	// starts (a fit needs its samples).
 	Needs []string `json:"needs,omitempty"`
+	// Probe, if set, is the calibration's miniature of the run; rows
+	// without one (train) are calibrated with h2arnn bench.
+	Probe *Probe `json:"probe,omitempty"`
 	// Model is "cw" or "sk" (J = 1, h = 0 in both, as in the paper).
 	Model string `json:"model"`
 	N     int    `json:"n"`
@@ -172,6 +178,9 @@ type Layout struct {
 	// FoldOverlaps draws P(q) on q ≥ 0 as (P(q) + P(-q))/2, as the paper
 	// does for SK (h = 0 makes P symmetric).
 	FoldOverlaps bool `json:"fold_overlaps,omitempty"`
+	// Couplings marks Figure 6: |W| against |J| of the fit rows, instead
+	// of the panels above.
+	Couplings bool `json:"couplings,omitempty"`
 }
 
 // Grid is the set of runs behind one figure at one scale.
@@ -339,13 +348,16 @@ func seq(lo, hi uint64) []uint64 {
 // Build returns the grid of figure at scale. Rows come in the order N,
 // instance, net; the SLURM array index of a row is its index here.
 func Build(figure, scale string) (*Grid, error) {
+	if figure == "fig6" {
+		return buildFig6(scale)
+	}
 	byScale, ok := specs[figure]
 	if !ok {
 		return nil, fmt.Errorf("unknown figure %q; give one of %s", figure, strings.Join(Figures(), ", "))
 	}
 	sp, ok := byScale[scale]
 	if !ok {
-		return nil, fmt.Errorf("unknown scale %q; give one of %s", scale, strings.Join(Scales(), ", "))
+		return nil, fmt.Errorf("unknown scale %q; give one of %s", scale, joinScales())
 	}
 	g := &Grid{Figure: figure, Scale: scale, Layout: sp.layout}
 	add := func(n int, nets []Net) {

@@ -16,6 +16,7 @@ func TestCounts(t *testing.T) {
 	want := map[string]map[string]int{
 		"fig4": {Smoke: 6*2 + 3*1, Small: 6*3 + 3*2, Paper: 6*4 + 3*2},
 		"fig5": {Smoke: 6 * 2 * 2, Small: 6 * 3 * 3, Paper: 6 * 4 * 10},
+		"fig6": {Smoke: 3, Small: 3, Paper: 3},
 	}
 	for _, fig := range Figures() {
 		for _, sc := range Scales() {
@@ -116,7 +117,7 @@ func TestPaperProtocolIsTrainDefault(t *testing.T) {
 // schedule at the small and paper scales (the smoke schedule is too coarse
 // and draws the nearest one).
 func TestOverlapBetaOnSchedule(t *testing.T) {
-	for _, fig := range Figures() {
+	for _, fig := range []string{"fig4", "fig5"} {
 		for _, sc := range []string{Small, Paper} {
 			g, _ := Build(fig, sc)
 			d := grad.DefaultConfig()
@@ -189,5 +190,43 @@ func TestLabels(t *testing.T) {
 	got := fmt.Sprint(g.Labels())
 	if got != "[cw_n cw_inf 1p 1l made_21 made_22]" {
 		t.Errorf("labels %s", got)
+	}
+}
+
+// TestFig6 checks the paper's Figure 6 grid (results/SK/SK_MC.ipynb): one
+// mcmc run of SK N = 100 at β = 2 with 10,000 samples 200 sweeps apart,
+// and the two fits that need it, with probes a twentieth of their size.
+func TestFig6(t *testing.T) {
+	g, err := Build("fig6", Paper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, net, plm := g.Rows[0], g.Rows[1], g.Rows[2]
+	want := "-model sk -n 100 -seed 1 -beta 2 -chains 4 -sweeps 200 -samples 10000 -burn-in 2000"
+	if mc.Command != "mcmc" || strings.Join(mc.Args, " ") != want || len(mc.Needs) != 0 {
+		t.Errorf("mcmc row %s %v needs %v", mc.Command, mc.Args, mc.Needs)
+	}
+	want = "-data @run:fig6_n100_i01_mcmc -arch sk_1rsb -learn-couplings -lr 0.003 -label sk_1rsb -epochs 150 -patience 20 -model sk -n 100 -seed 1"
+	if net.Command != "fit" || strings.Join(net.Args, " ") != want || !slices.Equal(net.Needs, []string{mc.ID}) {
+		t.Errorf("sk_1rsb row %s %v needs %v", net.Command, net.Args, net.Needs)
+	}
+	if plm.Command != "fit" || !slices.Contains(plm.Args, "plm") || !slices.Equal(plm.Needs, []string{mc.ID}) || plm.Net.Label != "plm" {
+		t.Errorf("plm row %+v", plm)
+	}
+	// Probes: 500 samples (10,000/20), 100 sweeps of burn-in, 7 epochs.
+	if p := mc.Probe; !strings.HasSuffix(strings.Join(p.Args, " "), "-samples 500 -burn-in 100") || p.Factor != (4*2000.+10000*200)/(4*100.+500*200) {
+		t.Errorf("mcmc probe %+v", p)
+	}
+	if p := net.Probe; !slices.Contains(p.Args, "7") || p.Factor != 10000*150./(500*7) {
+		t.Errorf("fit probe %+v", p)
+	}
+	if p := plm.Probe; p.Factor != 20 || !slices.Equal(p.Args, plm.Args) {
+		t.Errorf("plm probe %+v", p)
+	}
+	if !g.Layout.Couplings {
+		t.Error("fig6 layout")
+	}
+	if _, err := Build("fig6", "huge"); err == nil {
+		t.Error("unknown scale accepted")
 	}
 }
