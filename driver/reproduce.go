@@ -21,7 +21,7 @@ import (
 // A reproduction directory DIR holds:
 //
 //	grid_<figure>.json   the grid of each figure reproduced there (gridFile)
-//	runs/<id>/           one ordinary train run directory per grid row
+//	runs/<id>/           one ordinary run directory (train, mcmc, fit) per grid row
 //	logs/<id>.out, .err  the run's standard output and error, appended across attempts
 //	logs/<id>.json       the last local attempt (exit status, times, peak memory)
 //	slurm/<figure>.sh    the job-array script; slurm/jobs.json the submitted jobs
