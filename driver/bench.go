@@ -20,8 +20,14 @@ type benchResult struct {
 	Workers       int     `json:"workers"`
 	SecPerStep    float64 `json:"sec_per_step"`
 	SamplesPerSec float64 `json:"samples_per_sec"`
-	Gradient      string  `json:"gradient,omitempty"`
-	PeakRSSMB     float64 `json:"peak_rss_mb"`
+	// CPUSecPerStep and CPUSecPerSample are the processor time (all
+	// threads, user + system) of a training step and of drawing one
+	// sample: unlike wall-clock times they do not grow when other
+	// programs share the cores. -1 where the OS does not report it.
+	CPUSecPerStep   float64 `json:"cpu_sec_per_step"`
+	CPUSecPerSample float64 `json:"cpu_sec_per_sample"`
+	Gradient        string  `json:"gradient,omitempty"`
+	PeakRSSMB       float64 `json:"peak_rss_mb"`
 
 	// Where the machine stands (sk_krsb only): lnσ nodes evaluated per
 	// nanosecond and core while sampling, the FMA peak of one core at the
@@ -30,6 +36,15 @@ type benchResult struct {
 	LnSigNodesPerNs float64 `json:"lnsig_nodes_per_ns_per_core,omitempty"`
 	FMAPeakGFLOPS   float64 `json:"fma_peak_gflops_per_core,omitempty"`
 	PeakFraction    float64 `json:"fma_peak_fraction,omitempty"`
+}
+
+// perUnit is the processor time between the readings c0 and c1 per unit
+// of work, -1 if the OS does not report processor time.
+func perUnit(c0, c1 float64, units int) float64 {
+	if c0 < 0 || c1 < 0 {
+		return -1
+	}
+	return (c1 - c0) / float64(units)
 }
 
 // machineStanding fills the lnσ throughput and FMA-peak fields of res from
@@ -55,8 +70,9 @@ func runBench(args []string, e *env) (err error) {
 	fs := newFlagSet("bench", "-model cw|sk|ising2d|file -n N|-L L [model flags] [-arch sk_krsb] [-k 2] [-batch 2000] [-steps 3] [-workers 0]",
 		"Times -steps training steps (sampling + REINFORCE gradient + Adam) and -steps sampling passes of\n"+
 			"-batch samples, after one untimed warm-up of each, and prints one JSON line\n"+
-			"{\"arch\",\"n\",\"k\",\"batch\",\"params\",\"kernels\",\"workers\",\"sec_per_step\",\"samples_per_sec\",\"peak_rss_mb\",\"gradient\"}:\n"+
-			"seconds per training step (wall clock), samples drawn per second, the peak resident memory of the\n"+
+			"{\"arch\",\"n\",\"k\",\"batch\",\"params\",\"kernels\",\"workers\",\"sec_per_step\",\"samples_per_sec\",\"cpu_sec_per_step\",\n"+
+			"\"cpu_sec_per_sample\",\"peak_rss_mb\",\"gradient\"}: seconds per training step (wall clock), samples drawn per\n"+
+			"second, the processor seconds (all threads) of a step and of one sample, the peak resident memory of the\n"+
 			"process in MB (-1 where the OS does not report it), and how the gradient was formed: \"one-pass\"\n"+
 			"(activations kept) or \"two-pass\" (samples re-run; sk_krsb with large N). The kernel set is chosen at start-up\n"+
 			"(H2ARNN_KERNELS=generic|avx2|avx512 forces one). For sk_krsb it also prints where the machine\n"+
@@ -129,7 +145,7 @@ func runBench(args []string, e *env) (err error) {
 				opt.Step(p, g)
 			}
 			step(0)
-			t0 := time.Now()
+			t0, c0 := time.Now(), cpuSeconds()
 			for s := 1; s <= *steps; s++ {
 				if e.ctx.Err() != nil {
 					return errInterrupted
@@ -137,10 +153,11 @@ func runBench(args []string, e *env) (err error) {
 				step(s)
 			}
 			res.SecPerStep = time.Since(t0).Seconds() / float64(*steps)
+			res.CPUSecPerStep = perUnit(c0, cpuSeconds(), *steps)
 		}
 		smp := model.NewSampler(net, w)
 		bt := smp.Draw(nil, *batch, 2, 0)
-		t0 := time.Now()
+		t0, c0 := time.Now(), cpuSeconds()
 		for s := 1; s <= *steps; s++ {
 			if e.ctx.Err() != nil {
 				return errInterrupted
@@ -148,6 +165,7 @@ func runBench(args []string, e *env) (err error) {
 			bt = smp.Draw(bt, *batch, 2, uint64(s))
 		}
 		res.SamplesPerSec = float64(*batch**steps) / time.Since(t0).Seconds()
+		res.CPUSecPerSample = perUnit(c0, cpuSeconds(), *batch**steps)
 		if _, ok := net.(*model.SK); ok {
 			machineStanding(&res, res.K, w)
 		}

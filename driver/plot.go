@@ -1,8 +1,6 @@
 package driver
 
 import (
-	"errors"
-	"flag"
 	"math"
 	"os"
 	"path/filepath"
@@ -33,23 +31,9 @@ func runPlot(args []string, e *env) error {
 			"model). Training and fit runs cannot be mixed in one call.", e.stderr)
 	out := fs.String("out", "", "`PREFIX` of the figure files (default: DIR/ for one run, else ./plot)")
 	beta := fs.Float64("beta", math.NaN(), "inverse temperature of the P(q) figure (default: the last β of the first run)")
-	// Directories and flags may come in any order: flag parsing stops at
-	// the first directory, so parse again after each one.
-	var dirs []string
-	rest := args
-	for {
-		if err := fs.parseStrict(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fs.printUsage()
-				return err
-			}
-			return usagef("%v; run 'h2arnn plot -h' for the flags", err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		dirs = append(dirs, fs.Arg(0))
-		rest = fs.Args()[1:]
+	dirs, err := fs.parsePositional(args)
+	if err != nil {
+		return err
 	}
 	if len(dirs) == 0 {
 		return usagef("no run directory given; give one or more directories written by 'h2arnn train'")
