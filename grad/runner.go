@@ -8,6 +8,7 @@ import (
 
 	"github.com/h2arnn/h2arnn"
 	"github.com/h2arnn/h2arnn/model"
+	"github.com/klauspost/cpuid/v2"
 )
 
 // DefaultChunk is the number of consecutive samples whose gradient
@@ -35,7 +36,8 @@ type slot struct {
 	x   []float64
 
 	bw     model.BlockWorker // nil: samples one at a time
-	gw     model.GradWorker  // nil: no two-pass gradient
+	gw     model.GradWorker  // nil: no GradBlock
+	block  int               // samples per lockstep block (≤ bw.BlockSize())
 	srcs   []*rand.PCG
 	rngs   []*rand.Rand
 	xs     [][]float64
@@ -43,9 +45,16 @@ type slot struct {
 	cA, cC []float64 // block coefficients; cC is all ones
 }
 
-// newSlot prepares one goroutine's scratch for net; keep says whether its
-// blocks will keep activations (ForwardBlock with keep).
-func newSlot(net model.Net, keep bool) *slot {
+// blocking says how a runner feeds model.BlockWorkers: size samples per
+// lockstep block (≤ BlockSize(); ≤ 0 means BlockSize()), keeping their
+// activations for BackwardBlock when keep.
+type blocking struct {
+	size int
+	keep bool
+}
+
+// newSlot prepares one goroutine's scratch for net, with blocks as bl says.
+func newSlot(net model.Net, bl blocking) *slot {
 	n := net.Size()
 	src := rand.NewPCG(0, 0)
 	s := &slot{w: net.NewWorker(), src: src, rng: rand.New(src), x: make([]float64, n)}
@@ -53,12 +62,17 @@ func newSlot(net model.Net, keep bool) *slot {
 		m := bw.BlockSize()
 		s.bw = bw
 		s.gw, _ = bw.(model.GradWorker)
-		for range m {
+		s.block = m
+		if bl.size > 0 {
+			s.block = min(bl.size, m)
+		}
+		for range s.block {
 			src := rand.NewPCG(0, 0)
 			s.srcs = append(s.srcs, src)
 			s.rngs = append(s.rngs, rand.New(src))
 			s.xs = append(s.xs, make([]float64, n))
 		}
+		m = s.block
 		s.lq, s.e, s.cA, s.cC = make([]float64, m), make([]float64, m), make([]float64, m), make([]float64, m)
 		for j := range s.cC {
 			s.cC[j] = 1
@@ -71,9 +85,45 @@ func newSlot(net model.Net, keep bool) *slot {
 				x[i] = 1
 			}
 		}
-		bw.ForwardBlock(nil, s.xs, s.lq, nil, keep)
+		bw.ForwardBlock(nil, s.xs, s.lq, nil, bl.keep)
 	}
 	return s
+}
+
+// cacheBytes is the size of the last level of cache the estimators try to
+// keep their working set in: the L3 as cpuid reports it (the L2 without
+// one; 8 MiB when neither is known). A var so that tests can vary it.
+var cacheBytes = func() int {
+	for _, c := range []int{cpuid.CPU.Cache.L3, cpuid.CPU.Cache.L2} {
+		if c > 0 {
+			return c
+		}
+	}
+	return 8 << 20
+}()
+
+// keptBlockSize returns the number of samples per lockstep block, a power of
+// two ≤ maxBlock, whose kept activations (kept bytes each) let workers
+// goroutines run a one-pass gradient of params parameters with everything
+// they touch for every sample in the last-level cache: the parameters
+// (shared), each worker's chunk accumulators a and c, and its block's
+// activations. It returns 0 when a block of one sample does not fit.
+//
+// The model assumes one cache of cacheBytes shared by all workers (those
+// beyond the CPUs the process may use take turns and do not count): right
+// for one AMD CCX or one Intel socket, pessimistic where the workers are
+// spread over several L3s. It fills at most half the cache, leaving room
+// for conflict misses and for other processes (see the README, "How the
+// time is spent", for the measurements).
+func keptBlockSize(kept, params, maxBlock, workers int) int {
+	sharing := max(1, min(workers, runtime.NumCPU()))
+	budget := cacheBytes / 2
+	for m := maxBlock; m >= 1; m /= 2 {
+		if 8*params+sharing*(16*params+m*kept) <= budget {
+			return m
+		}
+	}
+	return 0
 }
 
 // chunkBody processes samples [lo, hi) (global indices, one chunk) on slot
@@ -130,19 +180,26 @@ type runner struct {
 	closed     bool
 }
 
-// newRunner prepares workers goroutines (≤ 0: GOMAXPROCS) for net; keep
-// says whether block workers will keep activations (see newSlot).
-func newRunner(net model.Net, workers, chunk int, keep bool) *runner {
+// resolveWorkers returns the number of goroutines for a workers argument
+// (≤ 0: GOMAXPROCS).
+func resolveWorkers(workers int) int {
 	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+		return runtime.GOMAXPROCS(0)
 	}
+	return workers
+}
+
+// newRunner prepares workers goroutines (≤ 0: GOMAXPROCS) for net, feeding
+// block workers as bl says (see newSlot).
+func newRunner(net model.Net, workers, chunk int, bl blocking) *runner {
+	workers = resolveWorkers(workers)
 	if chunk <= 0 {
 		chunk = DefaultChunk
 	}
 	p := len(net.Params())
 	r := &runner{p: p, chunk: chunk, A: make([]float64, p)}
 	for range workers {
-		r.slots = append(r.slots, newSlot(net, keep))
+		r.slots = append(r.slots, newSlot(net, bl))
 	}
 	k := workers + 2
 	r.free = make(chan *accum, k)
