@@ -20,8 +20,8 @@ import (
 //     (model.BlockWorker; one sample otherwise) is drawn keeping its
 //     activations and its backward pass follows at once, added into two
 //     accumulators (Σ (L_b - shift) g_b and Σ g_b, SPEC §4) because L̄ is
-//     not known yet. The block is the largest (1, 2, 4 or 8 samples) that
-//     lets the parameters and every worker's two accumulators and block
+//     not known yet. The block (1, 2, 4 or 8 samples) is sized so that
+//     the parameters and every worker's two accumulators and block
 //     activations stay in the last-level cache (keptBlockSize);
 //   - two passes (model.GradWorker, i.e. sk_krsb, when not even one
 //     sample's activations fit beside the accumulators): the batch is drawn

@@ -412,21 +412,22 @@ func TestReinforceRejectsTinyBatch(t *testing.T) {
 
 // TestKeptBlockSize checks the cache model that sizes one-pass blocks: the
 // largest power-of-two block whose working set (parameters, two
-// accumulators and the block's activations per worker) fills at most half
-// the cache, 0 when one sample does not fit, and workers beyond the CPUs
-// not counted.
+// accumulators and the block's activations per worker) fills at most a
+// quarter of the cache, one sample up to three quarters, 0 beyond, and
+// workers beyond the CPUs not counted.
 func TestKeptBlockSize(t *testing.T) {
 	old := cacheBytes
 	t.Cleanup(func() { cacheBytes = old })
 	const kept, params = 1000, 100
-	// one worker and m samples: 8·100 + 16·100 + 1000·m bytes ≤ cache/2
+	// one worker and m samples: 8·100 + 16·100 + 1000·m bytes
 	for _, tc := range []struct{ cache, want int }{
-		{2 * (2400 + 8000), 8},
-		{2*(2400+8000) - 1, 4},
-		{2 * (2400 + 4000), 4},
-		{2 * (2400 + 2000), 2},
-		{2 * (2400 + 1000), 1},
-		{2*(2400+1000) - 1, 0},
+		{4 * (2400 + 8000), 8},
+		{4*(2400+8000) - 4, 4},
+		{4 * (2400 + 4000), 4},
+		{4 * (2400 + 2000), 2},
+		{4*(2400+2000) - 4, 1},
+		{4534, 1}, // 3/4 of it is 3400.5 ≥ 2400 + 1000
+		{4532, 0},
 		{1 << 30, 8},
 	} {
 		cacheBytes = tc.cache
@@ -434,12 +435,12 @@ func TestKeptBlockSize(t *testing.T) {
 			t.Errorf("cache %d B: block %d, want %d", tc.cache, got, tc.want)
 		}
 	}
-	cacheBytes = 2 * (2400 + 2000)
+	cacheBytes = 4 * (2400 + 2000)
 	if got := keptBlockSize(kept, params, 1, 1); got != 1 {
 		t.Errorf("BlockSize 1: block %d, want 1", got)
 	}
 	// two workers share the cache: 800 + 2·(1600 + 1000·m)
-	cacheBytes = 2 * (800 + 2*(1600+2000))
+	cacheBytes = 4 * (800 + 2*(1600+2000))
 	cpus := runtime.NumCPU()
 	want := 2
 	if cpus < 2 {

@@ -103,25 +103,40 @@ var cacheBytes = func() int {
 }()
 
 // keptBlockSize returns the number of samples per lockstep block, a power of
-// two ≤ maxBlock, whose kept activations (kept bytes each) let workers
-// goroutines run a one-pass gradient of params parameters with everything
-// they touch for every sample in the last-level cache: the parameters
-// (shared), each worker's chunk accumulators a and c, and its block's
-// activations. It returns 0 when a block of one sample does not fit.
+// two ≤ maxBlock, for workers goroutines running a one-pass gradient of
+// params parameters with blocks that keep kept bytes of activations per
+// sample; 0 when the one-pass form should not be used. Its working set
+// for blocks of m samples is what every sample touches: the parameters
+// (shared, 8·params bytes) and, per worker, its chunk accumulators a and c
+// (16·params) and its block's activations (m·kept).
+//
+// Blocks of m > 1 samples fetch each conditional's parameter and gradient
+// rows once per block, but their activations crowd the cache: they are used
+// when the working set fills at most a quarter of the cache. One sample per
+// block is used up to three quarters; beyond, two passes. Measured on a
+// 2-core Zen 5 with a 32 MiB L3 shared with other work (CPU seconds per
+// step, B = 256 or 2000, working set in % of the L3): sk_rs N = 200 blocks
+// of 1, 2, 4, 8 at 19, 23, 31, 47 %: 0.354, 0.337, 0.360, 0.396 s, two
+// passes 0.449 s; sk_2rsb N = 200 blocks of 1, 2 at 46, 58 %: 0.975, 1.016 s,
+// two passes 1.131 s; one sample per block against two passes: sk_1rsb
+// N = 250 (51 %) 0.133 vs 0.163 s, N = 300 (74 %) 0.218 vs 0.228 s, N = 350
+// (100 %) 0.378 vs 0.306 s; sk_2rsb N = 250 (73 %) 0.214 vs 0.229 s, N = 300
+// (105 %) 0.408 vs 0.330 s.
 //
 // The model assumes one cache of cacheBytes shared by all workers (those
 // beyond the CPUs the process may use take turns and do not count): right
 // for one AMD CCX or one Intel socket, pessimistic where the workers are
-// spread over several L3s. It fills at most half the cache, leaving room
-// for conflict misses and for other processes (see the README, "How the
-// time is spent", for the measurements).
+// spread over several L3s.
 func keptBlockSize(kept, params, maxBlock, workers int) int {
 	sharing := max(1, min(workers, runtime.NumCPU()))
-	budget := cacheBytes / 2
-	for m := maxBlock; m >= 1; m /= 2 {
-		if 8*params+sharing*(16*params+m*kept) <= budget {
+	workingSet := func(m int) int { return 8*params + sharing*(16*params+m*kept) }
+	for m := maxBlock; m > 1; m /= 2 {
+		if workingSet(m) <= cacheBytes/4 {
 			return m
 		}
+	}
+	if workingSet(1) <= cacheBytes*3/4 {
+		return 1
 	}
 	return 0
 }
