@@ -30,7 +30,7 @@ type benchResult struct {
 // REINFORCE accumulators, one Adam update. Sampling is drawing -batch
 // samples with ln q and H and nothing else.
 func runBench(args []string, e *env) (err error) {
-	fs := newFlagSet("bench", "-model cw|sk|file -n N [model flags] [-arch sk_krsb] [-k 2] [-batch 2000] [-steps 3] [-workers 0]",
+	fs := newFlagSet("bench", "-model cw|sk|ising2d|file -n N|-L L [model flags] [-arch sk_krsb] [-k 2] [-batch 2000] [-steps 3] [-workers 0]",
 		"Times -steps training steps (sampling + REINFORCE gradient + Adam) and -steps sampling passes of\n"+
 			"-batch samples, after one untimed warm-up of each, and prints one JSON line\n"+
 			"{\"arch\",\"n\",\"k\",\"batch\",\"params\",\"kernels\",\"workers\",\"sec_per_step\",\"samples_per_sec\",\"peak_rss_mb\",\"gradient\"}:\n"+

@@ -68,35 +68,51 @@ func writeCheckpoint(path string, ck *checkpoint) error {
 }
 
 // loadCheckpoint reads DIR/checkpoint.json. Every problem is a usage error
-// naming the directory.
-func loadCheckpoint(dir string) (*checkpoint, error) {
+// naming the flag that gave the directory (e.g. "-resume") and the
+// directory.
+func loadCheckpoint(flagName, dir string) (*checkpoint, error) {
 	path := filepath.Join(dir, checkpointFile)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		if _, derr := os.Stat(dir); derr != nil {
-			return nil, usagef("-resume %s: no such directory; give the run directory of an interrupted 'h2arnn train'", dir)
+			return nil, usagef("%s %s: no such directory; give a run directory written by 'h2arnn train'", flagName, dir)
 		}
-		return nil, usagef("-resume %s: no %s in it; give the run directory of an interrupted 'h2arnn train'", dir, checkpointFile)
+		return nil, usagef("%s %s: no %s in it; give a run directory written by 'h2arnn train'", flagName, dir, checkpointFile)
 	}
 	if err != nil {
-		return nil, usagef("-resume %s: cannot read %s (%v)", dir, checkpointFile, err)
+		return nil, usagef("%s %s: cannot read %s (%v)", flagName, dir, checkpointFile, err)
 	}
 	var ck checkpoint
 	if err := json.Unmarshal(b, &ck); err != nil {
-		return nil, usagef("-resume %s: %s is not a valid checkpoint (%v)", dir, checkpointFile, err)
+		return nil, usagef("%s %s: %s is not a valid checkpoint (%v)", flagName, dir, checkpointFile, err)
 	}
 	if ck.Format != checkpointFormat {
-		return nil, usagef("-resume %s: %s has format %d, this version reads format %d", dir, checkpointFile, ck.Format, checkpointFormat)
+		return nil, usagef("%s %s: %s has format %d, this version reads format %d", flagName, dir, checkpointFile, ck.Format, checkpointFormat)
 	}
 	if ck.Flags == nil || ck.Arch == "" {
-		return nil, usagef("-resume %s: %s lacks the run's configuration", dir, checkpointFile)
+		return nil, usagef("%s %s: %s lacks the run's configuration", flagName, dir, checkpointFile)
 	}
 	for _, p := range ck.Params {
 		if math.IsNaN(p) || math.IsInf(p, 0) {
-			return nil, usagef("-resume %s: %s holds non-finite parameters", dir, checkpointFile)
+			return nil, usagef("%s %s: %s holds non-finite parameters", flagName, dir, checkpointFile)
 		}
 	}
 	return &ck, nil
+}
+
+// restore checks that the checkpoint belongs to net, built as -arch arch
+// (its model's hash mhash, the architecture and the parameter count), and
+// copies its parameters into net. what names the run for messages, e.g.
+// "-resume DIR".
+func (ck *checkpoint) restore(net model.Net, arch, mhash, what string) error {
+	if ck.ModelSHA256 != mhash {
+		return usagef("%s: the model differs from the one the run was trained on (a couplings or fields file changed?); restore it or start a new run", what)
+	}
+	if len(ck.Params) != len(net.Params()) || ck.Arch != arch {
+		return usagef("%s: the checkpoint holds %d parameters of %s, the net %s has %d; the checkpoint does not belong to this configuration", what, len(ck.Params), ck.Arch, arch, len(net.Params()))
+	}
+	copy(net.Params(), ck.Params)
+	return nil
 }
 
 // pathFlags hold file names, which are saved and compared as absolute paths

@@ -14,6 +14,7 @@ import (
 type modelFlags struct {
 	model            string
 	n                int
+	side             int // -L, the side of the ising2d torus
 	j, field         float64
 	seed             uint64
 	couplings, hfile string
@@ -26,14 +27,15 @@ type modelFlags struct {
 // -couplings -fields.
 func addModelFlags(fs *flagSet, fileInputs bool) *modelFlags {
 	mf := &modelFlags{fileInputs: fileInputs}
-	models := "cw|sk|file (cw: Curie-Weiss J_ij = J/N; sk: Sherrington-Kirkpatrick J_ij ~ Normal(0, J²/N); file: read -couplings)"
+	models := "cw|sk|ising2d|file (cw: Curie-Weiss J_ij = J/N; sk: Sherrington-Kirkpatrick J_ij ~ Normal(0, J²/N); ising2d: nearest neighbours J on an L×L torus; file: read -couplings)"
 	if !fileInputs {
-		models = "cw|sk (cw: Curie-Weiss J_ij = J/N; sk: Sherrington-Kirkpatrick J_ij ~ Normal(0, J²/N))"
+		models = "cw|sk|ising2d (cw: Curie-Weiss J_ij = J/N; sk: Sherrington-Kirkpatrick J_ij ~ Normal(0, J²/N); ising2d: nearest neighbours J on an L×L torus)"
 	}
 	fs.StringVar(&mf.model, "model", "", "spin model: "+models)
 	fs.IntVar(&mf.n, "n", 0, "number of spins N (required for cw and sk; for file, 0 means 1 + the largest index in the files)")
-	fs.Float64Var(&mf.j, "J", 1, "coupling scale J (dimensionless; cw and sk)")
-	fs.Float64Var(&mf.field, "field", 0, "uniform external field h on every spin (cw and sk)")
+	fs.IntVar(&mf.side, "L", 0, "side of the ising2d torus, at least 2 (N = L², spin i = row·L + column)")
+	fs.Float64Var(&mf.j, "J", 1, "coupling scale J (dimensionless; cw, sk and ising2d)")
+	fs.Float64Var(&mf.field, "field", 0, "uniform external field h on every spin (cw, sk and ising2d)")
 	fs.Uint64Var(&mf.seed, "seed", 0, "disorder seed of the sk instance (one seed = one instance)")
 	if fileInputs {
 		fs.StringVar(&mf.couplings, "couplings", "", "couplings `FILE` (for -model file): text \"i j J_ij\" lines, 0-based, # comments; or, if the name ends in .npz, a SciPy sparse matrix (scipy.sparse.save_npz, any triangle)")
@@ -48,7 +50,21 @@ func (mf *modelFlags) build(fs *flagSet) (*model.Hamiltonian, error) {
 	if mf.n < 0 {
 		return nil, usagef("-n %d: the number of spins must be positive; give -n N with N ≥ 1", mf.n)
 	}
+	if fs.set("L") && mf.model != "ising2d" {
+		return nil, usagef("-L is the side of the -model ising2d torus; drop it or use -model ising2d")
+	}
 	switch mf.model {
+	case "ising2d":
+		for _, name := range []string{"n", "seed", "couplings", "fields"} {
+			if fs.set(name) {
+				return nil, usagef("-%s does not apply to -model ising2d (N = L², the couplings are the lattice's); drop it", name)
+			}
+		}
+		if mf.side < 2 {
+			return nil, usagef("-model ising2d needs the side of the torus; give -L L with L ≥ 2")
+		}
+		m, err := model.Ising2D(mf.side, mf.side, mf.j, mf.field)
+		return m, asUsage(err)
 	case "cw", "sk":
 		if mf.n == 0 {
 			return nil, usagef("-model %s needs the number of spins; give -n N with N ≥ 1", mf.model)
@@ -97,9 +113,9 @@ func (mf *modelFlags) build(fs *flagSet) (*model.Hamiltonian, error) {
 
 func (mf *modelFlags) choices() string {
 	if mf.fileInputs {
-		return "cw, sk or file"
+		return "cw, sk, ising2d or file"
 	}
-	return "cw or sk"
+	return "cw, sk or ising2d"
 }
 
 // parseBetas parses a comma-separated list of inverse temperatures, each a

@@ -9,11 +9,11 @@ import (
 	"github.com/h2arnn/h2arnn/output"
 )
 
-// runInstance writes the couplings of a cw or sk model in a format that
+// runInstance writes the couplings of a cw, sk or ising2d model in a format that
 // -model file reads (text lines or a SciPy .npz matrix), so that an instance
 // can be stored, shared and loaded back bit for bit.
 func runInstance(args []string, e *env) error {
-	fs := newFlagSet("instance", "-model sk|cw -n N [-seed S] [-J 1] [-field 0] [-format text|npz] [-out FILE] [-fields FILE]",
+	fs := newFlagSet("instance", "-model sk|cw|ising2d -n N|-L L [-seed S] [-J 1] [-field 0] [-format text|npz] [-out FILE] [-fields FILE]",
 		"Writes the couplings J_ij (i < j, nonzero ones, full float64 precision) to standard output or -out,\n"+
 			"either as `i j J_ij` text lines, 0-based (-format text), or as an upper-triangular CSR matrix that\n"+
 			"scipy.sparse.load_npz reads (-format npz). Without -format, an -out name ending in .npz selects npz.\n"+

@@ -62,6 +62,7 @@ func commands() []command {
 		{"exact", "exact free energy, energy, entropy and |m| of a model at given β", runExact},
 		{"sample", "sample from an exact autoregressive net (cw_n, h2arnn) and report the statistics", runSample},
 		{"train", "train a variational autoregressive net with the paper's β annealing", runTrain},
+		{"estimate", "unbiased free energy and energy with error bars from a trained net (importance sampling, neural MCMC)", runEstimate},
 		{"plot", "overlay the free energy and P(q) of several training runs in one figure", runPlot},
 		{"instance", "write a model instance (couplings file, text or .npz) to standard output or a file", runInstance},
 		{"bench", "time a training step and sampling of one architecture on this machine", runBench},

@@ -17,17 +17,19 @@ import (
 	"time"
 
 	"github.com/h2arnn/h2arnn/grad"
+	"github.com/h2arnn/h2arnn/mc"
 	"github.com/h2arnn/h2arnn/model"
 	"github.com/h2arnn/h2arnn/output"
 )
 
 // tinyTrain is a few-millisecond training run on SK N=10 with a trainable
 // net: three β, early stopping off so that every β takes its full budget,
-// an evaluation batch and samples and overlaps at every β.
+// an evaluation batch, unbiased estimates from 64 samples and samples and
+// overlaps at every β.
 func tinyTrain(dir string, extra ...string) []string {
 	a := []string{"train", "-model", "sk", "-n", "10", "-seed", "2", "-arch", "1l", "-beta-range", "0.5,1.5,3",
 		"-init-steps", "12", "-max-step", "8", "-batch", "64", "-std-limit", "0", "-stats-batches", "3",
-		"-eval-samples", "128", "-train-seed", "7", "-checkpoint-every", "5", "-save-samples", "every",
+		"-eval-samples", "128", "-estimate", "64", "-train-seed", "7", "-checkpoint-every", "5", "-save-samples", "every",
 		"-overlap-bins", "20", "-quiet", "-out", dir}
 	return append(a, extra...)
 }
@@ -54,7 +56,7 @@ func statsNoSeconds(t *testing.T, dir string) string {
 
 func readCheckpoint(t *testing.T, dir string) *checkpoint {
 	t.Helper()
-	ck, err := loadCheckpoint(dir)
+	ck, err := loadCheckpoint("-resume", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +257,7 @@ func TestRunFiles(t *testing.T) {
 	}
 	lines := jsonLines(t, out)
 	rows, header, err := output.ReadStats(filepath.Join(dir, output.StatsFile))
-	if err != nil || len(rows) != 3 || !slices.Equal(header, append(slices.Clone(output.StatsColumns), output.ExactColumns...)) {
+	if err != nil || len(rows) != 3 || !slices.Equal(header, slices.Concat(output.StatsColumns, output.ExactColumns, output.EstimateColumns)) {
 		t.Fatalf("stats.csv: %v, %d rows, header %v", err, len(rows), header)
 	}
 	for k, r := range rows {
@@ -263,8 +265,13 @@ func TestRunFiles(t *testing.T) {
 		if r.Beta != num(t, l, "beta") || r.F != num(t, l, "f") || r.FStd != num(t, l, "f_std") || r.E != num(t, l, "e") ||
 			r.EMin != num(t, l, "e_min") || r.S != num(t, l, "s") || r.MAbs != num(t, l, "m_abs") ||
 			float64(r.Steps) != num(t, l, "steps") || r.Seconds != num(t, l, "seconds") ||
-			!r.HasExact || r.FExact != num(t, l, "f_exact") || r.RelErr != num(t, l, "rel_err") {
+			!r.HasExact || r.FExact != num(t, l, "f_exact") || r.RelErr != num(t, l, "rel_err") || !r.HasEstimate {
 			t.Errorf("row %d %+v differs from JSON line %v", k, r, l)
+		}
+		for c, v := range r.Est.Values() {
+			if v != num(t, l, output.EstimateColumns[c]) {
+				t.Errorf("row %d: %s %v, JSON line %v", k, output.EstimateColumns[c], v, l[output.EstimateColumns[c]])
+			}
 		}
 	}
 	// The exact column is the enumeration of the same instance.
@@ -292,7 +299,7 @@ func TestRunFiles(t *testing.T) {
 		sum["kernels"] == "" || sum["module"] != "github.com/h2arnn/h2arnn" || sum["workers"] == nil ||
 		mdl["kind"] != "sk" || mdl["source"] != m.Source || mdl["sha256"] != modelHash(m) ||
 		seeds["seed"] != 2.0 || seeds["train_seed"] != 7.0 || flags["lr"] != nil || flags["init-steps"] != "12" ||
-		final["f"] != num(t, lines[2], "f") {
+		final["f"] != num(t, lines[2], "f") || final["f_nis"] != num(t, lines[2], "f_nis") || final["tau_int"] != num(t, lines[2], "tau_int") {
 		t.Errorf("summary.json: %s", b)
 	}
 	// LoadRun names the run by its label and finds every histogram.
@@ -314,6 +321,16 @@ func TestRunFiles(t *testing.T) {
 	}
 	if !bytes.Equal(got, wantNPY) {
 		t.Errorf("samples.npy (%d bytes) is not the last evaluation batch (%d bytes)", len(got), len(wantNPY))
+	}
+	// The estimates of the last β: mc.EstimateNet on the final net with the
+	// stream (train seed, StepID(2, EstimateStep)).
+	est, err := mc.EstimateNet(net, 1.5, mc.NetOptions{Samples: 64, Seed: 7, Step: grad.StepID(2, grad.EstimateStep), Workers: 1, NIS: true, MCMC: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := rows[2].Est; e.FNIS != est.NIS.F || e.FNISErr != est.NIS.FErr || e.ESS != est.NIS.ESS || e.ENIS != est.NIS.E ||
+		e.ENISErr != est.NIS.EErr || e.ENMCMC != est.MCMC.E.Mean || e.ENMCMCErr != est.MCMC.E.Err || e.Acceptance != est.MCMC.Acceptance || e.TauInt != est.MCMC.E.Tau {
+		t.Errorf("estimates of the last β %+v, mc.EstimateNet %+v %+v", e, *est.NIS, *est.MCMC)
 	}
 	ov, err := output.ReadOverlapsCSV(filepath.Join(dir, output.OverlapsFile))
 	if err != nil || !slices.Equal(ov, model.Overlaps(bt, 20, 1)) {

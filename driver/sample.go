@@ -13,8 +13,7 @@ import (
 )
 
 // sampleResult is the JSON line of `h2arnn sample`. FExact and RelErr are
-// present only when an exact reference exists (cw: analytic at any N;
-// other models: enumeration for N ≤ maxRefEnumerate).
+// present only when an exact reference exists (exactReference).
 type sampleResult struct {
 	Arch    string   `json:"arch"`
 	N       int      `json:"n"`
@@ -30,21 +29,16 @@ type sampleResult struct {
 	RelErr  *float64 `json:"rel_err,omitempty"`
 }
 
-// maxRefEnumerate is the largest N for which sample and train compute an
-// exact reference by enumeration for non-CW models (2^26 states take about
-// a second).
-const maxRefEnumerate = 26
-
 // runSample draws samples from an exact net (one without trainable
 // parameters) and reports their statistics. The sampling streams use
 // -sample-seed, which defaults to -seed, so that one flag reproduces a run.
 func runSample(args []string, e *env) (err error) {
-	fs := newFlagSet("sample", "-model cw|sk|file -n N [model flags] -arch cw_n|h2arnn -beta B [-samples 1000] [-sample-seed S] [-workers 0] [-out FILE.npy]",
+	fs := newFlagSet("sample", "-model cw|sk|ising2d|file -n N|-L L [model flags] -arch cw_n|h2arnn -beta B [-samples 1000] [-sample-seed S] [-workers 0] [-out FILE.npy]",
 		"Draws -samples configurations from an exact autoregressive net at inverse temperature β and prints\n"+
 			"one JSON line {\"arch\",\"n\",\"beta\",\"samples\",\"f\",\"f_std\",\"e\",\"e_min\",\"s\",\"m_abs\"}: per spin,\n"+
 			"f = mean(ln q + βH)/(βN), f_std its population std, e = mean H/N, e_min = min H/N, s = -mean(ln q)/N,\n"+
-			"m_abs = mean |Σx|/N. With an exact reference (cw: any N; other models: N ≤ 26) it adds \"f_exact\"\n"+
-			"and \"rel_err\" = (f - f_exact)/|f_exact|. Trainable architectures are trained with 'h2arnn train'.", e.stderr)
+			"m_abs = mean |Σx|/N. With an exact reference (cw: any N; ising2d without field: any L; others:\n"+
+			"N ≤ 26) it adds \"f_exact\" and \"rel_err\" = (f - f_exact)/|f_exact|. Trainable architectures are trained with 'h2arnn train'.", e.stderr)
 	mf := addModelFlags(fs, true)
 	arch := fs.String("arch", "", "exact architecture: cw_n (cw models, any N) or h2arnn (any model, N ≤ "+strconv.Itoa(model.MaxExactNet)+")")
 	betaStr := fs.String("beta", "", "inverse temperature β > 0 (required)")
@@ -113,9 +107,10 @@ func runSample(args []string, e *env) (err error) {
 	st := model.BatchStats(bt, beta)
 	res := sampleResult{Arch: net.Arch(), N: m.N, Beta: beta, Samples: *samples,
 		F: st.F, FStd: st.FStd, E: st.E, EMin: st.EMin, S: st.S, MAbs: st.MAbs}
-	if ref, ok, err := exactF(m, beta, *workers); err != nil {
+	if th, err := exactReference(m, []float64{beta}, *workers); err != nil {
 		return err
-	} else if ok {
+	} else if th != nil {
+		ref := th[0].F
 		rel := relErr(st.F, ref)
 		res.FExact, res.RelErr = &ref, &rel
 	}
@@ -126,22 +121,6 @@ func runSample(args []string, e *env) (err error) {
 		}
 	}
 	return e.emit(res)
-}
-
-// exactF returns the exact free energy per spin at β when a reference is
-// cheap: the analytic sum for cw models, enumeration for N ≤ maxRefEnumerate.
-func exactF(m *model.Hamiltonian, beta float64, workers int) (float64, bool, error) {
-	if m.CW != nil {
-		return model.CWExact(m.N, *m.CW, beta).F, true, nil
-	}
-	if m.N > maxRefEnumerate {
-		return 0, false, nil
-	}
-	th, err := model.Enumerate(m, []float64{beta}, workers)
-	if err != nil {
-		return 0, false, err
-	}
-	return th[0].F, true, nil
 }
 
 // checkFileDir checks that a file can be created at path: its directory

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/h2arnn/h2arnn/grad"
+	"github.com/h2arnn/h2arnn/mc"
 	"github.com/h2arnn/h2arnn/model"
 	"github.com/h2arnn/h2arnn/output"
 )
@@ -35,6 +36,8 @@ type trainResult struct {
 	Seconds float64  `json:"seconds"`
 	FExact  *float64 `json:"f_exact,omitempty"`
 	RelErr  *float64 `json:"rel_err,omitempty"`
+	// The unbiased estimates of -estimate (nil without).
+	*estimateColumns
 }
 
 // statsRow converts a result to its stats.csv row.
@@ -42,6 +45,9 @@ func (r trainResult) statsRow() output.StatsRow {
 	row := output.StatsRow{Beta: r.Beta, F: r.F, FStd: r.FStd, E: r.E, EMin: r.EMin, S: r.S, MAbs: r.MAbs, Steps: r.Steps, Seconds: r.Seconds}
 	if r.FExact != nil {
 		row.FExact, row.RelErr, row.HasExact = *r.FExact, *r.RelErr, true
+	}
+	if r.estimateColumns != nil {
+		row.Est, row.HasEstimate = r.estimateColumns.row(), true
 	}
 	return row
 }
@@ -57,6 +63,7 @@ type trainFlags struct {
 	initSteps, maxStep, batch int
 	lr, stdLimit              float64
 	statsBatches, evalSamples int
+	estimate                  int
 	trainSeed                 uint64
 	workers                   int
 	out                       string
@@ -81,16 +88,22 @@ var runtimeFlags = map[string]bool{
 // interrupt had arrived there.
 var testStop func(j, steps int, betaEnd bool) bool
 
-func runTrain(args []string, e *env) (err error) {
+// newTrainFlagSet defines the flags of `h2arnn train`; usage goes to
+// stderr. estimate rebuilds a run's net with the same flags.
+func newTrainFlagSet(stderr io.Writer) (fs *flagSet, mf *modelFlags, tf *trainFlags, pf *profFlags) {
 	def := grad.DefaultConfig()
-	fs := newFlagSet("train", "-model cw|sk|file -n N [model flags] -arch NAME [arch flags] [protocol flags] [-out DIR]\n       h2arnn train -resume DIR",
+	fs = newFlagSet("train", "-model cw|sk|ising2d|file -n N|-L L [model flags] -arch NAME [arch flags] [protocol flags] [-out DIR]\n       h2arnn train -resume DIR",
 		"Trains the autoregressive net -arch on the Boltzmann distribution of the model with the paper's\n"+
 			"annealing (SPEC §4): β on linspace(start, end, count), -init-steps Adam steps at the first β and up\n"+
 			"to -max-step at every later one, stopping early once std(ln q + βH)/(βN) < -std-limit.\n"+
 			"After each β it prints one JSON line {\"arch\",\"n\",\"beta\",\"f\",\"f_std\",\"e\",\"e_min\",\"s\",\"m_abs\",\n"+
 			"\"steps\",\"params\",\"seconds\"} with the statistics of the -eval-samples evaluation batch (or, with\n"+
 			"-eval-samples 0, the mean over the last -stats-batches training batches), plus \"f_exact\" and\n"+
-			"\"rel_err\" = (f - f_exact)/|f_exact| when an exact reference exists (cw: any N; others: N ≤ 26).\n"+
+			"\"rel_err\" = (f - f_exact)/|f_exact| when an exact reference exists (cw: any N; ising2d without\n"+
+			"field: any L; others: N ≤ 26). With -estimate M it also draws M samples after each β and adds\n"+
+			"unbiased estimates with error bars, as 'h2arnn estimate' computes them: \"f_nis\", \"f_nis_err\", \"ess\",\n"+
+			"\"pareto_k\", \"e_nis\", \"e_nis_err\" (importance sampling), \"e_nmcmc\", \"e_nmcmc_err\", \"acceptance\",\n"+
+			"\"tau_int\" (neural MCMC), also as stats.csv columns, and a third panel in free_energy.png.\n"+
 			"\n"+
 			"Everything goes into the run directory -out DIR (default runs/<date>-<time>-<arch>-n<N>):\n"+
 			"stats.csv (one row per β), summary.json (configuration, versions, model source, final figures),\n"+
@@ -98,9 +111,9 @@ func runTrain(args []string, e *env) (err error) {
 			"and the plots free_energy.png/.svg and overlaps.png/.svg. Ctrl-C or SIGTERM writes a checkpoint\n"+
 			"and exits with status 130; 'h2arnn train -resume DIR' continues the run with its saved flags and\n"+
 			"gives the same numbers, bit for bit, as an uninterrupted run. Progress goes to standard error.\n"+
-			"Architectures: "+strings.Join(model.Archs(), ", ")+".", e.stderr)
-	mf := addModelFlags(fs, true)
-	var tf trainFlags
+			"Architectures: "+strings.Join(model.Archs(), ", ")+".", stderr)
+	mf = addModelFlags(fs, true)
+	tf = &trainFlags{}
 	fs.StringVar(&tf.arch, "arch", "", "architecture (required): "+strings.Join(model.Archs(), "|"))
 	fs.StringVar(&tf.label, "label", "", "name of the run in plot legends (default: the architecture)")
 	fs.IntVar(&tf.k, "k", 1, "replica-symmetry-breaking steps of sk_krsb (0 = sk_rs)")
@@ -115,6 +128,7 @@ func runTrain(args []string, e *env) (err error) {
 	fs.Float64Var(&tf.stdLimit, "std-limit", def.StdLimit, "early stop at a β once the per-spin free-energy std of a batch falls below this (0: never)")
 	fs.IntVar(&tf.statsBatches, "stats-batches", def.StatsBatches, "training batches averaged into the statistics of a β")
 	fs.IntVar(&tf.evalSamples, "eval-samples", def.EvalSamples, "samples of the evaluation batch drawn after each β (0: report training statistics)")
+	fs.IntVar(&tf.estimate, "estimate", 0, "after each β, draw this many samples M and add unbiased estimates (importance sampling and neural MCMC, as 'h2arnn estimate') to the JSON line and stats.csv (0: none)")
 	fs.Uint64Var(&tf.trainSeed, "train-seed", 0, "seed of the parameter initialisation and of the training samples")
 	fs.IntVar(&tf.workers, "workers", 0, "goroutines (0 = one per core); results do not depend on it")
 	fs.StringVar(&tf.out, "out", "", "run `DIR` (created if missing; default runs/<date>-<time>-<arch>-n<N>); it must not hold another run")
@@ -123,13 +137,18 @@ func runTrain(args []string, e *env) (err error) {
 	fs.StringVar(&tf.saveSamples, "save-samples", "last", "evaluation samples and P(q) to keep: last (samples.npy, overlaps.csv of the last β), every (also samples_beta<β>.npy, overlaps_beta<β>.csv at each β) or none")
 	fs.StringVar(&tf.resume, "resume", "", "continue the interrupted run in `DIR` from its checkpoint, with its saved flags (flags given too must agree)")
 	fs.BoolVar(&tf.quiet, "quiet", false, "no progress lines on standard error")
-	pf := addProfileFlags(fs)
+	pf = addProfileFlags(fs)
+	return fs, mf, tf, pf
+}
+
+func runTrain(args []string, e *env) (err error) {
+	fs, mf, tf, pf := newTrainFlagSet(e.stderr)
 	if err := fs.parse(args); err != nil {
 		return err
 	}
 	var ck *checkpoint
 	if tf.resume != "" {
-		if ck, err = loadCheckpoint(tf.resume); err != nil {
+		if ck, err = loadCheckpoint("-resume", tf.resume); err != nil {
 			return err
 		}
 		if err := applySavedFlags(fs, ck.Flags, tf.resume); err != nil {
@@ -137,35 +156,19 @@ func runTrain(args []string, e *env) (err error) {
 		}
 		tf.out = tf.resume
 	}
-	cfg, err := tf.config(fs, def)
-	if err != nil {
-		return err
-	}
-	if tf.arch == "" {
-		return usagef("no architecture given; give -arch, one of %s", strings.Join(model.Archs(), ", "))
-	}
-	m, err := mf.build(fs)
+	cfg, m, net, err := tf.build(fs, mf)
 	if err != nil {
 		return err
 	}
 	sched := cfg.Schedule()
-	opts := model.ArchOptions{K: tf.k, Depth: tf.depth, Width: tf.width, Seed: tf.trainSeed, AnalyticInit: tf.analyticInit, Beta: sched[0]}
-	net, err := model.NewNet(tf.arch, m, opts)
-	if err != nil {
-		return usagef("-arch %s: %v", tf.arch, err)
-	}
 	mhash := modelHash(m)
 	if ck != nil {
-		if ck.ModelSHA256 != mhash {
-			return usagef("-resume %s: the model differs from the one the run was trained on (a couplings or fields file changed?); restore it or start a new run", tf.resume)
-		}
-		if len(ck.Params) != len(net.Params()) || ck.Arch != tf.arch {
-			return usagef("-resume %s: the checkpoint holds %d parameters of %s, the net %s has %d; the checkpoint does not belong to this configuration", tf.resume, len(ck.Params), ck.Arch, tf.arch, len(net.Params()))
+		if err := ck.restore(net, tf.arch, mhash, "-resume "+tf.resume); err != nil {
+			return err
 		}
 		if ck.State.BetaIndex >= len(sched) {
 			return usagef("-resume %s: the run is already complete (all %d β done); start a new run with another -out", tf.resume, len(sched))
 		}
-		copy(net.Params(), ck.Params)
 	}
 	if tf.out == "" {
 		tf.out = defaultRunDir(tf.arch, m.N, time.Now())
@@ -188,22 +191,23 @@ func runTrain(args []string, e *env) (err error) {
 		}
 	}()
 
-	refs, err := exactFs(m, sched, tf.workers)
+	th, err := exactReference(m, sched, tf.workers)
 	if err != nil {
 		return err
 	}
+	refs := freeEnergies(th)
 	tr, err := grad.NewTrainer(net, cfg)
 	if err != nil {
 		return usagef("%v; check the protocol flags with 'h2arnn train -h'", err)
 	}
 	defer tr.Close()
-	r := &trainRun{e: e, tf: &tf, mf: mf, fs: fs, cfg: cfg, sched: sched, m: m, net: net, tr: tr, refs: refs, modelSHA: mhash, started: time.Now()}
+	r := &trainRun{e: e, tf: tf, mf: mf, fs: fs, cfg: cfg, sched: sched, m: m, net: net, tr: tr, refs: refs, modelSHA: mhash, started: time.Now()}
 	statsPath := filepath.Join(tf.out, output.StatsFile)
 	if ck != nil {
 		if err := tr.SetState(ck.State); err != nil {
 			return usagef("-resume %s: %v; the checkpoint does not belong to this configuration", tf.resume, err)
 		}
-		sw, rows, err := output.ResumeStats(statsPath, refs != nil, ck.State.BetaIndex)
+		sw, rows, err := output.ResumeStats(statsPath, r.layout(), ck.State.BetaIndex)
 		if err != nil {
 			return usagef("-resume %s: %v", tf.resume, err)
 		}
@@ -213,7 +217,7 @@ func runTrain(args []string, e *env) (err error) {
 		}
 		r.resumes = ck.Resumes + 1
 	} else {
-		sw, err := output.CreateStats(statsPath, refs != nil)
+		sw, err := output.CreateStats(statsPath, r.layout())
 		if err != nil {
 			return fmt.Errorf("creating %s: %v", statsPath, err)
 		}
@@ -246,6 +250,27 @@ type trainRun struct {
 
 func (r *trainRun) dir(name string) string { return filepath.Join(r.tf.out, name) }
 
+// layout is the run's stats.csv layout.
+func (r *trainRun) layout() output.StatsLayout {
+	return output.StatsLayout{Exact: r.refs != nil, Estimate: r.tf.estimate > 0}
+}
+
+// estimate adds the unbiased estimates of -estimate to the result of β
+// index j, from samples of the streams (train seed, StepID(j,
+// EstimateStep)), which 'h2arnn estimate' reproduces.
+func (r *trainRun) estimate(res *trainResult, j int) error {
+	if r.tf.estimate == 0 {
+		return nil
+	}
+	opt := mc.NetOptions{Samples: r.tf.estimate, Seed: r.tf.trainSeed, Step: grad.StepID(j, grad.EstimateStep), Workers: r.tf.workers, NIS: true, MCMC: true}
+	est, err := mc.EstimateNet(r.net, res.Beta, opt)
+	if err != nil {
+		return fmt.Errorf("estimating at β %v: %v", res.Beta, err)
+	}
+	res.estimateColumns = newEstimateColumns(est)
+	return nil
+}
+
 // fromRow rebuilds the result of a β finished before a resume from its
 // stats.csv row.
 func (r *trainRun) fromRow(row output.StatsRow) trainResult {
@@ -255,6 +280,7 @@ func (r *trainRun) fromRow(row output.StatsRow) trainResult {
 		fx, rel := row.FExact, row.RelErr
 		res.FExact, res.RelErr = &fx, &rel
 	}
+	res.estimateColumns = estimateColumnsOf(row)
 	return res
 }
 
@@ -293,6 +319,9 @@ func (r *trainRun) train() error {
 			ref := r.refs[gr.Index]
 			rel := relErr(st.F, ref)
 			res.FExact, res.RelErr = &ref, &rel
+		}
+		if err := r.estimate(&res, gr.Index); err != nil {
+			return err
 		}
 		// Order matters for resuming: the row and the sample files of this
 		// β first, then the checkpoint that says the β is done. A crash in
@@ -499,6 +528,11 @@ func resultJSON(res trainResult) map[string]any {
 	if res.FExact != nil {
 		out["f_exact"], out["rel_err"] = fin(*res.FExact), fin(*res.RelErr)
 	}
+	if c := res.estimateColumns; c != nil {
+		for k, v := range c.row().Values() {
+			out[output.EstimateColumns[k]] = fin(v)
+		}
+	}
 	return out
 }
 
@@ -520,6 +554,28 @@ func defaultRunDir(arch string, n int, now time.Time) string {
 		}
 		dir = base + "-" + strconv.Itoa(k)
 	}
+}
+
+// build validates the flags and builds the run's protocol, model and net
+// (its parameters freshly initialised from -train-seed).
+func (tf *trainFlags) build(fs *flagSet, mf *modelFlags) (grad.Config, *model.Hamiltonian, model.Net, error) {
+	cfg, err := tf.config(fs, grad.DefaultConfig())
+	if err != nil {
+		return cfg, nil, nil, err
+	}
+	if tf.arch == "" {
+		return cfg, nil, nil, usagef("no architecture given; give -arch, one of %s", strings.Join(model.Archs(), ", "))
+	}
+	m, err := mf.build(fs)
+	if err != nil {
+		return cfg, nil, nil, err
+	}
+	opts := model.ArchOptions{K: tf.k, Depth: tf.depth, Width: tf.width, Seed: tf.trainSeed, AnalyticInit: tf.analyticInit, Beta: cfg.Schedule()[0]}
+	net, err := model.NewNet(tf.arch, m, opts)
+	if err != nil {
+		return cfg, nil, nil, usagef("-arch %s: %v", tf.arch, err)
+	}
+	return cfg, m, net, nil
 }
 
 // config validates the protocol flags, naming the flag at fault, and turns
@@ -552,6 +608,8 @@ func (tf *trainFlags) config(fs *flagSet, def grad.Config) (grad.Config, error) 
 		return cfg, usagef("-stats-batches %d: give at least 1", tf.statsBatches)
 	case tf.evalSamples < 0 || tf.evalSamples == 1:
 		return cfg, usagef("-eval-samples %d: give 0 (no evaluation batch) or at least 2", tf.evalSamples)
+	case tf.estimate < 0 || tf.estimate == 1:
+		return cfg, usagef("-estimate %d: give 0 (no estimates) or at least 2 samples", tf.estimate)
 	case tf.overlapBins < 0:
 		return cfg, usagef("-overlap-bins %d: give a number of bins ≥ 1, or 0 for no histogram", tf.overlapBins)
 	case tf.k < 0:
@@ -591,30 +649,6 @@ func (tf *trainFlags) config(fs *flagSet, def grad.Config) (grad.Config, error) 
 	cfg.StdLimit, cfg.StatsBatches, cfg.EvalSamples = tf.stdLimit, tf.statsBatches, tf.evalSamples
 	cfg.Seed, cfg.Workers = tf.trainSeed, tf.workers
 	return cfg, nil
-}
-
-// exactFs returns the exact free energy per spin at every β of the
-// schedule when a reference is cheap (see exactF), else nil. Enumeration
-// visits the states once for all β.
-func exactFs(m *model.Hamiltonian, betas []float64, workers int) ([]float64, error) {
-	out := make([]float64, len(betas))
-	switch {
-	case m.CW != nil:
-		for k, b := range betas {
-			out[k] = model.CWExact(m.N, *m.CW, b).F
-		}
-	case m.N <= maxRefEnumerate:
-		th, err := model.Enumerate(m, betas, workers)
-		if err != nil {
-			return nil, err
-		}
-		for k, t := range th {
-			out[k] = t.F
-		}
-	default:
-		return nil, nil
-	}
-	return out, nil
 }
 
 // allFlags is the full configuration: every flag's value, given or

@@ -86,9 +86,15 @@ const maxSteps = 1<<31 - 1
 // evalStep is the step number of a β's evaluation batch in StepID.
 const evalStep = 1<<32 - 1
 
+// EstimateStep is the step number, in StepID, of the batch that a driver
+// draws after a β to estimate with importance sampling (the driver's
+// train -estimate): distinct from every training step (≤ maxSteps) and
+// from the evaluation batch.
+const EstimateStep = 1<<32 - 2
+
 // StepID is the step argument of model.SampleRNG for step s at β index j:
 // j in the high 32 bits, s in the low ones. The evaluation batch at β index
-// j uses s = 2³²-1.
+// j uses s = 2³²-1 and an estimation batch s = EstimateStep.
 func StepID(j, s int) uint64 { return uint64(j)<<32 | uint64(uint32(s)) }
 
 func (c Config) validate() error {

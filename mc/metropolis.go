@@ -9,7 +9,15 @@
 //     for low temperatures where single flips do not cross between valleys;
 //   - IntegratedTime and MeanError: the integrated autocorrelation time of a
 //     series (Sokal's automatic window) and the standard error of its mean
-//     corrected by it.
+//     corrected by it;
+//   - ImportanceSampling, NeuralMCMC and EstimateNet: estimates under the
+//     Boltzmann distribution from the samples of an autoregressive net q
+//     that are exact in expectation whatever q is, with error bars: neural
+//     importance sampling (ln Z, F, e, |m|, P(q) reweighted by
+//     w = e^{-βH}/q, and the effective sample size) and neural MCMC (an
+//     independence Metropolis–Hastings chain with q as the proposal,
+//     optionally mixed with local sweeps). See nis.go for the bias of ln Ẑ
+//     at small effective sample sizes.
 //
 // Every chain draws from a caller-owned *rand.Rand, so results are a pure
 // function of the caller's seeding: the driver gives each chain its own

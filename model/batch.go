@@ -67,9 +67,18 @@ func (s *Sampler) Workers() int { return len(s.workers) }
 // sampler's goroutines (each taking the next c in turn), and returns when
 // every call has returned.
 func (s *Sampler) spread(n int, fn func(slot int, sw *sampleWorker, c int)) {
+	parallelFor(n, len(s.workers), func(slot, c int) { fn(slot, s.workers[slot], c) })
+}
+
+// parallelFor calls fn(w, c) for every c in [0, n) from workers goroutines
+// (w is the goroutine's index, 0 ≤ w < workers), each claiming the next c
+// in turn, and returns when all calls have returned. Which goroutine gets
+// which c varies from run to run: callers make their results independent
+// of it (per-c outputs, or integer sums).
+func parallelFor(n, workers int, fn func(w, c int)) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for slot, sw := range s.workers {
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -78,7 +87,7 @@ func (s *Sampler) spread(n int, fn func(slot int, sw *sampleWorker, c int)) {
 				if c >= n {
 					return
 				}
-				fn(slot, sw, c)
+				fn(w, c)
 			}
 		}()
 	}

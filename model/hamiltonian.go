@@ -21,7 +21,7 @@ type Hamiltonian struct {
 	J []float64
 	// H holds the external fields h_i.
 	H []float64
-	// Kind is "cw", "sk" or "file".
+	// Kind is "cw", "sk", "ising2d" or "file".
 	Kind string
 	// Source says where the instance came from (parameters, seed or file
 	// names) so that runs can record it.
@@ -29,6 +29,9 @@ type Hamiltonian struct {
 	// CW is set for Curie-Weiss models: J_ij = CW.J/N, h_i = CW.H. The exact
 	// finite-N and N → ∞ references apply only then.
 	CW *CWParams
+	// Ising2D is set for the 2D Ising model on a torus (model.Ising2D);
+	// its exact reference is Ising2DExact.
+	Ising2D *Ising2DParams
 }
 
 // CWParams are the two numbers of a Curie-Weiss model.

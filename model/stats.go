@@ -1,11 +1,10 @@
 package model
 
 import (
+	"fmt"
 	"math"
 	"math/bits"
 	"runtime"
-	"sync"
-	"sync/atomic"
 )
 
 // Stats are the per-spin figures of one batch at inverse temperature β
@@ -113,67 +112,30 @@ const overlapRowBlock = 16
 // bins < 1 gives nil; a batch with fewer than two samples (no pairs) gives a
 // histogram of NaN.
 func Overlaps(bt *Batch, bins int, workers int) []float64 {
-	if bins < 1 {
-		return nil
-	}
-	out := make([]float64, bins)
-	if bt == nil || bt.B < 2 || bt.N < 1 {
-		for j := range out {
-			out[j] = math.NaN()
-		}
+	out, ok := overlapHistogram(bt, bins)
+	if !ok {
 		return out
 	}
 	n, nb := bt.N, bt.B
-	nw := (n + 63) / 64
-	packed := make([]uint64, nb*nw)
-	for b := range nb {
-		row := bt.X[b*n : (b+1)*n]
-		words := packed[b*nw : (b+1)*nw]
-		for i, v := range row {
-			if v > 0 {
-				words[i>>6] |= 1 << (i & 63)
-			}
+	packed, nw := packSpins(bt)
+	counts := make([][]int64, overlapWorkers(nb, workers))
+	parallelFor(rowBlocks(nb), len(counts), func(w, blk int) {
+		if counts[w] == nil {
+			counts[w] = make([]int64, n+1)
 		}
-	}
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	blocks := (nb - 1 + overlapRowBlock - 1) / overlapRowBlock // rows 0..B-2 have partners
-	workers = max(1, min(workers, blocks))
-	counts := make([][]int64, workers)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cnt := make([]int64, n+1)
-			for {
-				blk := int(next.Add(1) - 1)
-				if blk >= blocks {
-					break
-				}
-				for a := blk * overlapRowBlock; a < min((blk+1)*overlapRowBlock, nb-1); a++ {
-					overlapRow(cnt, packed, nw, a, nb)
-				}
-			}
-			counts[w] = cnt
-		}()
-	}
-	wg.Wait()
+		for a := blk * overlapRowBlock; a < min((blk+1)*overlapRowBlock, nb-1); a++ {
+			overlapRow(counts[w], packed, nw, a, nb)
+		}
+	})
 	total := make([]int64, n+1)
 	for _, c := range counts {
-		for d, v := range c {
+		for d, v := range c { // nil for a worker that got no block
 			total[d] += v
 		}
 	}
 	var pairs int64
 	for d, v := range total {
-		j := (n - d) * bins / n
-		if j == bins {
-			j = bins - 1
-		}
-		out[j] += float64(v)
+		out[overlapBin(d, n, bins)] += float64(v)
 		pairs += v
 	}
 	// density = count / (pairs · width), width = 2/bins.
@@ -209,12 +171,131 @@ func overlapRow(cnt []int64, packed []uint64, nw, a, nb int) {
 		}
 	default:
 		for b := a + 1; b < nb; b++ {
-			rb := packed[b*nw : (b+1)*nw]
-			d := 0
-			for k, v := range ra {
-				d += bits.OnesCount64(v ^ rb[k])
-			}
-			cnt[d]++
+			cnt[distance(ra, packed[b*nw:(b+1)*nw])]++
 		}
 	}
+}
+
+// distance returns the number of spins in which two packed configurations
+// differ.
+func distance(ra, rb []uint64) int {
+	d := 0
+	for k, v := range ra {
+		d += bits.OnesCount64(v ^ rb[k])
+	}
+	return d
+}
+
+// overlapHistogram returns the zeroed histogram of bins bins and true, or,
+// when there is nothing to count, the answer of Overlaps and false: nil for
+// bins < 1, all NaN for a batch without pairs.
+func overlapHistogram(bt *Batch, bins int) ([]float64, bool) {
+	if bins < 1 {
+		return nil, false
+	}
+	out := make([]float64, bins)
+	if bt == nil || bt.B < 2 || bt.N < 1 {
+		for j := range out {
+			out[j] = math.NaN()
+		}
+		return out, false
+	}
+	return out, true
+}
+
+// overlapBin is the bin of a pair differing in d of n spins: q = 1 - 2d/n
+// falls in bin ⌊(n-d)·bins/n⌋, with q = 1 in the last bin.
+func overlapBin(d, n, bins int) int {
+	return min((n-d)*bins/n, bins-1)
+}
+
+// packSpins packs the spins of every sample of bt into nw = ⌈N/64⌉ words
+// (bit set ⇔ x = +1): sample b occupies packed[b*nw : (b+1)*nw].
+func packSpins(bt *Batch) (packed []uint64, nw int) {
+	n, nb := bt.N, bt.B
+	nw = (n + 63) / 64
+	packed = make([]uint64, nb*nw)
+	for b := range nb {
+		row := bt.X[b*n : (b+1)*n]
+		words := packed[b*nw : (b+1)*nw]
+		for i, v := range row {
+			if v > 0 {
+				words[i>>6] |= 1 << (i & 63)
+			}
+		}
+	}
+	return packed, nw
+}
+
+// rowBlocks is the number of overlapRowBlock-row blocks of the first
+// samples a of the pairs (a, b > a) of nb samples: rows 0..nb-2.
+func rowBlocks(nb int) int { return (nb - 1 + overlapRowBlock - 1) / overlapRowBlock }
+
+// overlapWorkers is the number of goroutines worth starting for the pairs
+// of nb samples when workers are asked for (≤ 0: GOMAXPROCS).
+func overlapWorkers(nb, workers int) int {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	return max(1, min(workers, rowBlocks(nb)))
+}
+
+// WeightedOverlaps is Overlaps with every pair (a, b) counted with weight
+// weights[a]·weights[b] (one finite weight ≥ 0 per sample) instead of 1:
+// with importance weights w_b ∝ P(x_b)/q(x_b) of samples drawn from q it
+// estimates P(q) under P. The density is normalised by the total weight of
+// the pairs; if that is 0 (at most one sample has weight) every bin is NaN.
+// Nil weights give Overlaps.
+//
+// Float sums depend on their order, so each block of overlapRowBlock first
+// rows accumulates its own histogram (sums over b in index order, scaled by
+// weights[a] row by row), and the blocks are added in block order: the
+// result is the same for any worker count.
+func WeightedOverlaps(bt *Batch, weights []float64, bins, workers int) []float64 {
+	if weights == nil {
+		return Overlaps(bt, bins, workers)
+	}
+	out, ok := overlapHistogram(bt, bins)
+	if !ok {
+		return out
+	}
+	n, nb := bt.N, bt.B
+	if len(weights) != nb {
+		panic(fmt.Sprintf("model: WeightedOverlaps: %d weights for %d samples", len(weights), nb))
+	}
+	packed, nw := packSpins(bt)
+	hist := make([][]float64, rowBlocks(nb))
+	rows := make([][]float64, overlapWorkers(nb, workers)) // per-goroutine Σ_b w_b by distance
+	parallelFor(rowBlocks(nb), len(rows), func(w, blk int) {
+		if rows[w] == nil {
+			rows[w] = make([]float64, n+1)
+		}
+		acc, h := rows[w], make([]float64, bins)
+		for a := blk * overlapRowBlock; a < min((blk+1)*overlapRowBlock, nb-1); a++ {
+			ra := packed[a*nw : (a+1)*nw]
+			for b := a + 1; b < nb; b++ {
+				acc[distance(ra, packed[b*nw:(b+1)*nw])] += weights[b]
+			}
+			for d, v := range acc {
+				h[overlapBin(d, n, bins)] += weights[a] * v
+				acc[d] = 0
+			}
+		}
+		hist[blk] = h
+	})
+	total := 0.0
+	for _, h := range hist {
+		for j, v := range h {
+			out[j] += v
+			total += v
+		}
+	}
+	norm := float64(bins) / (2 * total)
+	if !(total > 0) {
+		norm = math.NaN()
+	}
+	for j := range out {
+		out[j] *= norm
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -139,11 +140,12 @@ func exEqualSlices(t *testing.T, what string, got, want []float64) {
 
 // exNaiveOverlaps is the O(B²N) oracle: integer dot products s = N q and
 // the bin j with -1 + 2j/bins ≤ s/N < -1 + 2(j+1)/bins, i.e.
-// j = ⌊(s + N)·bins / (2N)⌋, clamped to the last bin for q = 1.
-func exNaiveOverlaps(bt *Batch, bins int) []float64 {
+// j = ⌊(s + N)·bins / (2N)⌋, clamped to the last bin for q = 1. With
+// weights, pair (a, b) counts weights[a]·weights[b]; nil weights count 1.
+func exNaiveOverlaps(bt *Batch, bins int, weights ...float64) []float64 {
 	n := bt.N
 	h := make([]float64, bins)
-	pairs := 0
+	total := 0.0
 	for a := range bt.B {
 		for b := a + 1; b < bt.B; b++ {
 			s := 0
@@ -151,14 +153,68 @@ func exNaiveOverlaps(bt *Batch, bins int) []float64 {
 				s += int(bt.X[a*n+i]) * int(bt.X[b*n+i])
 			}
 			j := min((s+n)*bins/(2*n), bins-1)
-			h[j]++
-			pairs++
+			w := 1.0
+			if weights != nil {
+				w = weights[a] * weights[b]
+			}
+			h[j] += w
+			total += w
 		}
 	}
 	for j := range h {
-		h[j] /= float64(pairs) * 2 / float64(bins)
+		h[j] /= total * 2 / float64(bins)
 	}
 	return h
+}
+
+// TestWeightedOverlaps: against the naive oracle with random weights (to
+// rounding), equal weights give Overlaps, nil weights are Overlaps, the
+// result does not depend on the worker count (bit for bit), and weights
+// that leave no pair give NaN.
+func TestWeightedOverlaps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, n := range []int{1, 5, 64, 65, 130} {
+		bt := exRandomBatch(n, 61, 0.3, uint64(n))
+		w := make([]float64, bt.B)
+		for b := range w {
+			w[b] = rng.ExpFloat64()
+		}
+		for _, bins := range []int{1, 7, 100} {
+			want := exNaiveOverlaps(bt, bins, w...)
+			got := WeightedOverlaps(bt, w, bins, 1)
+			for j := range got {
+				if !exClose(got[j], want[j], 1e-13) {
+					t.Fatalf("N=%d bins=%d: bin %d %v, naive %v", n, bins, j, got[j], want[j])
+				}
+			}
+			for _, workers := range []int{2, 3, 0} {
+				if again := WeightedOverlaps(bt, w, bins, workers); !slices.Equal(again, got) {
+					t.Fatalf("N=%d bins=%d workers=%d: %v, with 1 worker %v", n, bins, workers, again, got)
+				}
+			}
+			equal := make([]float64, bt.B)
+			for b := range equal {
+				equal[b] = 0.25
+			}
+			plain := Overlaps(bt, bins, 2)
+			for j, v := range WeightedOverlaps(bt, equal, bins, 2) {
+				if !exClose(v, plain[j], 1e-13) {
+					t.Fatalf("N=%d bins=%d: equal weights give bin %d = %v, Overlaps %v", n, bins, j, v, plain[j])
+				}
+			}
+			if !slices.Equal(WeightedOverlaps(bt, nil, bins, 2), plain) {
+				t.Fatalf("nil weights differ from Overlaps")
+			}
+		}
+	}
+	bt := exRandomBatch(10, 40, 0.3, 1)
+	one := make([]float64, bt.B)
+	one[7] = 1
+	for _, v := range WeightedOverlaps(bt, one, 10, 2) {
+		if !math.IsNaN(v) {
+			t.Fatalf("one weighted sample: %v, want NaN (no pair has weight)", v)
+		}
+	}
 }
 
 func exRandomBatch(n, b int, bias float64, seed uint64) *Batch {

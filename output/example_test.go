@@ -19,7 +19,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	stats, err := output.CreateStats(filepath.Join(dir, output.StatsFile), true)
+	stats, err := output.CreateStats(filepath.Join(dir, output.StatsFile), output.StatsLayout{Exact: true})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -142,8 +142,16 @@ func sameRow(a, b StatsRow) bool {
 			return false
 		}
 	}
-	if a.Steps != b.Steps || a.HasExact != b.HasExact {
+	if a.Steps != b.Steps || a.HasExact != b.HasExact || a.HasEstimate != b.HasEstimate {
 		return false
+	}
+	if a.HasEstimate {
+		ea, eb := a.Est.Values(), b.Est.Values()
+		for k := range ea {
+			if !sameFloat(ea[k], eb[k]) {
+				return false
+			}
+		}
 	}
 	return !a.HasExact || (sameFloat(a.FExact, b.FExact) && sameFloat(a.RelErr, b.RelErr))
 }
@@ -156,14 +164,18 @@ func testRows() []StatsRow {
 	}
 	rows[0].SetExact(-6.931471805599454)
 	rows[2].SetExact(-1)
+	rows[0].Est = Estimates{FNIS: -6.9314718056, FNISErr: 1e-9, ESS: 0.97, ParetoK: 0.21, ENIS: -0.051, ENISErr: 2e-3, ENMCMC: -0.049, ENMCMCErr: 3e-3, Acceptance: 0.95, TauInt: 0.52}
+	rows[0].HasEstimate = true
+	rows[2].Est = Estimates{FNIS: -1.0000001, FNISErr: math.Inf(1), ESS: 5e-4, ParetoK: math.NaN(), ENIS: -1, ENISErr: 0, ENMCMC: -1, ENMCMCErr: 0, Acceptance: 0.01, TauInt: 40}
+	rows[2].HasEstimate = true
 	return rows
 }
 
 func TestStatsRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	for _, withExact := range []bool{true, false} {
+	for _, layout := range []StatsLayout{{}, {Exact: true}, {Estimate: true}, {Exact: true, Estimate: true}} {
 		path := filepath.Join(dir, "stats.csv")
-		w, err := CreateStats(path, withExact)
+		w, err := CreateStats(path, layout)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,8 +196,11 @@ func TestStatsRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantHdr := "beta,f,f_std,e,e_min,s,m_abs,steps,seconds"
-		if withExact {
+		if layout.Exact {
 			wantHdr += ",f_exact,rel_err"
+		}
+		if layout.Estimate {
+			wantHdr += ",f_nis,f_nis_err,ess,pareto_k,e_nis,e_nis_err,e_nmcmc,e_nmcmc_err,acceptance,tau_int"
 		}
 		if strings.Join(hdr, ",") != wantHdr {
 			t.Errorf("header %v, want %s", hdr, wantHdr)
@@ -195,23 +210,29 @@ func TestStatsRoundTrip(t *testing.T) {
 		}
 		for k := range rows {
 			want := rows[k]
-			if !withExact {
-				want.HasExact = false
-			}
+			want.HasExact = want.HasExact && layout.Exact
+			want.HasEstimate = want.HasEstimate && layout.Estimate
 			if !sameRow(got[k], want) {
-				t.Errorf("withExact=%v row %d:\n got %+v\nwant %+v", withExact, k, got[k], want)
+				t.Errorf("%+v row %d:\n got %+v\nwant %+v", layout, k, got[k], want)
 			}
 		}
 		// The file is what pandas reads: the row without an exact value
-		// has empty exact fields; specials are spelt the Python way.
+		// or estimates has empty fields there; specials are spelt the
+		// Python way.
 		b, _ := os.ReadFile(path)
 		lines := strings.Split(string(b), "\n")
 		wantLine1 := "1.3000000000000003,-0.3333333333333333,5e-324,1.7976931348623157e+308,-1.7976931348623157e+308,nan,inf,17,-inf"
-		if withExact {
+		if layout.Exact {
 			wantLine1 += ",,"
+		}
+		if layout.Estimate {
+			wantLine1 += ",,,,,,,,,,"
 		}
 		if lines[2] != wantLine1 {
 			t.Errorf("row 1 written as\n%s\nwant\n%s", lines[2], wantLine1)
+		}
+		if layout.Estimate && !strings.HasSuffix(lines[3], ",-1.0000001,inf,0.0005,nan,-1,0,-1,0,0.01,40") {
+			t.Errorf("row 2 written as\n%s", lines[3])
 		}
 	}
 }
@@ -266,7 +287,7 @@ func TestReadStatsErrors(t *testing.T) {
 func TestResumeStats(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "stats.csv")
-	w, err := CreateStats(path, true)
+	w, err := CreateStats(path, StatsLayout{Exact: true, Estimate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,15 +302,17 @@ func TestResumeStats(t *testing.T) {
 	f.Close()
 	before, _ := os.ReadFile(path)
 
-	if _, _, err := ResumeStats(path, true, 4); err == nil || !strings.Contains(err.Error(), "only 3 rows") {
+	if _, _, err := ResumeStats(path, StatsLayout{Exact: true, Estimate: true}, 4); err == nil || !strings.Contains(err.Error(), "only 3 rows") {
 		t.Errorf("keep 4 of 3: err = %v", err)
 	}
-	if _, _, err := ResumeStats(path, false, 1); err == nil || !strings.Contains(err.Error(), "header") {
-		t.Errorf("header mismatch: err = %v", err)
+	for _, other := range []StatsLayout{{}, {Exact: true}, {Estimate: true}} {
+		if _, _, err := ResumeStats(path, other, 1); err == nil || !strings.Contains(err.Error(), "header") {
+			t.Errorf("header mismatch %+v: err = %v", other, err)
+		}
 	}
 	assertFile(t, path, string(before)) // failed resumes change nothing
 
-	w, kept, err := ResumeStats(path, true, 2)
+	w, kept, err := ResumeStats(path, StatsLayout{Exact: true, Estimate: true}, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +386,7 @@ func TestSummaryAndLoadRun(t *testing.T) {
 	if err := CheckWritable(dir); err != nil {
 		t.Fatal(err)
 	}
-	w, _ := CreateStats(filepath.Join(dir, StatsFile), true)
+	w, _ := CreateStats(filepath.Join(dir, StatsFile), StatsLayout{Exact: true})
 	rows := testRows()
 	for _, r := range rows {
 		w.Write(r)

@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -35,7 +36,8 @@ const RelErrFloor = 0x1p-53
 // (one colour per run, the legend shows Run.Label) and writes the figure as
 // pathNoExt+".png" and pathNoExt+".svg", each atomically.
 //
-// The figure has two panels sharing the β axis. The upper one shows f, and
+// The figure has two panels sharing the β axis, and a third one when some
+// run has unbiased estimates (StatsRow.HasEstimate; see nisPanel). The upper one shows f, and
 // the exact f as a thin black dashed line for runs that have it. The lower
 // one, on a log axis, shows the relative error |f − f_exact|/|f_exact| of
 // the runs with an exact reference (values below RelErrFloor drawn at it);
@@ -130,15 +132,128 @@ func PlotFreeEnergy(runs []Run, pathNoExt string) error {
 	if !math.IsInf(lo, 1) {
 		setLogY(bottom, lo, hi)
 		panels = append(panels, bottom)
-		// Both panels show the same β range so that they read as one
-		// figure.
-		bottom.X.Min, bottom.X.Max = top.X.Min, top.X.Max
+	}
+	nis, err := nisPanel(runs, anyExact)
+	if err != nil {
+		return err
+	}
+	if nis != nil {
+		panels = append(panels, nis)
+	}
+	// All panels show the same β range so that they read as one figure.
+	xmin, xmax := top.X.Min, top.X.Max
+	for _, p := range panels[1:] {
+		xmin, xmax = math.Min(xmin, p.X.Min), math.Max(xmax, p.X.Max)
+	}
+	for _, p := range panels {
+		p.X.Min, p.X.Max = xmin, xmax
 	}
 	h := 4 * vg.Inch
-	if len(panels) == 2 {
-		h = 7 * vg.Inch
+	if len(panels) > 1 {
+		h = vg.Length(3*len(panels)+1) * vg.Inch
 	}
 	return savePanels(panels, 6*vg.Inch, h, pathNoExt)
+}
+
+// nisGap returns, for the rows of r with unbiased estimates (HasEstimate,
+// finite f, FNIS and FNISErr), the variational and the NIS free energies
+// minus a reference with the NIS standard error: the reference is the exact
+// f when exact is true (rows without one are skipped), else the NIS value
+// itself, so that the variational gap shows above an NIS line at zero.
+func nisGap(r Run, exact bool) (variational, nis plotter.XYs, nisErr []float64) {
+	for _, s := range r.Stats {
+		if !s.HasEstimate || !finite(s.Beta) || !finite(s.F) || !finite(s.Est.FNIS) || !finite(s.Est.FNISErr) {
+			continue
+		}
+		ref := s.Est.FNIS
+		if exact {
+			if !s.HasExact || !finite(s.FExact) {
+				continue
+			}
+			ref = s.FExact
+		}
+		variational = append(variational, plotter.XY{X: s.Beta, Y: s.F - ref})
+		nis = append(nis, plotter.XY{X: s.Beta, Y: s.Est.FNIS - ref})
+		nisErr = append(nisErr, s.Est.FNISErr)
+	}
+	return variational, nis, nisErr
+}
+
+// xyErrors is a series of points with symmetric vertical error bars.
+type xyErrors struct {
+	plotter.XYs
+	plotter.YErrors
+}
+
+// nisPanel returns the panel "variational vs NIS vs exact", or nil if no
+// run has unbiased estimates: per run, the variational f (line, the run's
+// colour) and the NIS estimate (its glyph with ±1 standard error bars),
+// both minus the exact f when some run has an exact reference (exact; then
+// the black zero line is the exact value), else minus the NIS value (the
+// variational f's height above the NIS estimate). So that the error bars
+// of runs at the same β do not hide each other, run k's NIS points are
+// drawn shifted along β by (k - (runs-1)/2)·1 % of the β range.
+func nisPanel(runs []Run, exact bool) (*plot.Plot, error) {
+	title, ylabel := "Variational (line) and NIS ±1 SE (bars) minus the exact f", "f − f_exact  [J]"
+	if !exact {
+		title, ylabel = "Variational f above the NIS estimate (bars: NIS ±1 SE)", "f − f_NIS  [J]"
+	}
+	p := newPlot(title, labelBeta, ylabel)
+	p.Legend = plot.NewLegend() // the upper panel's legend serves all
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, r := range runs {
+		for _, s := range r.Stats {
+			if finite(s.Beta) {
+				lo, hi = math.Min(lo, s.Beta), math.Max(hi, s.Beta)
+			}
+		}
+	}
+	drawn := false
+	for k, r := range runs {
+		v, n, errs := nisGap(r, exact)
+		if len(v) == 0 {
+			continue
+		}
+		shift := (float64(k) - float64(len(runs)-1)/2) * 0.01 * (hi - lo)
+		n = slices.Clone(n)
+		for i := range n {
+			n[i].X += shift
+		}
+		drawn = true
+		c := plotutil.Color(k)
+		l, err := plotter.NewLine(v)
+		if err != nil {
+			return nil, err
+		}
+		l.Color = c
+		l.Dashes = plotutil.Dashes(k)
+		sc, err := plotter.NewScatter(n)
+		if err != nil {
+			return nil, err
+		}
+		sc.Color = c
+		sc.Shape = plotutil.Shape(k)
+		sc.Radius = vg.Points(2.5)
+		ye := make(plotter.YErrors, len(errs))
+		for i, e := range errs {
+			ye[i].Low, ye[i].High = e, e
+		}
+		bars, err := plotter.NewYErrorBars(xyErrors{n, ye})
+		if err != nil {
+			return nil, err
+		}
+		bars.Color = c
+		p.Add(l, sc, bars)
+	}
+	if !drawn {
+		return nil, nil
+	}
+	zero := plotter.NewFunction(func(float64) float64 { return 0 })
+	zero.Color = color.Black
+	zero.Width = vg.Points(0.7)
+	zero.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
+	p.Add(zero)
+	return p, nil
 }
 
 // PlotOverlaps draws the overlap distribution P(q) of every run that has

@@ -120,6 +120,62 @@ func TestPlotFreeEnergy(t *testing.T) {
 	}
 }
 
+// TestPlotNISPanel: with unbiased estimates the figure gets a third panel;
+// its points are the variational and NIS free energies minus the exact one
+// (minus the NIS one without an exact reference), with the NIS standard
+// errors as bars, and rows without estimates are left out.
+func TestPlotNISPanel(t *testing.T) {
+	dir := plotDir(t)
+	runs := demoRuns()
+	for k := range runs {
+		for i := range runs[k].Stats {
+			if i%4 == 3 {
+				continue
+			}
+			s := &runs[k].Stats[i]
+			s.HasEstimate = true
+			s.Est.FNIS = s.F - 0.9*(s.F-s.FExact)
+			if !s.HasExact {
+				s.Est.FNIS = s.F - 1e-3
+			}
+			s.Est.FNISErr = 2e-4 + 1e-5*float64(i)
+		}
+	}
+	v, n, e := nisGap(runs[1], true)
+	if len(v) != 30 || len(n) != 30 || len(e) != 30 {
+		t.Fatalf("%d, %d, %d points, want 30 (39 rows, every fourth without estimates)", len(v), len(n), len(e))
+	}
+	s := runs[1].Stats[5]
+	if v[4].X != s.Beta || v[4].Y != s.F-s.FExact || n[4].Y != s.Est.FNIS-s.FExact || e[4] != s.Est.FNISErr {
+		t.Errorf("point 4: %v %v ± %v, want β %v, %v, %v ± %v", v[4], n[4], e[4], s.Beta, s.F-s.FExact, s.Est.FNIS-s.FExact, s.Est.FNISErr)
+	}
+	if v, _, _ := nisGap(runs[2], true); len(v) != 0 {
+		t.Errorf("a run without exact values gave %d gap points against the exact f", len(v))
+	}
+	v, n, _ = nisGap(runs[2], false)
+	if len(v) != 30 || n[0].Y != 0 || math.Abs(v[0].Y-1e-3) > 1e-12 {
+		t.Errorf("no exact reference: variational %v, NIS %v; want 1e-3 above 0", v[:1], n[:1])
+	}
+	if p, err := nisPanel(demoRuns(), true); p != nil || err != nil {
+		t.Errorf("runs without estimates gave a panel (%v)", err)
+	}
+	if err := PlotFreeEnergy(runs, filepath.Join(dir, "free_energy_nis")); err != nil {
+		t.Fatal(err)
+	}
+	checkImages(t, filepath.Join(dir, "free_energy_nis"))
+	svg, _ := os.ReadFile(filepath.Join(dir, "free_energy_nis.svg"))
+	if !strings.Contains(string(svg), "NIS ±1 SE (bars) minus the exact f") {
+		t.Error("free_energy_nis.svg has no NIS panel")
+	}
+	if err := PlotFreeEnergy(runs[2:], filepath.Join(dir, "free_energy_nis_noexact")); err != nil {
+		t.Fatal(err)
+	}
+	svg, _ = os.ReadFile(filepath.Join(dir, "free_energy_nis_noexact.svg"))
+	if !strings.Contains(string(svg), "above the NIS estimate") {
+		t.Error("free_energy_nis_noexact.svg has no NIS panel relative to NIS")
+	}
+}
+
 func TestPlotOverlaps(t *testing.T) {
 	dir := plotDir(t)
 	runs := demoRuns()

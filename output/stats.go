@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -32,6 +33,38 @@ type StatsRow struct {
 	// meaningful only if HasExact. Set all three with SetExact.
 	FExact, RelErr float64
 	HasExact       bool
+	// Est holds the unbiased estimates of the β (train -estimate),
+	// meaningful only if HasEstimate.
+	Est         Estimates
+	HasEstimate bool
+}
+
+// Estimates are the neural importance sampling (NIS) and neural MCMC
+// figures of one β (package mc): per spin, in units of the coupling scale.
+type Estimates struct {
+	// FNIS = -ln Ẑ/(βN) with its standard error FNISErr (delta method).
+	FNIS, FNISErr float64
+	// ESS is the relative effective sample size (Σw)²/(M·Σw²) ∈ [1/M, 1],
+	// and ParetoK the fitted tail shape of the weights (mc.Weights.ParetoK;
+	// NaN when undefined): error bars hold for ParetoK ≲ 0.7.
+	ESS, ParetoK float64
+	// ENIS is the reweighted energy per spin with its standard error.
+	ENIS, ENISErr float64
+	// ENMCMC is the chain's mean energy per spin with its standard error
+	// corrected by TauInt, the chain's integrated autocorrelation time of
+	// e (in steps); Acceptance is its acceptance rate.
+	ENMCMC, ENMCMCErr  float64
+	Acceptance, TauInt float64
+}
+
+// Values returns the estimates in the order of EstimateColumns.
+func (e Estimates) Values() []float64 {
+	return []float64{e.FNIS, e.FNISErr, e.ESS, e.ParetoK, e.ENIS, e.ENISErr, e.ENMCMC, e.ENMCMCErr, e.Acceptance, e.TauInt}
+}
+
+// fields returns pointers to the estimates in the order of EstimateColumns.
+func (e *Estimates) fields() []*float64 {
+	return []*float64{&e.FNIS, &e.FNISErr, &e.ESS, &e.ParetoK, &e.ENIS, &e.ENISErr, &e.ENMCMC, &e.ENMCMCErr, &e.Acceptance, &e.TauInt}
 }
 
 // SetExact records the exact free energy per spin fExact and the signed
@@ -47,42 +80,54 @@ func (r *StatsRow) SetExact(fExact float64) {
 }
 
 // StatsColumns are the columns of stats.csv in order; ExactColumns follow
-// them when the run has an exact reference.
+// them when the run has an exact reference, and EstimateColumns (the
+// fields of Estimates, in order) follow those when it estimates with NIS
+// and NMCMC.
 var (
-	StatsColumns = []string{"beta", "f", "f_std", "e", "e_min", "s", "m_abs", "steps", "seconds"}
-	ExactColumns = []string{"f_exact", "rel_err"}
+	StatsColumns    = []string{"beta", "f", "f_std", "e", "e_min", "s", "m_abs", "steps", "seconds"}
+	ExactColumns    = []string{"f_exact", "rel_err"}
+	EstimateColumns = []string{"f_nis", "f_nis_err", "ess", "pareto_k", "e_nis", "e_nis_err", "e_nmcmc", "e_nmcmc_err", "acceptance", "tau_int"}
 )
+
+// StatsLayout says which optional column groups a stats file has.
+type StatsLayout struct {
+	Exact    bool // ExactColumns
+	Estimate bool // EstimateColumns
+}
 
 // StatsWriter appends rows to a stats.csv file. Every Write reaches the disk
 // (write + fsync) before it returns, so a crash or a kill loses no row that
 // was already reported. A StatsWriter is not safe for concurrent use.
 type StatsWriter struct {
-	f         *os.File
-	path      string
-	withExact bool
-	buf       []byte
+	f      *os.File
+	path   string
+	layout StatsLayout
+	buf    []byte
 }
 
-// header returns the header line (with '\n') for a file with or without the
-// exact columns.
-func header(withExact bool) string {
-	cols := StatsColumns
-	if withExact {
-		cols = append(append([]string(nil), StatsColumns...), ExactColumns...)
+// header returns the header line (with '\n') for a file of the layout.
+func header(layout StatsLayout) string {
+	cols := slices.Clone(StatsColumns)
+	if layout.Exact {
+		cols = append(cols, ExactColumns...)
+	}
+	if layout.Estimate {
+		cols = append(cols, EstimateColumns...)
 	}
 	return strings.Join(cols, ",") + "\n"
 }
 
 // CreateStats creates (or truncates) the stats file at path and writes its
-// header: beta,f,f_std,e,e_min,s,m_abs,steps,seconds and, if withExact,
-// f_exact,rel_err. The header is on disk when CreateStats returns.
-func CreateStats(path string, withExact bool) (*StatsWriter, error) {
+// header: beta,f,f_std,e,e_min,s,m_abs,steps,seconds, then f_exact,rel_err
+// if layout.Exact and the EstimateColumns if layout.Estimate. The header is
+// on disk when CreateStats returns.
+func CreateStats(path string, layout StatsLayout) (*StatsWriter, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("stats file: %w", err)
 	}
-	w := &StatsWriter{f: f, path: path, withExact: withExact}
-	if err := w.commit([]byte(header(withExact))); err != nil {
+	w := &StatsWriter{f: f, path: path, layout: layout}
+	if err := w.commit([]byte(header(layout))); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -99,14 +144,14 @@ func CreateStats(path string, withExact bool) (*StatsWriter, error) {
 // checkpoint, and any partial last line, are dropped because the resumed
 // run writes them again), and returns the kept rows. The file is rewritten
 // atomically, so an error leaves it as it was. The file's header must be the
-// one CreateStats(path, withExact) writes, and it must hold at least keep
+// one CreateStats(path, layout) writes, and it must hold at least keep
 // rows.
-func ResumeStats(path string, withExact bool, keep int) (*StatsWriter, []StatsRow, error) {
+func ResumeStats(path string, layout StatsLayout, keep int) (*StatsWriter, []StatsRow, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("resume stats: %w", err)
 	}
-	h := header(withExact)
+	h := header(layout)
 	if !bytes.HasPrefix(data, []byte(h)) {
 		first, _, _ := bytes.Cut(data, []byte("\n"))
 		return nil, nil, fmt.Errorf("resume stats %s: header is %q, want %q; was the run started with other options?", path, first, strings.TrimSuffix(h, "\n"))
@@ -138,15 +183,16 @@ func ResumeStats(path string, withExact bool, keep int) (*StatsWriter, []StatsRo
 	if err != nil {
 		return nil, nil, fmt.Errorf("resume stats: %w", err)
 	}
-	return &StatsWriter{f: f, path: path, withExact: withExact}, rows, nil
+	return &StatsWriter{f: f, path: path, layout: layout}, rows, nil
 }
 
 // Write appends one row and syncs the file. Floats are written with the
 // shortest decimal form that parses back to the same float64 (strconv 'g',
 // -1); NaN and infinities as nan, inf and -inf, which numpy and pandas read.
-// In a file with the exact columns, a row without HasExact leaves them empty
-// (pandas and numpy.genfromtxt read empty fields as NaN). In a file without
-// them, a row's exact fields are not written.
+// In a file with the exact (estimate) columns, a row without HasExact
+// (HasEstimate) leaves them empty (pandas and numpy.genfromtxt read empty
+// fields as NaN). In a file without them, a row's exact (estimate) fields
+// are not written.
 func (w *StatsWriter) Write(r StatsRow) error {
 	if w.f == nil {
 		return fmt.Errorf("stats file %s: write after Close", w.path)
@@ -162,19 +208,27 @@ func (w *StatsWriter) Write(r StatsRow) error {
 	b = strconv.AppendInt(b, int64(r.Steps), 10)
 	b = append(b, ',')
 	b = appendFloat(b, r.Seconds)
-	if w.withExact {
-		b = append(b, ',')
-		if r.HasExact {
-			b = appendFloat(b, r.FExact)
-			b = append(b, ',')
-			b = appendFloat(b, r.RelErr)
-		} else {
-			b = append(b, ',')
-		}
+	if w.layout.Exact {
+		b = appendGroup(b, r.HasExact, []float64{r.FExact, r.RelErr})
+	}
+	if w.layout.Estimate {
+		b = appendGroup(b, r.HasEstimate, r.Est.Values())
 	}
 	b = append(b, '\n')
 	w.buf = b
 	return w.commit(b)
+}
+
+// appendGroup appends a comma and then the values separated by commas, or
+// only the commas if !has.
+func appendGroup(b []byte, has bool, vs []float64) []byte {
+	for _, v := range vs {
+		b = append(b, ',')
+		if has {
+			b = appendFloat(b, v)
+		}
+	}
+	return b
 }
 
 // commit writes b and fsyncs the file.
@@ -219,9 +273,10 @@ func appendFloat(b []byte, v float64) []byte {
 // ReadStats reads a stats file written by StatsWriter (or edited by hand or
 // by pandas, as long as the columns keep their names). Columns are matched
 // by name, in any order; beta and f are required, any other column of
-// StatsColumns or ExactColumns that is missing reads as NaN (steps as 0),
-// and unknown columns are ignored. HasExact is set for rows whose f_exact is
-// present and not empty. It returns the rows in file order and the header's
+// StatsColumns, ExactColumns or EstimateColumns that is missing reads as
+// NaN (steps as 0), and unknown columns are ignored. HasExact is set for
+// rows whose f_exact is present and not empty, HasEstimate for rows whose
+// f_nis is. It returns the rows in file order and the header's
 // column names. Errors name the file and line.
 func ReadStats(path string) ([]StatsRow, []string, error) {
 	f, err := os.Open(path)
@@ -239,7 +294,7 @@ func parseStats(r io.Reader, name string) ([]StatsRow, []string, error) {
 		if err := sc.Err(); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", name, err)
 		}
-		return nil, nil, fmt.Errorf("%s: empty file; a stats file starts with the header %s", name, strings.TrimSpace(header(false)))
+		return nil, nil, fmt.Errorf("%s: empty file; a stats file starts with the header %s", name, strings.TrimSpace(header(StatsLayout{})))
 	}
 	hdr := strings.Split(strings.TrimRight(sc.Text(), "\r"), ",")
 	col := map[string]int{}
@@ -296,6 +351,15 @@ func parseStats(r io.Reader, name string) ([]StatsRow, []string, error) {
 		}
 		if row.FExact, row.HasExact, err = get("f_exact"); err != nil {
 			return nil, nil, err
+		}
+		for k, v := range row.Est.fields() {
+			var has bool
+			if *v, has, err = get(EstimateColumns[k]); err != nil {
+				return nil, nil, err
+			}
+			if k == 0 {
+				row.HasEstimate = has
+			}
 		}
 		if k, ok := col["steps"]; ok {
 			s := strings.TrimSpace(fields[k])
