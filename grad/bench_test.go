@@ -68,12 +68,15 @@ func BenchmarkLikelihoodStep(b *testing.B) {
 
 // BenchmarkReinforceForms times one REINFORCE step (no optimiser) of
 // sk_krsb, k = 0, 1, 2, on an SK instance of N = 200 spins with batches of
-// 2000 on all cores, in every form: "rerun" (two passes: blocks drawn
-// keeping nothing, then re-run by GradBlock), "keep=m" (one pass: blocks of
-// m samples keep their activations for BackwardBlock) and "auto" (the
-// estimator's choice); and "draw", drawing the same batch with
-// model.Sampler, the reference the step is compared with. All forms give
-// the same gradient bits (TestReinforceFormsAgree); only their speed differs.
+// 2000 on all cores, in every form: "rerun" (two passes: the batch drawn
+// keeping nothing, then every sample re-run by GradBlock), "keep=m" (one
+// pass: blocks of m samples keep their activations for BackwardBlock) and
+// "auto" (the estimator's choice); and "draw", drawing the same batch with
+// model.Sampler, the reference the step is compared with. Block sizes give
+// the same gradient bits and the two forms agree to rounding
+// (TestReinforceBlocksAgree); only their speed differs. Besides wall-clock
+// seconds it reports CPU seconds per step, which move much less on a shared
+// machine.
 //
 //	go test -run '^$' -bench ReinforceForms -count 6 ./grad
 func BenchmarkReinforceForms(b *testing.B) {

@@ -38,10 +38,10 @@ import (
 // ("How the time is spent") gives both, measured.
 //
 // The two forms round differently (the tests hold them to 1e-12 of the
-// largest component); block sizes change no bit. So that results do not depend on the
-// number of workers, the form is chosen as if all the CPUs the process may
-// use (runtime.NumCPU) shared the cache; only the block size follows the
-// actual number of workers.
+// largest component); block sizes change no bit. So that results do not
+// depend on the number of workers, the form is chosen as if all the CPUs
+// the process may use (runtime.NumCPU) shared the cache; only the block
+// size follows the actual number of workers.
 //
 // Either way the memory for activations and gradients does not grow with B;
 // only the batch itself (B·N int8 spins and 2B float64) is kept.

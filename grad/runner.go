@@ -115,12 +115,13 @@ var cacheBytes = func() int {
 // when the working set fills at most a quarter of the cache. One sample per
 // block is used up to three quarters; beyond, two passes. Measured on a
 // 2-core Zen 5 with a 32 MiB L3 shared with other work (CPU seconds per
-// step, B = 256 or 2000, working set in % of the L3): sk_rs N = 200 blocks
-// of 1, 2, 4, 8 at 19, 23, 31, 47 %: 0.354, 0.337, 0.360, 0.396 s, two
-// passes 0.449 s; sk_2rsb N = 200 blocks of 1, 2 at 46, 58 %: 0.975, 1.016 s,
-// two passes 1.131 s; one sample per block against two passes: sk_1rsb
-// N = 250 (51 %) 0.133 vs 0.163 s, N = 300 (74 %) 0.218 vs 0.228 s, N = 350
-// (100 %) 0.378 vs 0.306 s; sk_2rsb N = 250 (73 %) 0.214 vs 0.229 s, N = 300
+// step, medians of 4 to 6 runs, working set in % of the L3): B = 2000,
+// N = 200, sk_rs in blocks of 1, 2, 4, 8 at 19, 23, 31, 47 %: 0.354, 0.347,
+// 0.345, 0.390 s, two passes 0.449 s; sk_2rsb in blocks of 1, 2, 4, 8 at
+// 46, 58, 82, 130 %: 0.885, 0.972, 1.133, 1.222 s, two passes 1.124 s.
+// B = 256, one sample per block against two passes: sk_1rsb N = 250
+// (51 %) 0.133 vs 0.163 s, N = 300 (74 %) 0.218 vs 0.228 s, N = 350 (100 %)
+// 0.378 vs 0.306 s; sk_2rsb N = 250 (73 %) 0.214 vs 0.229 s, N = 300
 // (105 %) 0.408 vs 0.330 s.
 //
 // The model assumes one cache of cacheBytes shared by all workers (those
