@@ -22,6 +22,28 @@ type benchResult struct {
 	SamplesPerSec float64 `json:"samples_per_sec"`
 	Gradient      string  `json:"gradient,omitempty"`
 	PeakRSSMB     float64 `json:"peak_rss_mb"`
+
+	// Where the machine stands (sk_krsb only): lnσ nodes evaluated per
+	// nanosecond and core while sampling, the FMA peak of one core at the
+	// kernel set's vector width, and the fraction of that peak the sampling
+	// reaches at the kernel's flop count per node.
+	LnSigNodesPerNs float64 `json:"lnsig_nodes_per_ns_per_core,omitempty"`
+	FMAPeakGFLOPS   float64 `json:"fma_peak_gflops_per_core,omitempty"`
+	PeakFraction    float64 `json:"fma_peak_fraction,omitempty"`
+}
+
+// machineStanding fills the lnσ throughput and FMA-peak fields of res from
+// the sampling rate of an sk_krsb net with k (its chains evaluate
+// (k+1)·N·(N-1) lnσ nodes per sample: k+1 layers over 2(N-1-i) chains at
+// each spin i) on the given number of worker goroutines.
+func machineStanding(res *benchResult, k, workers int) {
+	nodes := float64((k + 1) * res.N * (res.N - 1))
+	cores := min(workers, runtime.NumCPU())
+	res.LnSigNodesPerNs = res.SamplesPerSec * nodes / 1e9 / float64(cores)
+	res.FMAPeakGFLOPS = h2arnn.FMAPeak(50 * time.Millisecond)
+	if f := h2arnn.LnSigmoidFlops(); f > 0 && res.FMAPeakGFLOPS > 0 {
+		res.PeakFraction = res.LnSigNodesPerNs * float64(f) / res.FMAPeakGFLOPS
+	}
 }
 
 // runBench times training steps and sampling of one architecture so that a
@@ -37,7 +59,11 @@ func runBench(args []string, e *env) (err error) {
 			"seconds per training step (wall clock), samples drawn per second, the peak resident memory of the\n"+
 			"process in MB (-1 where the OS does not report it), and how the gradient was formed: \"one-pass\"\n"+
 			"(activations kept) or \"two-pass\" (samples re-run; sk_krsb with large N). The kernel set is chosen at start-up\n"+
-			"(H2ARNN_KERNELS=generic|avx2|avx512 forces one). Defaults: the SK k-RSB step of the README's table\n"+
+			"(H2ARNN_KERNELS=generic|avx2|avx512 forces one). For sk_krsb it also prints where the machine\n"+
+			"stands: \"lnsig_nodes_per_ns_per_core\" (log-sigmoid nodes evaluated per nanosecond and core while\n"+
+			"sampling), \"fma_peak_gflops_per_core\" (one core's fused multiply-add peak at the kernel set's vector\n"+
+			"width, measured for 50 ms) and \"fma_peak_fraction\" (the sampling's flop rate over that peak, counting\n"+
+			"the kernel's floating-point operations per node). Defaults: the SK k-RSB step of the README's table\n"+
 			"when given -model sk -n 200.", e.stderr)
 	mf := addModelFlags(fs, true)
 	arch := fs.String("arch", "sk_krsb", "architecture (see 'h2arnn train -h')")
@@ -122,6 +148,9 @@ func runBench(args []string, e *env) (err error) {
 			bt = smp.Draw(bt, *batch, 2, uint64(s))
 		}
 		res.SamplesPerSec = float64(*batch**steps) / time.Since(t0).Seconds()
+		if _, ok := net.(*model.SK); ok {
+			machineStanding(&res, res.K, w)
+		}
 		res.PeakRSSMB = peakRSSMB()
 		return e.emit(res)
 	})

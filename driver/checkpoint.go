@@ -175,7 +175,7 @@ func applySavedFlags(fs *flagSet, saved map[string]string, dir string) error {
 	sort.Strings(names)
 	for _, name := range names {
 		if fs.Lookup(name) == nil || runtimeFlags[name] {
-			return usagef("-resume %s: the checkpoint names a flag -%s that train does not have; it was written by another version", dir, name)
+			return usagef("-resume %s: the checkpoint names a flag -%s that '%s' does not have; it was written by another subcommand or version", dir, name, fs.Name())
 		}
 		if err := fs.Set(name, saved[name]); err != nil {
 			return usagef("-resume %s: the saved -%s %q does not parse (%v)", dir, name, saved[name], err)

@@ -25,6 +25,8 @@ import (
 	"github.com/h2arnn/h2arnn/internal/decimal"
 	"io"
 	"strings"
+
+	"github.com/h2arnn/h2arnn"
 )
 
 // errInterrupted stops a subcommand after an interrupt: exit status 130,
@@ -63,6 +65,8 @@ func commands() []command {
 		{"sample", "sample from an exact autoregressive net (cw_n, h2arnn) and report the statistics", runSample},
 		{"train", "train a variational autoregressive net with the paper's β annealing", runTrain},
 		{"estimate", "unbiased free energy and energy with error bars from a trained net (importance sampling, neural MCMC)", runEstimate},
+		{"mcmc", "Monte Carlo samples of the Boltzmann distribution (Metropolis, parallel tempering) with τ-corrected errors", runMCMC},
+		{"fit", "fit a net (or plm) to samples by maximum likelihood; compare learned with true couplings", runFit},
 		{"plot", "overlay the free energy and P(q) of several training runs in one figure", runPlot},
 		{"instance", "write a model instance (couplings file, text or .npz) to standard output or a file", runInstance},
 		{"bench", "time a training step and sampling of one architecture on this machine", runBench},
@@ -128,6 +132,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) (status 
 	for _, c := range commands() {
 		if c.name != sub {
 			continue
+		}
+		if err := h2arnn.KernelsError(); err != nil { // the kernel package reports, the command prints
+			fmt.Fprintf(stderr, "h2arnn: %s\n", oneLine(err.Error()))
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)

@@ -631,19 +631,13 @@ func (tf *trainFlags) config(fs *flagSet, def grad.Config) (grad.Config, error) 
 	}
 	// Architecture knobs that the chosen net would silently ignore are
 	// refused, so that a typo in -arch does not go unnoticed.
-	for _, c := range []struct {
-		flag string
-		ok   bool
-		use  string
-	}{
+	if err := fs.refuseUnused(tf.arch, []flagUse{
 		{"k", tf.arch == "sk_krsb", "-arch sk_krsb"},
 		{"depth", tf.arch == "made", "-arch made"},
 		{"width", tf.arch == "made", "-arch made"},
 		{"analytic-init", tf.arch == "cw_inf", "-arch cw_inf"},
-	} {
-		if fs.set(c.flag) && !c.ok {
-			return cfg, usagef("-%s applies only to %s, not -arch %q; drop it", c.flag, c.use, tf.arch)
-		}
+	}); err != nil {
+		return cfg, err
 	}
 	cfg.InitSteps, cfg.MaxStep, cfg.Batch, cfg.LR = tf.initSteps, tf.maxStep, tf.batch, tf.lr
 	cfg.StdLimit, cfg.StatsBatches, cfg.EvalSamples = tf.stdLimit, tf.statsBatches, tf.evalSamples

@@ -40,7 +40,8 @@ import (
 // Initialisation (as the paper's public code, torch.randn/N): every trainable
 // number is Normal(mean 0, standard deviation 1/N), drawn in Params() order
 // from math/rand/v2 PCG(o.Seed, skInitStream); a trainable first layer
-// starts with W_sl ~ Normal(0, std 1/N) (same stream, continuing) and h = 0.
+// starts with W_sl ~ Normal(0, std o.FirstLayerStd, default 1/N) (same
+// stream, continuing) and h = 0.
 type SK struct {
 	m     *Hamiltonian
 	k     int
@@ -98,10 +99,20 @@ func NewSK(m *Hamiltonian, o ArchOptions) (*SK, error) {
 		off += n*(n-1)/2 + n
 	}
 	s.p = make([]float64, off)
+	if !(o.FirstLayerStd >= 0) || math.IsInf(o.FirstLayerStd, 0) {
+		return nil, fmt.Errorf("sk_krsb: initial first-layer scale %v must be finite and ≥ 0", o.FirstLayerStd)
+	}
 	rng := rand.New(rand.NewPCG(o.Seed, skInitStream))
 	std := 1 / float64(n)
+	wStd := std
+	if o.FirstLayerStd > 0 {
+		wStd = o.FirstLayerStd
+	}
 	end := s.condOff[n] + n*(n-1)/2 // h of a trainable first layer stays 0
 	for j := 0; j < end && j < len(s.p); j++ {
+		if j == s.condOff[n] {
+			std = wStd
+		}
 		s.p[j] = std * rng.NormFloat64()
 	}
 	return s, nil

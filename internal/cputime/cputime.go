@@ -1,10 +1,11 @@
 // Package cputime reads the CPU time the process has used, for benchmarks
-// on machines shared with other work: there, wall-clock time measures the
-// competition as much as the code, while CPU time (user + system, summed
-// over threads) moves much less.
+// on machines shared with other work: there the wall clock counts the time
+// a benchmark waited for a core, the CPU time (user + system, summed over
+// threads) does not.
 package cputime
 
-// Seconds returns the user plus system CPU time this process has used so
-// far, in seconds, summed over all its threads; 0 where the operating
-// system does not report it.
-func Seconds() float64 { return seconds() }
+import "time"
+
+// Process returns the CPU time (user + system, all threads) the process
+// has used so far, or -1 where the operating system does not report it.
+func Process() time.Duration { return process() }

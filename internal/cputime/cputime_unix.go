@@ -2,12 +2,15 @@
 
 package cputime
 
-import "syscall"
+import (
+	"syscall"
+	"time"
+)
 
-func seconds() float64 {
+func process() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
+		return -1
 	}
-	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
