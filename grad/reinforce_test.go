@@ -413,21 +413,27 @@ func TestReinforceRejectsTinyBatch(t *testing.T) {
 // TestKeptBlockSize checks the cache model that sizes one-pass blocks: the
 // largest power-of-two block whose working set (parameters, two
 // accumulators and the block's activations per worker) fills at most a
-// quarter of the cache, one sample up to three quarters, 0 beyond, and
+// quarter of the cache, one sample up to onePassShare of it, 0 beyond, and
 // workers beyond the CPUs not counted.
 func TestKeptBlockSize(t *testing.T) {
 	old := cacheBytes
 	t.Cleanup(func() { cacheBytes = old })
 	const kept, params = 1000, 100
-	// one worker and m samples: 8·100 + 16·100 + 1000·m bytes
+	// one worker and m samples: 8·100 + 16·100 + 1000·m bytes; one sample
+	// fits from the smallest cache whose share holds 3400 bytes
+	num, den := onePassShare()
+	if num <= 0 || num >= den || 4*num < den {
+		t.Fatalf("onePassShare %d/%d: want a fraction in [1/4, 1)", num, den)
+	}
+	one := (3400*den + num - 1) / num
 	for _, tc := range []struct{ cache, want int }{
 		{4 * (2400 + 8000), 8},
 		{4*(2400+8000) - 4, 4},
 		{4 * (2400 + 4000), 4},
 		{4 * (2400 + 2000), 2},
 		{4*(2400+2000) - 4, 1},
-		{4534, 1}, // 3/4 of it is 3400.5 ≥ 2400 + 1000
-		{4532, 0},
+		{one, 1},
+		{one - 1, 0},
 		{1 << 30, 8},
 	} {
 		cacheBytes = tc.cache

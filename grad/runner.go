@@ -113,16 +113,8 @@ var cacheBytes = func() int {
 // Blocks of m > 1 samples fetch each conditional's parameter and gradient
 // rows once per block, but their activations crowd the cache: they are used
 // when the working set fills at most a quarter of the cache. One sample per
-// block is used up to three quarters; beyond, two passes. Measured on a
-// 2-core Zen 5 with a 32 MiB L3 shared with other work (CPU seconds per
-// step, medians of 4 to 6 runs, working set in % of the L3): B = 2000,
-// N = 200, sk_rs in blocks of 1, 2, 4, 8 at 19, 23, 31, 47 %: 0.354, 0.347,
-// 0.345, 0.390 s, two passes 0.449 s; sk_2rsb in blocks of 1, 2, 4, 8 at
-// 46, 58, 82, 130 %: 0.885, 0.972, 1.133, 1.222 s, two passes 1.124 s.
-// B = 256, one sample per block against two passes: sk_1rsb N = 250
-// (51 %) 0.133 vs 0.163 s, N = 300 (74 %) 0.218 vs 0.228 s, N = 350 (100 %)
-// 0.378 vs 0.306 s; sk_2rsb N = 250 (73 %) 0.214 vs 0.229 s, N = 300
-// (105 %) 0.408 vs 0.330 s.
+// block is used up to onePassShare of it; beyond, two passes, whose second
+// forward pass then costs less than the traffic of keeping activations.
 //
 // The model assumes one cache of cacheBytes shared by all workers (those
 // beyond the CPUs the process may use take turns and do not count): right
@@ -136,10 +128,37 @@ func keptBlockSize(kept, params, maxBlock, workers int) int {
 			return m
 		}
 	}
-	if workingSet(1) <= cacheBytes*3/4 {
+	num, den := onePassShare()
+	if workingSet(1) <= cacheBytes*num/den {
 		return 1
 	}
 	return 0
+}
+
+// onePassShare is the fraction num/den of the cache up to which keeping one
+// sample's activations beats two passes. The faster the kernels' forward
+// pass, the cheaper the second pass against the memory traffic of keeping,
+// which does not change with the kernels. Measured on a 2-core Zen 5 with a
+// 32 MiB L3 shared with other work (CPU seconds per step, medians of 4 to 6
+// runs; working set in % of the L3; one sample per block vs two passes):
+//
+//	avx512, B = 256:   sk_1rsb N = 150 (18 %) 0.0280 vs 0.0304, N = 200 (33 %) 0.0479 vs 0.0509,
+//	                   N = 250 (51 %) 0.0763 vs 0.0764; sk_2rsb N = 150 (26 %) 0.0399 vs 0.0411,
+//	                   N = 200 (47 %) 0.0703 vs 0.0705, N = 250 (73 %) 0.124 vs 0.109
+//	avx2, B = 256:     sk_1rsb N = 250 (51 %) 0.133 vs 0.163, N = 300 (74 %) 0.218 vs 0.228,
+//	                   N = 350 (100 %) 0.378 vs 0.306; sk_2rsb N = 250 (73 %) 0.214 vs 0.229,
+//	                   N = 300 (105 %) 0.408 vs 0.330
+//
+// and, for the blocks, N = 200, B = 2000, blocks of 1, 2, 4, 8 and two
+// passes: avx2 sk_rs (19, 23, 31, 47 %) 0.354, 0.347, 0.345, 0.390, 0.449;
+// avx2 sk_2rsb (46, 58, 82, 130 %) 0.885, 0.972, 1.133, 1.222, 1.124; avx512
+// sk_rs 0.255, 0.224, 0.229, 0.258, 0.267; avx512 sk_2rsb 0.600, 0.629,
+// 0.814, 1.026, 0.597.
+func onePassShare() (num, den int) {
+	if h2arnn.Kernels() == "avx512" {
+		return 1, 2
+	}
+	return 3, 4
 }
 
 // chunkBody processes samples [lo, hi) (global indices, one chunk) on slot
