@@ -16,6 +16,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/h2arnn/h2arnn/internal/cputime"
 )
 
 // forEachSetB runs f as a sub-benchmark per available kernel set, restoring
@@ -30,10 +32,12 @@ func forEachSetB(b *testing.B, f func(b *testing.B)) {
 }
 
 // cpuTimer measures the process's CPU time over a benchmark's loop (see
-// ProcessCPU): start it just before the loop, report just after.
+// cputime.Process): start it just before the loop, report just after. On a
+// machine whose cores are shared with other work, the wall clock counts the
+// time the benchmark waited for a core, the CPU time does not.
 type cpuTimer time.Duration
 
-func startCPU() cpuTimer { return cpuTimer(ProcessCPU()) }
+func startCPU() cpuTimer { return cpuTimer(cputime.Process()) }
 
 // report adds the metric "cpu-ns/op" (or, with per set, CPU seconds per
 // that unit) when the OS reports CPU time.
@@ -41,7 +45,7 @@ func (c cpuTimer) report(b *testing.B, scale float64, unit string) {
 	if c < 0 {
 		return
 	}
-	b.ReportMetric((ProcessCPU()-time.Duration(c)).Seconds()*scale/float64(b.N), unit)
+	b.ReportMetric((cputime.Process()-time.Duration(c)).Seconds()*scale/float64(b.N), unit)
 }
 
 func benchInput(n int, scale float64) []float64 {

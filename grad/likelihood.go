@@ -59,7 +59,15 @@ func NewLikelihood(net model.Net, data []int8, batch, workers int) (*Likelihood,
 	}
 	s.src = rand.NewPCG(0, 0)
 	s.rng = rand.New(s.src)
-	s.r = newRunner(net, workers, DefaultChunk, len(net.Params()) > 0)
+	workers = resolveWorkers(workers)
+	p := len(net.Params())
+	bl := blocking{keep: p > 0}
+	if bw, ok := net.NewWorker().(model.BlockWorker); ok && p > 0 {
+		// blocks whose activations stay in cache; when even one sample's do
+		// not, BlockSize() (0) as before
+		bl.size = chooseKeptBlock(bw.KeptBytes(), p, bw.BlockSize(), workers)
+	}
+	s.r = newRunner(net, workers, DefaultChunk, bl)
 	s.chunkFn = s.chunk
 	l := &Likelihood{s}
 	runtime.AddCleanup(l, func(s *likelihoodState) { s.r.close() }, s)
