@@ -7,29 +7,45 @@ package h2arnn
 //	benchstat -col /set bench.txt
 //
 // Metrics: elem/ns (elements per nanosecond) for the vector kernels;
-// GFLOP/s for the FMA peak and the chain (counting chainFlopsPerNode flops
-// per lnσ node, forward+backward) and node/ns.
+// GFLOP/s for the FMA peak; lnσ node/ns for the chain, and for its forward
+// pass also GFLOP/s at the flop count the generator counted in the set's
+// kernel (LnSigmoidFlops), to set against the FMA peak.
 
 import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
+
+	"github.com/h2arnn/h2arnn/internal/cputime"
 )
 
-// chainFlopsPerNode is the nominal flop count of one lnσ node forward and
-// backward (DESIGN.md's roofline estimate, ~35–45): used only to express the
-// chain's throughput as a fraction of the FMA peak.
-const chainFlopsPerNode = 40
-
-// forEachSet runs f as a sub-benchmark per available kernel set, restoring
+// forEachSetB runs f as a sub-benchmark per available kernel set, restoring
 // the active set afterwards.
-func forEachSet(b *testing.B, f func(b *testing.B)) {
-	old := active
-	defer func() { active = old }()
+func forEachSetB(b *testing.B, f func(b *testing.B)) {
+	old := active.Load()
+	defer active.Store(old)
 	for _, s := range available {
-		active = s
+		active.Store(s)
 		b.Run("set="+s.name, f)
 	}
+}
+
+// cpuTimer measures the process's CPU time over a benchmark's loop (see
+// cputime.Process): start it just before the loop, report just after. On a
+// machine whose cores are shared with other work, the wall clock counts the
+// time the benchmark waited for a core, the CPU time does not.
+type cpuTimer time.Duration
+
+func startCPU() cpuTimer { return cpuTimer(cputime.Process()) }
+
+// report adds the metric "cpu-ns/op" (or, with per set, CPU seconds per
+// that unit) when the OS reports CPU time.
+func (c cpuTimer) report(b *testing.B, scale float64, unit string) {
+	if c < 0 {
+		return
+	}
+	b.ReportMetric((cputime.Process()-time.Duration(c)).Seconds()*scale/float64(b.N), unit)
 }
 
 func benchInput(n int, scale float64) []float64 {
@@ -62,10 +78,12 @@ func BenchmarkKernel(b *testing.B) {
 				x, y := benchInput(n, 3), benchInput(n+1, 1)[:n]
 				dst := make([]float64, n)
 				b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
-					forEachSet(b, func(b *testing.B) {
+					forEachSetB(b, func(b *testing.B) {
+						cpu := startCPU()
 						for b.Loop() {
 							k.run(dst, x, y)
 						}
+						cpu.report(b, 1e9, "cpu-ns/op")
 						b.ReportMetric(float64(n)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "elem/ns")
 					})
 				})
@@ -75,20 +93,27 @@ func BenchmarkKernel(b *testing.B) {
 }
 
 // BenchmarkFMAPeak measures the float64 FMA peak of one core with 12
-// independent VFMADD231PD chains on YMM registers.
+// independent VFMADD231PD chains, on YMM registers (avx2) and ZMM (avx512).
 func BenchmarkFMAPeak(b *testing.B) {
 	const iters = 1 << 16
-	if _, ok := fmaPeak(0); !ok {
+	ran := false
+	for _, s := range available {
+		if s.peak == nil {
+			continue
+		}
+		ran = true
+		b.Run("set="+s.name, func(b *testing.B) {
+			cpu := startCPU()
+			for b.Loop() {
+				s.peak(iters)
+			}
+			cpu.report(b, 1e9, "cpu-ns/op")
+			b.ReportMetric(float64(s.peakFlops*iters*b.N)/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
+		})
+	}
+	if !ran {
 		b.Skip("no FMA-peak assembly loop in this build/CPU")
 	}
-	b.Run("ymm", func(b *testing.B) {
-		flops := 0
-		for b.Loop() {
-			f, _ := fmaPeak(iters)
-			flops += f * iters
-		}
-		b.ReportMetric(float64(flops)/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
-	})
 }
 
 // chainBench is the state of a k-layer chain over R spins: parameters,
@@ -122,38 +147,47 @@ var benchSink float64
 
 // BenchmarkChain: ChainForward+ChainBackward with k = 2 over one row of
 // R = 199, and over a whole N = 200 sample (rows R = 199..0, two signs each:
-// 2·3·19900 = 119400 lnσ nodes), reporting node/ns and GFLOP/s.
+// 2·3·19900 = 119400 lnσ nodes), reporting node/ns; the forward and the
+// backward alone over R = 200.
 func BenchmarkChain(b *testing.B) {
 	const k = 2
 	b.Run("row_R=199", func(b *testing.B) {
 		c := newChainBench(k, 199)
 		nodes := (k + 1) * 199
-		forEachSet(b, func(b *testing.B) {
+		forEachSetB(b, func(b *testing.B) {
+			cpu := startCPU()
 			for b.Loop() {
 				benchSink += c.step()
 			}
-			ns := float64(b.Elapsed().Nanoseconds())
-			b.ReportMetric(float64(nodes*b.N)/ns, "node/ns")
-			b.ReportMetric(float64(chainFlopsPerNode*nodes*b.N)/ns, "GFLOP/s")
+			cpu.report(b, 1e9, "cpu-ns/op")
+			b.ReportMetric(float64(nodes*b.N)/float64(b.Elapsed().Nanoseconds()), "node/ns")
 		})
 	})
 	// forward and backward separately, R = 200 (no tail)
 	b.Run("fwd_R=200", func(b *testing.B) {
 		c := newChainBench(k, 200)
-		forEachSet(b, func(b *testing.B) {
+		forEachSetB(b, func(b *testing.B) {
+			cpu := startCPU()
 			for b.Loop() {
 				benchSink += ChainForward(c.k, c.f, c.w, c.bias, c.act)
 			}
-			b.ReportMetric(float64((k+1)*200*b.N)/float64(b.Elapsed().Nanoseconds()), "node/ns")
+			cpu.report(b, 1e9, "cpu-ns/op")
+			nodesPerNs := float64((k+1)*200*b.N) / float64(b.Elapsed().Nanoseconds())
+			b.ReportMetric(nodesPerNs, "node/ns")
+			if f := LnSigmoidFlops(); f > 0 {
+				b.ReportMetric(nodesPerNs*float64(f), "GFLOP/s")
+			}
 		})
 	})
 	b.Run("bwd_R=200", func(b *testing.B) {
 		c := newChainBench(k, 200)
 		c.step()
-		forEachSet(b, func(b *testing.B) {
+		forEachSetB(b, func(b *testing.B) {
+			cpu := startCPU()
 			for b.Loop() {
 				ChainBackward(c.k, c.f, c.w, c.act, 0.25, 1e-3, -1e-3, c.gwA, c.gbA, c.gwC, c.gbC, nil)
 			}
+			cpu.report(b, 1e9, "cpu-ns/op")
 			b.ReportMetric(float64((k+1)*200*b.N)/float64(b.Elapsed().Nanoseconds()), "node/ns")
 		})
 	})
@@ -167,15 +201,15 @@ func BenchmarkChain(b *testing.B) {
 				nodes += (k + 1) * (n - 1 - i)
 			}
 		}
-		forEachSet(b, func(b *testing.B) {
+		forEachSetB(b, func(b *testing.B) {
+			cpu := startCPU()
 			for b.Loop() {
 				for _, c := range rows {
 					benchSink += c.step()
 				}
 			}
-			ns := float64(b.Elapsed().Nanoseconds())
-			b.ReportMetric(float64(nodes*b.N)/ns, "node/ns")
-			b.ReportMetric(float64(chainFlopsPerNode*nodes*b.N)/ns, "GFLOP/s")
+			cpu.report(b, 1e9, "cpu-ns/op")
+			b.ReportMetric(float64(nodes*b.N)/float64(b.Elapsed().Nanoseconds()), "node/ns")
 		})
 	})
 }

@@ -50,18 +50,36 @@ func sigmoidGeneric(dst, x []float64) {
 	}
 }
 
-func logSumExpGeneric(x []float64) float64 {
+// maxNaN returns the largest element of x, NaN if any is NaN, -Inf if x is
+// empty.
+func maxNaN(x []float64) float64 {
 	m := math.Inf(-1)
 	for _, v := range x {
 		if v > m || v != v {
 			m = v
 		}
 	}
-	if math.IsInf(m, 0) || m != m {
-		if len(x) == 0 {
-			return math.Inf(-1)
+	return m
+}
+
+// maxAffine returns the largest b[i] + w[i]*m (NaNs are skipped: they reach
+// the sum instead).
+func maxAffine(b, w []float64, m float64) float64 {
+	mx := math.Inf(-1)
+	for i := range b {
+		if t := b[i] + w[i]*m; t > mx {
+			mx = t
 		}
-		return m
+	}
+	return mx
+}
+
+func isInfOrNaN(x float64) bool { return math.IsInf(x, 0) || x != x }
+
+func logSumExpGeneric(x []float64) float64 {
+	m := maxNaN(x)
+	if isInfOrNaN(m) {
+		return m // also -Inf for len(x) == 0
 	}
 	s := 0.0
 	for _, v := range x {
@@ -85,13 +103,8 @@ func dotGeneric(x, y []float64) float64 {
 }
 
 func lseAffineGeneric(b, w []float64, m float64) float64 {
-	mx := math.Inf(-1)
-	for i := range b {
-		if t := b[i] + w[i]*m; t > mx {
-			mx = t
-		}
-	}
-	if math.IsInf(mx, 0) {
+	mx := maxAffine(b, w, m)
+	if isInfOrNaN(mx) {
 		return mx
 	}
 	s := 0.0

@@ -2,6 +2,9 @@
 
 package h2arnn
 
-// fmaPeak reports that there is no assembly FMA-peak loop in this build
-// (non-amd64 or the noasm tag); the peak benchmark skips.
-func fmaPeak(iters int) (flopsPerIter int, ok bool) { return 0, false }
+// compiled lists the assembly kernel sets of this build: none (another
+// architecture, or the noasm tag).
+var compiled []struct {
+	set *kernelSet
+	ok  func() bool
+}

@@ -5,35 +5,48 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"os"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
+
+	"github.com/h2arnn/h2arnn/internal/fmath"
 )
 
-// asmSets returns the non-generic kernel sets of this build and CPU.
-func asmSets() []*kernelSet {
-	var s []*kernelSet
-	for _, k := range available {
-		if k != &genericKernels {
-			s = append(s, k)
-		}
-	}
-	return s
-}
-
-// forEachAsm runs f as a subtest for every assembly set, selected through
-// SetKernels (restored afterwards).
+// forEachAsm runs f as a subtest for every assembly set compiled into this
+// build, with that set active (restored afterwards). A set the CPU or OS
+// lacks is a skipped subtest that says so, never a silent pass.
 func forEachAsm(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
-	sets := asmSets()
-	if len(sets) == 0 {
-		t.Skip("no assembly kernel set in this build/CPU")
+	if len(compiled) == 0 {
+		t.Skip("no assembly kernel set in this build (noasm tag or not amd64): only the generic set, which is the oracle")
 	}
-	old := active
-	defer func() { active = old }()
-	for _, s := range sets {
-		if err := SetKernels(s.name); err != nil {
-			t.Fatal(err)
-		}
-		t.Run(s.name, f)
+	forSets(t, false, f)
+}
+
+// forEachSet is forEachAsm with the generic set as well.
+func forEachSet(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	forSets(t, true, f)
+}
+
+func forSets(t *testing.T, generic bool, f func(t *testing.T)) {
+	old := active.Load()
+	defer active.Store(old)
+	for _, c := range compiled {
+		t.Run(c.set.name, func(t *testing.T) {
+			if !slices.Contains(available, c.set) {
+				t.Skipf("kernel set %s not tested: this CPU or OS lacks %s", c.set.name, c.set.needs)
+			}
+			active.Store(c.set)
+			f(t)
+		})
+	}
+	if generic {
+		t.Run("generic", func(t *testing.T) {
+			active.Store(&genericKernels)
+			f(t)
+		})
 	}
 }
 
@@ -114,7 +127,7 @@ func TestUnaryVsGeneric(t *testing.T) {
 	forEachAsm(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(1, 2))
 		for _, kn := range kernels {
-			f, ref := kn.get(active), kn.get(&genericKernels)
+			f, ref := kn.get(active.Load()), kn.get(&genericKernels)
 			for n := 0; n <= 67; n++ {
 				for off := 0; off < 8; off++ {
 					x := make([]float64, n)
@@ -146,16 +159,17 @@ func TestUnaryVsGeneric(t *testing.T) {
 	})
 }
 
-// accuracy measures the max ulp error of f against ref over inputs. Where
-// they differ by more than 2 ulp, the input is re-checked against exact, a
-// correctly rounded big-float evaluation (math.Exp on amd64 overflows to
-// +Inf slightly below ln(MaxFloat64), for instance); those inputs count in
-// refWrong when f is within 1 ulp of the exact value, else in maxUlp.
-func accuracy(f func(dst, x []float64), ref, exact func(float64) float64, xs []float64) (maxUlp int64, worst float64, refWrong int) {
+// accuracy measures the max ulp error of f against ref (the reference
+// function's values at xs). Where they differ by more than 2 ulp, the input
+// is re-checked against exact, a correctly rounded big-float evaluation
+// (math.Exp on amd64 overflows to +Inf slightly below ln(MaxFloat64), for
+// instance); those inputs count in refWrong when f is within 1 ulp of the
+// exact value, else in maxUlp.
+func accuracy(f func(dst, x []float64), ref []float64, exact func(float64) float64, xs []float64) (maxUlp int64, worst float64, refWrong int) {
 	got := make([]float64, len(xs))
 	f(got, xs)
 	for i, x := range xs {
-		d := ulpDiff(got[i], ref(x))
+		d := ulpDiff(got[i], ref[i])
 		if d > 2 {
 			if e := ulpDiff(got[i], exact(x)); e <= 1 {
 				refWrong++
@@ -169,16 +183,29 @@ func accuracy(f func(dst, x []float64), ref, exact func(float64) float64, xs []f
 	return maxUlp, worst, refWrong
 }
 
-// exactError is the max ulp distance of f from the big-float oracle.
-func exactError(f func(dst, x []float64), exact func(float64) float64, xs []float64) (maxUlp int64, worst float64) {
+// exactError is the max ulp distance of f from exact, the correctly rounded
+// values at xs.
+func exactError(f func(dst, x []float64), exact, xs []float64) (maxUlp int64, worst float64) {
 	got := make([]float64, len(xs))
 	f(got, xs)
 	for i, x := range xs {
-		if d := ulpDiff(got[i], exact(x)); d > maxUlp {
+		if d := ulpDiff(got[i], exact[i]); d > maxUlp {
 			maxUlp, worst = d, x
 		}
 	}
 	return maxUlp, worst
+}
+
+// references evaluates f at every x, and exact at the first n.
+func references(xs []float64, f, exact func(float64) float64, n int) (ref, ex []float64) {
+	ref, ex = make([]float64, len(xs)), make([]float64, n)
+	for i, x := range xs {
+		ref[i] = f(x)
+	}
+	for i := range ex {
+		ex[i] = exact(xs[i])
+	}
+	return ref, ex
 }
 
 const bigPrec = 128
@@ -198,18 +225,9 @@ func bigLn2() *big.Float {
 
 var testLn2 = bigLn2()
 
-// bigExp is e^x correctly rounded to float64 (x finite): x = n·ln2 + r,
-// Taylor series of e^r to bigPrec bits, times 2^n.
-func bigExp(x float64) float64 {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return math.Exp(x)
-	}
-	if x > 1000 {
-		return math.Inf(1)
-	}
-	if x < -1000 {
-		return 0
-	}
+// bigExpFloat is e^x to bigPrec bits (x finite, |x| ≤ 1000): x = n·ln2 + r,
+// Taylor series of e^r, times 2^n.
+func bigExpFloat(x float64) *big.Float {
 	n := math.Round(x / math.Ln2)
 	r := new(big.Float).SetPrec(bigPrec).SetFloat64(x)
 	r.Sub(r, new(big.Float).SetPrec(bigPrec).Mul(testLn2, big.NewFloat(n)))
@@ -220,8 +238,76 @@ func bigExp(x float64) float64 {
 		term.Quo(term, new(big.Float).SetInt64(i))
 		sum.Add(sum, term)
 	}
-	sum.SetMantExp(sum, int(n))
-	v, _ := sum.Float64()
+	return sum.SetMantExp(sum, int(n))
+}
+
+// bigExp is e^x correctly rounded to float64.
+func bigExp(x float64) float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return math.Exp(x)
+	}
+	if x > 1000 {
+		return math.Inf(1)
+	}
+	if x < -1000 {
+		return 0
+	}
+	v, _ := bigExpFloat(x).Float64()
+	return v
+}
+
+// bigLn1pSmall is ln(1+e) to bigPrec bits for e ∈ [0, 1]: 2 atanh(e/(2+e)),
+// or e - e²/2 when e < 2^-70 (relative error < e²/3 < 2^-140).
+func bigLn1pSmall(e *big.Float) *big.Float {
+	if e.Sign() == 0 || e.MantExp(nil) < -70 {
+		h := new(big.Float).SetPrec(bigPrec).Mul(e, e)
+		h.Quo(h, big.NewFloat(2))
+		return h.Sub(e, h)
+	}
+	t := new(big.Float).SetPrec(bigPrec).Add(e, big.NewFloat(2))
+	t.Quo(e, t)
+	t2 := new(big.Float).SetPrec(bigPrec).Mul(t, t)
+	sum := new(big.Float).SetPrec(bigPrec)
+	pow := new(big.Float).SetPrec(bigPrec).Set(t)
+	for i := int64(0); i < 45; i++ { // t² ≤ 1/9: 9^-45 < 2^-140
+		sum.Add(sum, new(big.Float).SetPrec(bigPrec).Quo(pow, new(big.Float).SetInt64(2*i+1)))
+		pow.Mul(pow, t2)
+	}
+	return sum.Mul(sum, big.NewFloat(2))
+}
+
+// bigNegAbsExp is e^{-|z|} to bigPrec bits, 0 beyond |z| > 1000 (where it
+// is far below the smallest subnormal).
+func bigNegAbsExp(z float64) *big.Float {
+	if math.Abs(z) > 1000 {
+		return new(big.Float).SetPrec(bigPrec)
+	}
+	return bigExpFloat(-math.Abs(z))
+}
+
+// bigLogSigmoid is lnσ(z) = min(z,0) - ln(1+e^{-|z|}) correctly rounded.
+func bigLogSigmoid(z float64) float64 {
+	if math.IsNaN(z) || math.IsInf(z, 0) {
+		return fmath.LogSigmoid(z)
+	}
+	y := new(big.Float).SetPrec(bigPrec).SetFloat64(math.Min(z, 0))
+	y.Sub(y, bigLn1pSmall(bigNegAbsExp(z)))
+	v, _ := y.Float64()
+	return v
+}
+
+// bigSigmoid is σ(z) = 1/(1+e^{-z}) correctly rounded.
+func bigSigmoid(z float64) float64 {
+	if math.IsNaN(z) || math.IsInf(z, 0) {
+		return fmath.Sigmoid(z)
+	}
+	e := bigNegAbsExp(z)
+	u := new(big.Float).SetPrec(bigPrec).Add(e, big.NewFloat(1))
+	num := big.NewFloat(1)
+	if z < 0 {
+		num = e
+	}
+	v, _ := new(big.Float).SetPrec(bigPrec).Quo(num, u).Float64()
 	return v
 }
 
@@ -317,36 +403,114 @@ func log1pInputs(short bool) []float64 {
 	return xs
 }
 
-// TestExpAccuracy: Exp within 2 ulp of math.Exp over 10^7 inputs.
+// TestExpAccuracy: Exp within 2 ulp of math.Exp over 10^7 inputs (10^6
+// with -short), within 1 ulp of the correctly rounded value on 20,000.
 func TestExpAccuracy(t *testing.T) {
-	xs := expInputs(testing.Short())
+	testAccuracy(t, "Exp", Exp, math.Exp, bigExp, expInputs(testing.Short()))
+}
+
+// TestLog1pAccuracy: Log1p within 2 ulp of math.Log1p over 10^7 inputs
+// (10^6 with -short), within 1 ulp of the correctly rounded value on 20,000.
+func TestLog1pAccuracy(t *testing.T) {
+	testAccuracy(t, "Log1p", Log1p, math.Log1p, bigLog1p, log1pInputs(testing.Short()))
+}
+
+func testAccuracy(t *testing.T, name string, f func(dst, x []float64), ref, exact func(float64) float64, xs []float64) {
+	const nExact = 20000
+	refs, exacts := references(xs, ref, exact, nExact)
 	forEachAsm(t, func(t *testing.T) {
-		m, w, rw := accuracy(Exp, math.Exp, bigExp, xs)
-		t.Logf("Exp: %d inputs, max error %d ulp (at x=%v); %d inputs where math.Exp is > 2 ulp off and Exp within 1 ulp of exact", len(xs), m, w, rw)
+		m, w, rw := accuracy(f, refs, exact, xs)
+		t.Logf("%s: %d inputs, max error %d ulp (at x=%v); %d inputs where the math package is > 2 ulp off and %s within 1 ulp of exact", name, len(xs), m, w, rw, name)
 		if m > 2 {
-			t.Errorf("Exp max error %d ulp > 2 at x=%v", m, w)
+			t.Errorf("%s max error %d ulp > 2 at x=%v", name, m, w)
 		}
-		if m, w := exactError(Exp, bigExp, xs[:20000]); m > 1 {
-			t.Errorf("Exp: %d ulp from the correctly rounded value at x=%v", m, w)
+		if m, w := exactError(f, exacts, xs[:nExact]); m > 1 {
+			t.Errorf("%s: %d ulp from the correctly rounded value at x=%v", name, m, w)
 		} else {
-			t.Logf("Exp: max error %d ulp from the correctly rounded value over %d inputs", m, 20000)
+			t.Logf("%s: max error %d ulp from the correctly rounded value over %d inputs", name, m, nExact)
 		}
 	})
 }
 
-// TestLog1pAccuracy: Log1p within 2 ulp of math.Log1p over 10^7 inputs.
-func TestLog1pAccuracy(t *testing.T) {
-	xs := log1pInputs(testing.Short())
-	forEachAsm(t, func(t *testing.T) {
-		m, w, rw := accuracy(Log1p, math.Log1p, bigLog1p, xs)
-		t.Logf("Log1p: %d inputs, max error %d ulp (at x=%v); %d inputs where math.Log1p is > 2 ulp off and Log1p within 1 ulp of exact", len(xs), m, w, rw)
-		if m > 2 {
-			t.Errorf("Log1p max error %d ulp > 2 at x=%v", m, w)
+// sigmoidInputs is n arguments of lnσ and σ: moderate, wide, small and
+// huge magnitudes, both signs, and the values where the evaluation changes
+// regime.
+func sigmoidInputs(n int) []float64 {
+	rng := rand.New(rand.NewPCG(11, 12))
+	xs := []float64{0, math.Copysign(0, -1), 5e-324, -5e-324, 1e-300, 1, -1, 36, -36, 37.5, -745.2, 745.2,
+		708, -708, 1000, -1000, 1e300, -1e300, math.Ln2, -math.Ln2}
+	for len(xs) < n {
+		switch rng.IntN(4) {
+		case 0:
+			xs = append(xs, rng.NormFloat64()*3)
+		case 1:
+			xs = append(xs, (rng.Float64()*2-1)*50)
+		case 2:
+			xs = append(xs, (rng.Float64()*2-1)*math.Pow(10, -rng.Float64()*20))
+		default:
+			xs = append(xs, (rng.Float64()*2-1)*800)
 		}
-		if m, w := exactError(Log1p, bigLog1p, xs[:20000]); m > 1 {
-			t.Errorf("Log1p: %d ulp from the correctly rounded value at x=%v", m, w)
+	}
+	return xs
+}
+
+// lnsigUlp and sigUlp are the documented accuracies of LogSigmoid and
+// Sigmoid (every set), and of ChainForward's lnσ and σ(-pre) activations.
+const (
+	lnsigUlp = 2
+	sigUlp   = 2
+)
+
+// TestSigmoidAccuracy holds LogSigmoid and Sigmoid of every set, and the
+// activations of ChainForward, to their documented ulp bounds against
+// correctly rounded big-float values (10^4 inputs, 2·10^5 with
+// H2ARNN_LONG_TESTS=1).
+func TestSigmoidAccuracy(t *testing.T) {
+	n := 10_000
+	if os.Getenv("H2ARNN_LONG_TESTS") != "" {
+		n = 200_000
+	}
+	xs := sigmoidInputs(n)
+	wantY, wantS, wantSNeg := make([]float64, len(xs)), make([]float64, len(xs)), make([]float64, len(xs))
+	for i, x := range xs {
+		wantY[i], wantS[i], wantSNeg[i] = bigLogSigmoid(x), bigSigmoid(x), bigSigmoid(-x)
+	}
+	worst := func(got, want []float64) (m int64, at float64) {
+		for i := range got {
+			if d := ulpDiff(got[i], want[i]); d > m {
+				m, at = d, xs[i]
+			}
+		}
+		return m, at
+	}
+	forEachSet(t, func(t *testing.T) {
+		got := make([]float64, len(xs))
+		LogSigmoid(got, xs)
+		if m, at := worst(got, wantY); m > lnsigUlp {
+			t.Errorf("LogSigmoid: %d ulp at z=%v (bound %d)", m, at, lnsigUlp)
 		} else {
-			t.Logf("Log1p: max error %d ulp from the correctly rounded value over %d inputs", m, 20000)
+			t.Logf("LogSigmoid: max %d ulp from the correctly rounded value over %d inputs", m, len(xs))
+		}
+		Sigmoid(got, xs)
+		if m, at := worst(got, wantS); m > sigUlp {
+			t.Errorf("Sigmoid: %d ulp at z=%v (bound %d)", m, at, sigUlp)
+		} else {
+			t.Logf("Sigmoid: max %d ulp from the correctly rounded value over %d inputs", m, len(xs))
+		}
+		// k = 0, w_0 = 1, b_0 = 0: pre = f exactly, act = lnσ(f), σ(-f)
+		r := len(xs)
+		w, b, act := make([]float64, 2*r), make([]float64, r), make([]float64, 2*r)
+		for i := range r {
+			w[i] = 1
+		}
+		ChainForward(0, xs, w, b, act)
+		if m, at := worst(act[:r], wantY); m > lnsigUlp {
+			t.Errorf("ChainForward lnσ: %d ulp at z=%v (bound %d)", m, at, lnsigUlp)
+		}
+		if m, at := worst(act[r:], wantSNeg); m > sigUlp {
+			t.Errorf("ChainForward σ(-pre): %d ulp at z=%v (bound %d)", m, at, sigUlp)
+		} else {
+			t.Logf("ChainForward σ(-pre): max %d ulp over %d inputs", m, len(xs))
 		}
 	})
 }
@@ -363,10 +527,26 @@ func TestBigReferences(t *testing.T) {
 			t.Errorf("bigLog1p(%v) = %v, math.Log1p %v", x, bigLog1p(x), math.Log1p(x))
 		}
 	}
+	// lnσ and σ from their definitions in float64, where those are accurate
+	for _, z := range []float64{-700, -30, -2, -0.5, 0, 0.5, 2, 30, 700} {
+		y := -math.Log1p(math.Exp(-z))
+		if z < 0 {
+			y = z - math.Log1p(math.Exp(z))
+		}
+		if d := ulpDiff(bigLogSigmoid(z), y); d > 2 {
+			t.Errorf("bigLogSigmoid(%v) = %v, float64 %v", z, bigLogSigmoid(z), y)
+		}
+		if d := ulpDiff(bigSigmoid(z), 1/(1+math.Exp(-z))); d > 2 && z > -30 {
+			t.Errorf("bigSigmoid(%v) = %v, float64 %v", z, bigSigmoid(z), 1/(1+math.Exp(-z)))
+		}
+	}
+	if bigLogSigmoid(0) != -math.Ln2 || bigSigmoid(0) != 0.5 || bigSigmoid(-700) != math.Exp(-700)/(1+math.Exp(-700)) {
+		t.Errorf("bigLogSigmoid(0) = %v, bigSigmoid(0) = %v", bigLogSigmoid(0), bigSigmoid(0))
+	}
 }
 
 // TestSpecialValues checks the documented special cases bit for bit
-// (including the sign of zero).
+// (including the sign of zero), in every set.
 func TestSpecialValues(t *testing.T) {
 	negZero := math.Copysign(0, -1)
 	cases := []struct {
@@ -389,9 +569,9 @@ func TestSpecialValues(t *testing.T) {
 		{"Sigmoid", Sigmoid, 0, 0.5}, {"Sigmoid", Sigmoid, math.Inf(1), 1}, {"Sigmoid", Sigmoid, math.Inf(-1), 0},
 		{"Sigmoid", Sigmoid, 1e300, 1}, {"Sigmoid", Sigmoid, -1e300, 0}, {"Sigmoid", Sigmoid, math.NaN(), math.NaN()},
 	}
-	forEachAsm(t, func(t *testing.T) {
+	forEachSet(t, func(t *testing.T) {
 		for _, c := range cases {
-			for _, n := range []int{1, 4, 5} { // tail path and vector path
+			for _, n := range []int{1, 4, 5, 8, 9, 17, 33} { // tails, single vectors, blocks
 				x := make([]float64, n)
 				for i := range x {
 					x[i] = c.x
@@ -627,34 +807,142 @@ func TestChainVsGeneric(t *testing.T) {
 }
 
 // TestKernelsSelection: SetKernels accepts every available set and rejects
-// unknown names; the env var/noasm paths are exercised by running the
-// package with H2ARNN_KERNELS=generic and -tags noasm.
+// the others with a message that names what is missing.
 func TestKernelsSelection(t *testing.T) {
-	old := active
-	defer func() { active = old }()
+	old := active.Load()
+	defer active.Store(old)
 	for _, n := range AvailableKernels() {
 		if err := SetKernels(n); err != nil || Kernels() != n {
 			t.Fatalf("SetKernels(%q): %v, active %q", n, err, Kernels())
 		}
 	}
-	if err := SetKernels("nonesuch"); err == nil {
-		t.Fatal("SetKernels accepted an unknown name")
-	}
 	av := AvailableKernels()
 	if av[len(av)-1] != "generic" {
 		t.Fatalf("generic is not last: %v", av)
 	}
+	before := Kernels()
+	for _, c := range []struct{ name, want string }{
+		{"nonesuch", `no kernel set "nonesuch"`},
+		{"avx512", "AVX-512F"},
+		{"avx2", "AVX2 and FMA3"},
+	} {
+		if slices.Contains(av, c.name) {
+			continue
+		}
+		err := SetKernels(c.name)
+		if err == nil {
+			t.Fatalf("SetKernels(%q) accepted a set that is not available (%v)", c.name, av)
+		}
+		if len(compiled) == 0 && c.name != "nonesuch" {
+			c.want = "not in this build"
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("SetKernels(%q): %q does not say %q", c.name, err, c.want)
+		}
+		if Kernels() != before {
+			t.Errorf("a failed SetKernels(%q) changed the set to %q", c.name, Kernels())
+		}
+	}
 }
 
-// TestKernelsEnv: at start-up the set named by H2ARNN_KERNELS is active, or
-// the best available one when it is unset. Run the package with
-// H2ARNN_KERNELS=generic (and with -tags noasm) to exercise those paths.
+// TestKernelsEnv: at start-up the set named by H2ARNN_KERNELS is active and
+// KernelsError is nil, or, for a name this build or CPU cannot run, the best
+// available set with KernelsError saying why. Run the package with
+// H2ARNN_KERNELS=generic|avx2|avx512 (and with -tags noasm) to exercise the
+// paths; on an AVX-512 machine, H2ARNN_KERNELS=avx512 must select avx512.
 func TestKernelsEnv(t *testing.T) {
 	want := os.Getenv("H2ARNN_KERNELS")
-	if want == "" {
+	switch {
+	case want == "":
+		want = AvailableKernels()[0]
+		if err := KernelsError(); err != nil {
+			t.Errorf("KernelsError() = %v without H2ARNN_KERNELS", err)
+		}
+	case slices.Contains(AvailableKernels(), want):
+		if err := KernelsError(); err != nil {
+			t.Errorf("KernelsError() = %v for an available set", err)
+		}
+	default:
+		err := KernelsError()
+		if err == nil || !strings.Contains(err.Error(), "H2ARNN_KERNELS=") {
+			t.Errorf("H2ARNN_KERNELS=%q is not available, but KernelsError() = %v", want, err)
+		}
+		t.Logf("H2ARNN_KERNELS=%q not available: %v", want, err)
 		want = AvailableKernels()[0]
 	}
 	if Kernels() != want {
 		t.Fatalf("active kernel set %q, want %q (available %v)", Kernels(), want, AvailableKernels())
 	}
+}
+
+// TestSelfCheck: every available set passes the start-up check, and the
+// check catches a set with one wrong kernel.
+func TestSelfCheck(t *testing.T) {
+	for _, s := range available {
+		if err := selfCheck(s); err != nil {
+			t.Errorf("%s: %v", s.name, err)
+		}
+	}
+	off := func(f func(dst, x []float64)) func(dst, x []float64) {
+		return func(dst, x []float64) {
+			f(dst, x)
+			dst[len(dst)-1] *= 1 + 1e-12 // one element, the last
+		}
+	}
+	for _, broken := range []func(*kernelSet){
+		func(s *kernelSet) { s.exp = off(s.exp) },
+		func(s *kernelSet) { s.logSigmoid = off(s.logSigmoid) },
+		func(s *kernelSet) { s.dot = func(x, y []float64) float64 { return dotGeneric(x[1:], y[1:]) } },
+		func(s *kernelSet) {
+			bwd := s.chainBwd
+			s.chainBwd = func(k int, f, w, act []float64, g, cA, cC float64, gwA, gbA, gwC, gbC, df []float64) {
+				bwd(k, f, w, act, g, cA, cC, gwA, gbA, gwC, gbC, df)
+				gbC[0] += 1e-9
+			}
+		},
+	} {
+		s := *available[0]
+		broken(&s)
+		if err := selfCheck(&s); err == nil {
+			t.Errorf("the check passed a broken %s set", s.name)
+		} else {
+			t.Logf("caught: %v", err)
+		}
+	}
+}
+
+// TestSetKernelsConcurrent switches the set while kernels run on other
+// goroutines; run with -race, it shows that the choice is race-free.
+func TestSetKernelsConcurrent(t *testing.T) {
+	old := active.Load()
+	defer active.Store(old)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			x, y := []float64{0.5, -1, 2}, make([]float64, 3)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					LogSigmoid(y, x)
+					if math.Abs(y[0]-fmath.LogSigmoid(0.5)) > 1e-15 {
+						t.Errorf("LogSigmoid(0.5) = %v", y[0])
+						return
+					}
+				}
+			}
+		}()
+	}
+	for i := range 200 {
+		av := AvailableKernels()
+		if err := SetKernels(av[i%len(av)]); err != nil {
+			t.Error(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
 }

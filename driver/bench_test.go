@@ -3,7 +3,11 @@ package driver
 import (
 	"bytes"
 	"encoding/json"
+	"math"
+	"runtime"
 	"testing"
+
+	"github.com/h2arnn/h2arnn"
 )
 
 func TestBenchReportsEveryField(t *testing.T) {
@@ -34,6 +38,29 @@ func TestBenchReportsEveryField(t *testing.T) {
 		}
 		if g, _ := r["gradient"].(string); trainable != (g == "one-pass" || g == "two-pass") {
 			t.Errorf("%v: gradient %q", args, g)
+		}
+		if trainable {
+			for _, f := range []string{"lnsig_nodes_per_ns_per_core", "fma_peak_gflops_per_core", "fma_peak_fraction"} {
+				v, _ := r[f].(float64)
+				if v <= 0 && (f == "lnsig_nodes_per_ns_per_core" || h2arnn.Kernels() != "generic") {
+					t.Errorf("%v: %s = %v", args, f, r[f])
+				}
+			}
+			// the fraction is the node rate at the kernel's flop count over the peak
+			if p, _ := r["fma_peak_gflops_per_core"].(float64); p > 0 {
+				want := r["lnsig_nodes_per_ns_per_core"].(float64) * float64(h2arnn.LnSigmoidFlops()) / p
+				if got := r["fma_peak_fraction"].(float64); math.Abs(got-want) > 1e-9*want {
+					t.Errorf("%v: fma_peak_fraction %v, want %v", args, got, want)
+				}
+			}
+			// lnσ nodes: (k+1)·N·(N-1) per sample, over the cores used
+			nodes := (r["k"].(float64) + 1) * 12 * 11
+			cores := math.Min(float64(runtime.NumCPU()), r["workers"].(float64))
+			if got, want := r["lnsig_nodes_per_ns_per_core"].(float64), r["samples_per_sec"].(float64)*nodes/1e9/cores; math.Abs(got-want) > 1e-9*want {
+				t.Errorf("%v: lnsig_nodes_per_ns_per_core %v, want %v", args, got, want)
+			}
+		} else if _, ok := r["fma_peak_fraction"]; ok {
+			t.Errorf("%v: a machine-standing field for a net without lnσ chains: %s", args, out.String())
 		}
 		// k is the net's own: -k for sk_krsb, the name's for sk_<k>rsb.
 		wantK := map[string]float64{"sk_1rsb": 1, "sk_2rsb": 2, "cw_n": 0}[r["arch"].(string)]

@@ -69,8 +69,14 @@ func loadCheckpoint(flag, dir string) (*checkpoint, error) {
 		if _, derr := os.Stat(dir); derr != nil {
 			return nil, usagef("%s %s: no such directory; give the directory of a 'h2arnn train' run", flag, dir)
 		}
-		if _, jerr := os.Stat(filepath.Join(dir, "checkpoint.json")); jerr == nil {
-			return nil, usagef("%s %s: the run was written by an older h2arnn (checkpoint.json, format 1), which this version does not read; start a new run", flag, dir)
+		if b, jerr := os.ReadFile(filepath.Join(dir, jsonCheckpointFile)); jerr == nil {
+			var v struct {
+				Kind string `json:"kind"`
+			}
+			if json.Unmarshal(b, &v) == nil && v.Kind != "" {
+				return nil, usagef("%s %s: that is an 'h2arnn %s' run; give the directory of a 'h2arnn train' run", flag, dir, v.Kind)
+			}
+			return nil, usagef("%s %s: the run was written by an older h2arnn (%s, format 1), which this version does not read; start a new run", flag, dir, jsonCheckpointFile)
 		}
 		return nil, usagef("%s %s: no %s in it; give the directory of a 'h2arnn train' run", flag, dir, checkpointFile)
 	}
@@ -149,7 +155,7 @@ func applySavedFlags(fs *flagSet, saved map[string]string, dir string) error {
 	sort.Strings(names)
 	for _, name := range names {
 		if fs.Lookup(name) == nil || runtimeFlags[name] {
-			return usagef("-resume %s: the checkpoint names a flag -%s that train does not have; it was written by another version", dir, name)
+			return usagef("-resume %s: the checkpoint names a flag -%s that '%s' does not have; it was written by another subcommand or version", dir, name, fs.Name())
 		}
 		if err := fs.Set(name, saved[name]); err != nil {
 			return usagef("-resume %s: the saved -%s %q does not parse (%v)", dir, name, saved[name], err)

@@ -157,3 +157,23 @@ func checkWorkers(w int) error {
 // isNPZ reports whether path names a NumPy .npz archive (by its extension,
 // case-insensitive).
 func isNPZ(path string) bool { return strings.EqualFold(filepath.Ext(path), ".npz") }
+
+// flagUse says whether a flag applies (ok) and, if not, what it applies to
+// (use, e.g. "-arch made").
+type flagUse struct {
+	flag string
+	ok   bool
+	use  string
+}
+
+// refuseUnused refuses the first flag given on the command line that does
+// not apply to -arch arch: a knob the chosen net would silently ignore is
+// most likely a typo in -arch.
+func (fs *flagSet) refuseUnused(arch string, uses []flagUse) error {
+	for _, c := range uses {
+		if fs.set(c.flag) && !c.ok {
+			return usagef("-%s applies only to %s, not -arch %q; drop it", c.flag, c.use, arch)
+		}
+	}
+	return nil
+}

@@ -204,7 +204,7 @@ func TestTimeSteps(t *testing.T) {
 	e := &env{ctx: context.Background()}
 	const nap = 20 * time.Millisecond
 	var calls []int
-	sec, err := timeSteps(e, 3, func(s int) error {
+	sec, cpu, err := timeSteps(e, 3, func(s int) error {
 		calls = append(calls, s)
 		if s == 0 {
 			time.Sleep(10 * nap) // the warm-up is not timed
@@ -219,9 +219,12 @@ func TestTimeSteps(t *testing.T) {
 	if sec < nap.Seconds() || sec > 5*nap.Seconds() {
 		t.Errorf("%v s per step for steps of %v each (after a warm-up of %v)", sec, nap, 10*nap)
 	}
+	if cpu > sec {
+		t.Errorf("%v processor seconds per sleeping step of %v s", cpu, sec)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := timeSteps(&env{ctx: ctx}, 3, func(int) error { return nil }); !errors.Is(err, errInterrupted) {
+	if _, _, err := timeSteps(&env{ctx: ctx}, 3, func(int) error { return nil }); !errors.Is(err, errInterrupted) {
 		t.Errorf("cancelled: %v", err)
 	}
 }
@@ -309,6 +312,11 @@ func TestOldCheckpointRefused(t *testing.T) {
 		if st != exitUsage || !strings.Contains(errs, "older h2arnn (checkpoint.json, format 1)") {
 			t.Errorf("%v: %d %q", args, st, errs)
 		}
+	}
+	// An mcmc or fit run is not a train run.
+	os.WriteFile(filepath.Join(dir, "checkpoint.json"), []byte(`{"format":1,"kind":"mcmc"}`), 0o644)
+	if st, _, errs := runCLI("sample", "-run", dir); st != exitUsage || !strings.Contains(errs, "that is an 'h2arnn mcmc' run") {
+		t.Errorf("mcmc run: %d %q", st, errs)
 	}
 	// A damaged checkpoint says what is wrong with it.
 	os.WriteFile(filepath.Join(dir, checkpointFile), []byte("\x93NUMPY garbage"), 0o644)

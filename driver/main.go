@@ -24,8 +24,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/h2arnn/h2arnn"
 	"github.com/h2arnn/h2arnn/internal/decimal"
-
 	"github.com/h2arnn/h2arnn/output"
 )
 
@@ -71,9 +71,13 @@ func commands() []command {
 		{"sample", "sample a trained net (-run DIR) or an exact one (cw_n, h2arnn) to .npy files, with statistics", runSample},
 		{"train", "train a variational autoregressive net with the paper's β annealing", runTrain},
 		{"estimate", "unbiased free energy and energy with error bars from a trained net (importance sampling, neural MCMC)", runEstimate},
+		{"mcmc", "Monte Carlo samples of the Boltzmann distribution (Metropolis, parallel tempering) with τ-corrected errors", runMCMC},
+		{"fit", "fit a net (or plm) to samples by maximum likelihood; compare learned with true couplings", runFit},
 		{"plot", "overlay the free energy and P(q) of several training runs in one figure", runPlot},
 		{"instance", "write a model instance (couplings file, text or .npz) to standard output or a file", runInstance},
 		{"bench", "time a training step and sampling of one architecture on this machine", runBench},
+		{"reproduce", "run the grid of runs behind one of the paper's figures, locally or as a SLURM job array", runReproduce},
+		{"collect", "gather a reproduction's runs into one CSV and draw the paper's figures from it", runCollect},
 		{"version", "print the module and Go versions and the kernel sets in use", runVersion},
 	}
 }
@@ -130,6 +134,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) (status 
 	for _, c := range commands() {
 		if c.name != sub {
 			continue
+		}
+		if err := h2arnn.KernelsError(); err != nil { // the kernel package reports, the command prints
+			fmt.Fprintf(stderr, "h2arnn: %s\n", oneLine(err.Error()))
 		}
 		err := c.run(args[1:], &env{ctx: ctx, stdout: stdout, stderr: stderr})
 		switch {
@@ -218,6 +225,28 @@ func (fs *flagSet) parse(args []string) error {
 		return usagef("unexpected argument %q (every input is a flag, e.g. -n 20); run '%s -h' for the flags", fs.Arg(0), fs.Name())
 	}
 	return nil
+}
+
+// parsePositional parses args in which flags and positional arguments
+// (directories, a figure name) come in any order, and returns the
+// positional ones. The flag package stops at the first positional
+// argument, so parsing starts again after each one.
+func (fs *flagSet) parsePositional(args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.parseStrict(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.printUsage()
+				return nil, err
+			}
+			return nil, usagef("%v; run '%s -h' for the flags", err, fs.Name())
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
 
 // set reports whether the flag called name was given on the command line.

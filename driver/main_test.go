@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/h2arnn/h2arnn"
 	"github.com/h2arnn/h2arnn/internal/npy"
 )
 
@@ -267,6 +269,12 @@ func TestVersion(t *testing.T) {
 	}
 	if v.Module != "github.com/h2arnn/h2arnn" || !strings.HasPrefix(v.Go, "go") || v.Kernels == "" || len(v.AvailableKernels) == 0 {
 		t.Errorf("incomplete version line %+v", v)
+	}
+	if v.Kernels != h2arnn.Kernels() || !slices.Equal(v.AvailableKernels, h2arnn.AvailableKernels()) {
+		t.Errorf("version reports kernels %q of %v, the package %q of %v", v.Kernels, v.AvailableKernels, h2arnn.Kernels(), h2arnn.AvailableKernels())
+	}
+	if err := h2arnn.KernelsError(); (err == nil) != (v.KernelsError == "") || (err != nil && v.KernelsError != err.Error()) {
+		t.Errorf("kernels_error %q, the package's %v", v.KernelsError, err)
 	}
 }
 

@@ -1,8 +1,6 @@
 package driver
 
 import (
-	"errors"
-	"flag"
 	"math"
 	"os"
 	"path/filepath"
@@ -25,23 +23,39 @@ func runPlot(args []string, e *env) error {
 			"and SVG: PREFIX_free_energy (f against β, and the relative error against the exact f, or the\n"+
 			"per-sample std without one) and, if the runs kept overlap histograms, PREFIX_overlaps (P(q) at the\n"+
 			"stored β nearest to -beta, by default the last β of the first run). Runs are named by their\n"+
-			"-label (else the architecture). Prints one JSON line {\"runs\",\"files\"}.", e.stderr)
+			"-label (else the architecture). Prints one JSON line {\"runs\",\"files\"}.\n"+
+			"\n"+
+			"Directories written by 'h2arnn fit' get PREFIX_fit_curves (held-out and training NLL per spin\n"+
+			"against the epoch, every run that fitted a net) and PREFIX_couplings_vs_learned (|W| against |J|\n"+
+			"with the least-squares line and r, one panel per run that learned couplings and was given the true\n"+
+			"model). Training and fit runs cannot be mixed in one call.", e.stderr)
 	out := fs.String("out", "", "`PREFIX` of the figure files (default: DIR/ for one run, else ./plot)")
 	beta := fs.Float64("beta", math.NaN(), "inverse temperature of the P(q) figure (default: the last β of the first run)")
-	dirs, err := parseWithDirs(fs, args)
+	dirs, err := fs.parsePositional(args)
 	if err != nil {
 		return err
 	}
+	if len(dirs) == 0 {
+		return usagef("no run directory given; give one or more directories written by 'h2arnn train'")
+	}
 	if fs.set("beta") && (!(*beta > 0) || math.IsInf(*beta, 0)) {
 		return usagef("-beta %v: give the inverse temperature of a stored P(q), > 0", *beta)
+	}
+	if fits, err := fitRunDirs(dirs); err != nil {
+		return err
+	} else if fits != nil {
+		if fs.set("beta") {
+			return usagef("-beta applies to training runs; 'fit' runs have no β; drop it")
+		}
+		return plotFits(e, fits, plotPrefix(*out, dirs))
 	}
 	runs, err := loadRuns(dirs)
 	if err != nil {
 		return err
 	}
-	prefix, err := plotPrefix(*out, dirs)
-	if err != nil {
-		return err
+	prefix := plotPrefix(*out, dirs)
+	if err := checkFileDir(prefix + "free_energy.png"); err != nil {
+		return usagef("-out %s: %v; give a prefix in an existing, writable directory", *out, err)
 	}
 	b := *beta
 	if !fs.set("beta") {
@@ -53,32 +67,6 @@ func runPlot(args []string, e *env) error {
 	}
 	res.Runs = dirs
 	return e.emit(res)
-}
-
-// parseWithDirs parses args, in which flags and directories may come in
-// any order (flag parsing stops at the first directory, so it parses again
-// after each one), and returns the directories.
-func parseWithDirs(fs *flagSet, args []string) ([]string, error) {
-	var dirs []string
-	rest := args
-	for {
-		if err := fs.parseStrict(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fs.printUsage()
-				return nil, err
-			}
-			return nil, usagef("%v; run 'h2arnn plot -h' for the flags", err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		dirs = append(dirs, fs.Arg(0))
-		rest = fs.Args()[1:]
-	}
-	if len(dirs) == 0 {
-		return nil, usagef("no run directory given; give one or more directories written by 'h2arnn train'")
-	}
-	return dirs, nil
 }
 
 // loadRuns reads the run directories; each must hold a stats.csv with at
@@ -104,25 +92,6 @@ func loadRuns(dirs []string) ([]output.Run, error) {
 	return runs, nil
 }
 
-// plotPrefix returns the prefix of the figure files for -out (DIR/ for one
-// run and plot_ for several when it is empty) and checks that files can be
-// created there.
-func plotPrefix(out string, dirs []string) (string, error) {
-	prefix := out
-	switch {
-	case prefix == "" && len(dirs) == 1:
-		prefix = dirs[0] + string(filepath.Separator)
-	case prefix == "":
-		prefix = "plot_"
-	case prefix[len(prefix)-1] != filepath.Separator:
-		prefix += "_"
-	}
-	if err := checkFileDir(prefix + "free_energy.png"); err != nil {
-		return "", usagef("-out %s: %v; give a prefix in an existing, writable directory", out, err)
-	}
-	return prefix, nil
-}
-
 // drawRuns writes the free-energy figure and, if any run kept overlap
 // histograms, the P(q) figure at the stored β nearest to beta.
 func drawRuns(runs []output.Run, prefix string, beta float64) (plotResult, error) {
@@ -145,4 +114,61 @@ func drawRuns(runs []output.Run, prefix string, beta float64) (plotResult, error
 		break
 	}
 	return res, nil
+}
+
+// plotPrefix is the prefix of the figure files: -out, else DIR/ for one
+// run, else ./plot_.
+func plotPrefix(out string, dirs []string) string {
+	switch {
+	case out == "" && len(dirs) == 1:
+		return dirs[0] + string(filepath.Separator)
+	case out == "":
+		return "plot_"
+	case out[len(out)-1] != filepath.Separator:
+		return out + "_"
+	}
+	return out
+}
+
+// fitRunDirs returns the directories as fit runs when they all hold a
+// fit.csv, nil when none does, and an error for a mix.
+func fitRunDirs(dirs []string) ([]fitRunFiles, error) {
+	var fits []fitRunFiles
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, output.FitFile)); err != nil {
+			continue
+		}
+		var sum struct {
+			Label string `json:"label"`
+			Arch  string `json:"arch"`
+		}
+		if err := output.ReadSummary(d, &sum); err != nil {
+			return nil, usagef("%s: %v; give directories written by 'h2arnn fit'", d, err)
+		}
+		label := sum.Label
+		if label == "" {
+			label = sum.Arch
+		}
+		fits = append(fits, fitRunFiles{label: label, dir: d})
+	}
+	if fits != nil && len(fits) != len(dirs) {
+		return nil, usagef("some directories are 'fit' runs and some are not; plot them in separate calls")
+	}
+	return fits, nil
+}
+
+// plotFits draws the figures of fit runs and prints the files written.
+func plotFits(e *env, fits []fitRunFiles, prefix string) error {
+	if err := checkFileDir(prefix + fitCurvesPlot + ".png"); err != nil {
+		return usagef("-out %s: %v; give a prefix in an existing, writable directory", prefix, err)
+	}
+	files, err := plotFitRuns(fits, prefix)
+	if err != nil {
+		return asUsage(err)
+	}
+	res := plotResult{Files: files}
+	for _, f := range fits {
+		res.Runs = append(res.Runs, f.dir)
+	}
+	return e.emit(res)
 }

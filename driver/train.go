@@ -111,7 +111,7 @@ func newTrainFlagSet(stderr io.Writer) (*flagSet, *modelFlags, *trainFlags, *pro
 	fs.StringVar(&tf.out, "out", "", "run `DIR` (created if missing; default runs/<date>-<time>-<arch>-n<N>); it must not hold another run")
 	fs.IntVar(&tf.overlapBins, "overlap-bins", 100, "bins of the overlap histogram P(q) on [-1, 1] (0: none)")
 	fs.IntVar(&tf.checkpointEvery, "checkpoint-every", 100, "also write DIR/"+checkpointFile+" every this many steps (0: only at the end of each β and on interrupt)")
-	fs.StringVar(&tf.saveSamples, "save-samples", "last", "evaluation samples and P(q) to keep: last (samples.npy, overlaps.csv of the last β), every (also samples_beta<β>.npy, overlaps_beta<β>.csv at each β) or none")
+	fs.StringVar(&tf.saveSamples, "save-samples", "last", "evaluation samples and P(q) to keep: last (samples.npy, overlaps.csv of the last β), every (also samples_beta<β>.npy, overlaps_beta<β>.csv at each β), overlaps (as last, plus overlaps_beta<β>.csv at each β) or none")
 	fs.StringVar(&tf.resume, "resume", "", "continue the interrupted run in `DIR` from its checkpoint, with its saved flags (flags given too must agree)")
 	fs.BoolVar(&tf.quiet, "quiet", false, "no progress lines on standard error")
 	return fs, mf, tf, addProfileFlags(fs)
@@ -421,13 +421,19 @@ func (r *trainRun) saveSamples(gr grad.Result) error {
 		}
 		return nil
 	}
+	// P(q) of every β costs one pass over the sample pairs and a small
+	// file, samples of every β a file of samples × N bytes each: "overlaps"
+	// keeps the first without the second.
+	perBeta := mode == "every" || mode == "overlaps"
 	var hist []float64
-	if r.tf.overlapBins > 0 && (mode == "every" || last) {
+	if r.tf.overlapBins > 0 && (perBeta || last) {
 		hist = model.Overlaps(bt, r.tf.overlapBins, r.tf.workers)
 	}
-	if mode == "every" {
-		if err := writeNPY(samplesFileFor(gr.Beta)); err != nil {
-			return err
+	if perBeta {
+		if mode == "every" {
+			if err := writeNPY(samplesFileFor(gr.Beta)); err != nil {
+				return err
+			}
 		}
 		if hist != nil {
 			if err := output.WriteOverlaps(r.tf.out, gr.Beta, hist); err != nil {
@@ -439,7 +445,7 @@ func (r *trainRun) saveSamples(gr grad.Result) error {
 		if err := writeNPY(output.SamplesFile); err != nil {
 			return err
 		}
-		if hist != nil && mode == "last" {
+		if hist != nil && !perBeta {
 			if err := output.WriteOverlapsCSV(r.dir(output.OverlapsFile), hist); err != nil {
 				return err
 			}
@@ -579,28 +585,22 @@ func (tf *trainFlags) config(fs *flagSet) (grad.Config, error) {
 		return cfg, usagef("-checkpoint-every %d: give a number of steps ≥ 1, or 0 for checkpoints only at the end of each β", tf.checkpointEvery)
 	}
 	switch tf.saveSamples {
-	case "every", "last", "none":
+	case "every", "last", "overlaps", "none":
 	default:
-		return cfg, usagef("-save-samples %q is not known; give -save-samples last, every or none", tf.saveSamples)
+		return cfg, usagef("-save-samples %q is not known; give -save-samples last, every, overlaps or none", tf.saveSamples)
 	}
 	if err := checkWorkers(tf.workers); err != nil {
 		return cfg, err
 	}
 	// Architecture knobs that the chosen net would silently ignore are
 	// refused, so that a typo in -arch does not go unnoticed.
-	for _, c := range []struct {
-		flag string
-		ok   bool
-		use  string
-	}{
+	if err := fs.refuseUnused(tf.arch, []flagUse{
 		{"k", tf.arch == "sk_krsb", "-arch sk_krsb"},
 		{"depth", tf.arch == "made", "-arch made"},
 		{"width", tf.arch == "made", "-arch made"},
 		{"analytic-init", tf.arch == "cw_inf", "-arch cw_inf"},
-	} {
-		if fs.set(c.flag) && !c.ok {
-			return cfg, usagef("-%s applies only to %s, not -arch %q; drop it", c.flag, c.use, tf.arch)
-		}
+	}); err != nil {
+		return cfg, err
 	}
 	return cfg, nil
 }

@@ -16,6 +16,7 @@ type versionInfo struct {
 	Arch             string   `json:"arch"`
 	Kernels          string   `json:"kernels"`
 	AvailableKernels []string `json:"available_kernels"`
+	KernelsError     string   `json:"kernels_error,omitempty"` // why H2ARNN_KERNELS was not followed
 }
 
 func buildVersion() versionInfo {
@@ -27,6 +28,9 @@ func buildVersion() versionInfo {
 		Arch:             runtime.GOARCH,
 		Kernels:          h2arnn.Kernels(),
 		AvailableKernels: h2arnn.AvailableKernels(),
+	}
+	if err := h2arnn.KernelsError(); err != nil {
+		v.KernelsError = err.Error()
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		if bi.Main.Path != "" {
@@ -41,7 +45,8 @@ func buildVersion() versionInfo {
 
 func runVersion(args []string, e *env) error {
 	fs := newFlagSet("version", "", "Prints one JSON line: module path and version, Go version, OS/arch,\n"+
-		"the kernel set in use (H2ARNN_KERNELS=generic|avx2|avx512 forces one) and those available.", e.stderr)
+		"the kernel set in use (H2ARNN_KERNELS=generic|avx2|avx512 forces one), those available on this\n"+
+		"CPU and build (best first) and, when H2ARNN_KERNELS names one that is not, \"kernels_error\" saying why.", e.stderr)
 	if err := fs.parse(args); err != nil {
 		return err
 	}

@@ -24,12 +24,14 @@ type likelihoodState struct {
 	m, n int
 	r    *runner
 
-	perm  []int // Fisher-Yates scratch
-	idx   []int // rows of the current minibatch
-	logq  []float64
-	src   *rand.PCG
-	rng   *rand.Rand
-	batch int
+	perm []int     // Fisher-Yates scratch
+	idx  []int     // rows of the current minibatch (capacity m)
+	logq []float64 // capacity m
+	// withGrad says whether the current run adds gradients (false in MeanNLL).
+	withGrad bool
+	src      *rand.PCG
+	rng      *rand.Rand
+	batch    int
 
 	chunkFn chunkBody // s.chunk, bound once (binding allocates)
 }
@@ -51,16 +53,21 @@ func NewLikelihood(net model.Net, data []int8, batch, workers int) (*Likelihood,
 	if batch <= 0 || batch > m {
 		batch = m
 	}
-	s := &likelihoodState{data: data, m: m, n: n, batch: batch, idx: make([]int, batch), logq: make([]float64, batch)}
+	s := &likelihoodState{data: data, m: m, n: n, batch: batch, idx: make([]int, batch, m), logq: make([]float64, batch, m)}
 	if batch < m {
 		s.perm = make([]int, m)
 	}
-	for i := range s.idx {
-		s.idx[i] = i
-	}
 	s.src = rand.NewPCG(0, 0)
 	s.rng = rand.New(s.src)
-	s.r = newRunner(net, workers, DefaultChunk, len(net.Params()) > 0)
+	workers = resolveWorkers(workers)
+	p := len(net.Params())
+	bl := blocking{keep: p > 0}
+	if bw, ok := net.NewWorker().(model.BlockWorker); ok && p > 0 {
+		// blocks whose activations stay in cache; when even one sample's do
+		// not, BlockSize() (0) as before
+		bl.size = chooseKeptBlock(bw.KeptBytes(), p, bw.BlockSize(), workers)
+	}
+	s.r = newRunner(net, workers, DefaultChunk, bl)
 	s.chunkFn = s.chunk
 	l := &Likelihood{s}
 	runtime.AddCleanup(l, func(s *likelihoodState) { s.r.close() }, s)
@@ -76,7 +83,7 @@ func (l *Likelihood) BatchSize() int { return l.batch }
 // chunk adds ∇ln q of data rows idx[lo:hi] into acc.a, in blocks when the
 // worker supports them (the same bits either way).
 func (s *likelihoodState) chunk(sl *slot, acc *accum, lo, hi int) {
-	keep := s.r.p > 0
+	keep := s.withGrad && s.r.p > 0
 	if sl.bw == nil {
 		for b := lo; b < hi; b++ {
 			s.load(b, sl.x)
@@ -122,7 +129,12 @@ func (l *Likelihood) Step(seed, step uint64, grad []float64) float64 {
 	if len(grad) != s.r.p {
 		panic(fmt.Sprintf("grad: gradient slice has length %d, want %d parameters", len(grad), s.r.p))
 	}
-	if s.perm != nil {
+	s.idx = s.idx[:s.batch]
+	if s.perm == nil {
+		for i := range s.idx {
+			s.idx[i] = i
+		}
+	} else {
 		// Partial Fisher-Yates from the identity: the first B entries are a
 		// uniform random B-subset in random order.
 		for i := range s.perm {
@@ -135,14 +147,67 @@ func (l *Likelihood) Step(seed, step uint64, grad []float64) float64 {
 		}
 		copy(s.idx, s.perm[:s.batch])
 	}
-	s.r.run(s.batch, s.chunkFn, accumA)
-	fb := float64(s.batch)
+	return s.gradient(grad)
+}
+
+// gradient runs the rows in idx, writes the gradient of their mean
+// negative log-likelihood into grad and returns that mean.
+func (s *likelihoodState) gradient(grad []float64) float64 {
+	s.withGrad = true
+	b := len(s.idx)
+	s.logq = s.logq[:b]
+	s.r.run(b, s.chunkFn, accumA)
+	fb := float64(b)
 	for i := range grad {
 		grad[i] = -s.r.A[i] / fb
 	}
+	return s.meanNLL()
+}
+
+// meanNLL is -mean(logq), summed in row order.
+func (s *likelihoodState) meanNLL() float64 {
 	nll := 0.0
 	for _, v := range s.logq {
 		nll -= v
 	}
-	return nll / fb
+	return nll / float64(len(s.logq))
+}
+
+// StepRows is Step on the given data rows (each in [0, rows), repeats
+// allowed, at most as many as the data set has): it writes the gradient of
+// -(1/len(rows)) Σ_r ln q(x_r) into grad and returns that mean negative
+// log-likelihood, summing in the order given. Callers that walk an epoch
+// through a permutation of their own use it. It allocates nothing.
+func (l *Likelihood) StepRows(rows []int, grad []float64) float64 {
+	s := l.likelihoodState
+	if len(grad) != s.r.p {
+		panic(fmt.Sprintf("grad: gradient slice has length %d, want %d parameters", len(grad), s.r.p))
+	}
+	if len(rows) == 0 || len(rows) > s.m {
+		panic(fmt.Sprintf("grad: %d rows for a data set of %d", len(rows), s.m))
+	}
+	s.idx = s.idx[:len(rows)]
+	for k, r := range rows {
+		if r < 0 || r >= s.m {
+			panic(fmt.Sprintf("grad: row %d outside the data set of %d rows", r, s.m))
+		}
+		s.idx[k] = r
+	}
+	return s.gradient(grad)
+}
+
+// MeanNLL returns the mean negative log-likelihood -(1/m) Σ ln q(x_r) over
+// every row of the data set (in nats per sample), without a gradient: a
+// forward pass only, summed in row order, the same bits for any number of
+// workers. It allocates nothing.
+func (l *Likelihood) MeanNLL() float64 {
+	s := l.likelihoodState
+	s.idx = s.idx[:s.m]
+	for k := range s.idx {
+		s.idx[k] = k
+	}
+	s.logq = s.logq[:s.m]
+	s.withGrad = false
+	s.r.run(s.m, s.chunkFn, noAccum)
+	return s.meanNLL()
 }

@@ -13,22 +13,35 @@ import (
 //
 //	∇ ≈ (1/B) Σ_b (L_b - L̄) ∇ln q(x_b),   L_b = ln q(x_b) + βH(x_b).
 //
-// Two ways of forming the sum, chosen by the network's workers:
+// Two ways of forming the sum, chosen from the network's workers and the
+// machine's cache:
 //
-//   - one pass (any model.Worker): each sample's backward pass runs right
-//     after the sample is drawn, while its activations are still in the
-//     worker, and is added into two accumulators (Σ (L_b - shift) g_b and
-//     Σ g_b, SPEC §4), because L̄ is not known yet;
-//   - two passes (model.GradWorker, i.e. sk_krsb, with large samples): the batch is drawn first
-//     with nothing kept, then every sample is re-run conditional by
+//   - one pass (any model.Worker): each lockstep block of samples
+//     (model.BlockWorker; one sample otherwise) is drawn keeping its
+//     activations and its backward pass follows at once, added into two
+//     accumulators (Σ (L_b - shift) g_b and Σ g_b, SPEC §4) because L̄ is
+//     not known yet. The block (1, 2, 4 or 8 samples) is sized so that
+//     the parameters and every worker's two accumulators and block
+//     activations stay in the last-level cache (keptBlockSize);
+//   - two passes (model.GradWorker, i.e. sk_krsb, when not even one
+//     sample's activations fit beside the accumulators): the batch is drawn
+//     first with nothing kept, then every sample is re-run conditional by
 //     conditional with its coefficient L_b - L̄ known, adding each
-//     conditional's gradient into one accumulator at once. A second forward
-//     pass costs less than writing and re-reading a sample's activations
-//     (~2 MB for sk_2rsb at N = 200), which is bound by memory bandwidth
-//     and does not scale with cores; measured in the README.
+//     conditional's gradient into one accumulator at once, in blocks of 8.
+//     A second forward pass costs less than activations streamed through
+//     DRAM, which is bound by memory bandwidth and does not scale with
+//     cores.
 //
-// The two-pass form is used when a sample's kept activations exceed
-// twoPassMinBytes; below that they stay in cache and one pass is faster.
+// The one-pass form costs a forward pass plus a backward pass that reads
+// every parameter's two accumulators once per block; the two-pass form two
+// forward passes plus a backward pass with one accumulator. The README
+// ("How the time is spent") gives both, measured.
+//
+// The two forms round differently (the tests hold them to 1e-12 of the
+// largest component); block sizes change no bit. So that results do not
+// depend on the number of workers, the form is chosen as if all the CPUs
+// the process may use (runtime.NumCPU) shared the cache; only the block
+// size follows the actual number of workers.
 //
 // Either way the memory for activations and gradients does not grow with B;
 // only the batch itself (B·N int8 spins and 2B float64) is kept.
@@ -65,14 +78,9 @@ type reinforceState struct {
 	twoPass bool
 }
 
-// twoPassMinBytes is the size of one sample's kept activations above which
-// Reinforce re-runs samples (two passes) instead of keeping activations:
-// about one core's L2. Measured crossover, B = 2000, 2 cores, Zen 3 with
-// 512 KB L2 (s/step one-pass vs two-pass; KeptBytes in KiB): sk_1rsb N = 50
-// (96 KiB) 0.069 vs 0.100, N = 100 (387 KiB) 0.24 vs 0.28, N = 150 (873 KiB)
-// 0.80 vs 0.61; sk_2rsb N = 100 (541 KiB) 0.347 vs 0.344, N = 120 (781 KiB)
-// 0.58 vs 0.46, N = 200 (2.1 MiB) 1.78 vs 1.42.
-var twoPassMinBytes = 512 << 10 // a var so that tests can force either form
+// chooseKeptBlock is keptBlockSize; tests replace it to force a form or a
+// block size.
+var chooseKeptBlock = keptBlockSize
 
 // NewReinforce prepares an estimator for net drawing batch samples per call
 // on workers goroutines (≤ 0: GOMAXPROCS), with DefaultChunk samples per
@@ -95,9 +103,20 @@ func NewReinforceChunk(net model.Net, batch, workers, chunk int) (*Reinforce, er
 		net: net, n: n,
 		batch: &model.Batch{N: n, B: batch, X: make([]int8, batch*n), LogQ: make([]float64, batch), Energy: make([]float64, batch)},
 	}
-	gw, _ := net.NewWorker().(model.GradWorker)
-	s.twoPass = len(net.Params()) > 0 && gw != nil && gw.BlockSize() > 1 && gw.KeptBytes() > twoPassMinBytes
-	s.r = newRunner(net, workers, chunk, len(net.Params()) > 0 && !s.twoPass)
+	workers = resolveWorkers(workers)
+	p := len(net.Params())
+	bl := blocking{keep: p > 0}
+	if bw, ok := net.NewWorker().(model.BlockWorker); ok && p > 0 && bw.BlockSize() > 1 {
+		kept, maxBlock := bw.KeptBytes(), bw.BlockSize()
+		_, rerun := bw.(model.GradWorker)
+		if rerun && chooseKeptBlock(kept, p, maxBlock, runtime.NumCPU()) == 0 {
+			s.twoPass, bl.keep = true, false
+		} else {
+			// at least one sample, however little of it fits
+			bl.size = max(1, chooseKeptBlock(kept, p, maxBlock, min(workers, runtime.NumCPU())))
+		}
+	}
+	s.r = newRunner(net, workers, chunk, bl)
 	s.chunkFn, s.gradFn = s.chunk, s.gradChunk
 	r := &Reinforce{s}
 	runtime.AddCleanup(r, func(s *reinforceState) { s.r.close() }, s)
@@ -119,7 +138,8 @@ func (r *Reinforce) Workers() int { return len(r.r.slots) }
 
 // chunk draws samples [lo, hi) and accumulates (L_b - shift) ∇ln q and
 // ∇ln q (one pass, mode accumAC), in blocks when the worker supports them
-// (the same bits either way). Without parameters it only draws.
+// (the same bits whatever the block size). Without parameters, or as the
+// first of two passes (mode noAccum), it only draws.
 func (s *reinforceState) chunk(sl *slot, acc *accum, lo, hi int) {
 	keep := acc != nil
 	if sl.bw == nil {
@@ -136,8 +156,8 @@ func (s *reinforceState) chunk(sl *slot, acc *accum, lo, hi int) {
 		}
 		return
 	}
-	for b0 := lo; b0 < hi; b0 += len(sl.xs) {
-		m := min(len(sl.xs), hi-b0)
+	for b0 := lo; b0 < hi; b0 += sl.block {
+		m := min(sl.block, hi-b0)
 		for j := range m {
 			model.SampleRNG(sl.srcs[j], s.seed, s.step, b0+j)
 		}
@@ -162,8 +182,8 @@ func (s *reinforceState) chunk(sl *slot, acc *accum, lo, hi int) {
 // samples [lo, hi) of the batch through GradWorker.GradBlock.
 func (s *reinforceState) gradChunk(sl *slot, acc *accum, lo, hi int) {
 	bt := s.batch
-	for b0 := lo; b0 < hi; b0 += len(sl.xs) {
-		m := min(len(sl.xs), hi-b0)
+	for b0 := lo; b0 < hi; b0 += sl.block {
+		m := min(sl.block, hi-b0)
 		for j := range m {
 			b := b0 + j
 			row := bt.X[b*s.n : (b+1)*s.n]

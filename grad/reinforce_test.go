@@ -3,6 +3,7 @@ package grad
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -92,6 +93,110 @@ func TestReinforceWorkerIndependence(t *testing.T) {
 			forceTwoPass(t, two)
 			checkWorkerIndependence(t, m, sk)
 		})
+	}
+}
+
+// TestReinforceBlocksAgree checks that the gradient, the statistics and
+// the batch are bit-for-bit the same whether the one-pass form keeps blocks
+// of 1, 2, 3, 4 or 8 samples, with 1 and 3 workers, and agree with the
+// two-pass form to rounding, for sk_krsb with a fixed and a trainable first
+// layer: the block size is a matter of speed only.
+func TestReinforceBlocksAgree(t *testing.T) {
+	m, err := model.SherringtonKirkpatrick(12, 1, 0.1, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		k     int
+		train bool
+	}{{1, false}, {2, false}, {1, true}} {
+		net, err := model.NewSK(m, model.ArchOptions{K: tc.k, TrainFirstLayer: tc.train, Seed: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range net.Params() {
+			net.Params()[i] *= 30 // leave the near-linear start
+		}
+		name := fmt.Sprintf("%s train=%v", net.Arch(), tc.train)
+		step := func(block, workers int) ([]float64, Stats, model.Batch) {
+			forceKeptBlock(t, func(int) int { return block })
+			est, err := NewReinforce(net, 203, workers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer est.Close()
+			if est.TwoPass() != (block == 0) {
+				t.Fatalf("%s block %d: TwoPass() = %v", name, block, est.TwoPass())
+			}
+			g := make([]float64, len(net.Params()))
+			st := est.Step(0.8, 3, 5, g)
+			bt := est.Batch()
+			return g, st, model.Batch{N: bt.N, B: bt.B, X: slices.Clone(bt.X), LogQ: slices.Clone(bt.LogQ), Energy: slices.Clone(bt.Energy)}
+		}
+		ref, refSt, refBt := step(1, 1)
+		scale := 0.0
+		for _, v := range ref {
+			scale = math.Max(scale, math.Abs(v))
+		}
+		if scale == 0 {
+			t.Fatalf("%s: zero gradient, the comparison is vacuous", name)
+		}
+		for _, block := range []int{0, 1, 2, 3, 4, 8} {
+			for _, workers := range []int{1, 3} {
+				g, st, bt := step(block, workers)
+				if block == 0 {
+					for i := range g {
+						if math.Abs(g[i]-ref[i]) > 1e-12*scale {
+							t.Fatalf("%s, two passes, %d workers: component %d = %v, one pass %v", name, workers, i, g[i], ref[i])
+						}
+					}
+				} else if !slices.Equal(math64bits(g), math64bits(ref)) {
+					t.Errorf("%s block %d, %d workers: gradient differs from blocks of 1", name, block, workers)
+				}
+				if st != refSt {
+					t.Errorf("%s block %d, %d workers: stats %+v, blocks of 1 %+v", name, block, workers, st, refSt)
+				}
+				if !slices.Equal(bt.X, refBt.X) || !slices.Equal(math64bits(bt.LogQ), math64bits(refBt.LogQ)) || !slices.Equal(math64bits(bt.Energy), math64bits(refBt.Energy)) {
+					t.Errorf("%s block %d, %d workers: batch differs from blocks of 1", name, block, workers)
+				}
+			}
+		}
+	}
+}
+
+// TestReinforceFormIgnoresWorkers checks that the choice between one and
+// two passes, which changes rounding, does not depend on the number of
+// workers, whatever the cache size, while the block size may.
+func TestReinforceFormIgnoresWorkers(t *testing.T) {
+	old := cacheBytes
+	t.Cleanup(func() { cacheBytes = old })
+	m, err := model.SherringtonKirkpatrick(30, 1, 0, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := model.NewSK(m, model.ArchOptions{K: 2, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[bool]bool{}
+	for cache := 64 << 10; cache <= 64<<20; cache *= 2 {
+		cacheBytes = cache
+		var forms []bool
+		for _, workers := range []int{1, 2, 7} {
+			est, err := NewReinforce(net, 16, workers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			forms = append(forms, est.TwoPass())
+			est.Close()
+		}
+		if forms[0] != forms[1] || forms[0] != forms[2] {
+			t.Errorf("cache %d B: TwoPass() with 1, 2, 7 workers = %v", cache, forms)
+		}
+		seen[forms[0]] = true
+	}
+	if !seen[true] || !seen[false] {
+		t.Errorf("the cache sizes tried never switched the form (%v): the test is vacuous", seen)
 	}
 }
 
@@ -195,15 +300,24 @@ func TestReinforceGradientIsBatchFormula(t *testing.T) {
 }
 
 // forceTwoPass makes Reinforce estimators created during the test use the
-// two-pass form (on) or the one-pass form (off) for model.GradWorkers,
-// whatever the size of their samples.
+// two-pass form (on) or the one-pass form with blocks of BlockSize() (off)
+// for model.GradWorkers, whatever the size of their samples and the cache.
 func forceTwoPass(t *testing.T, on bool) {
-	old := twoPassMinBytes
-	twoPassMinBytes = math.MaxInt
-	if on {
-		twoPassMinBytes = -1
-	}
-	t.Cleanup(func() { twoPassMinBytes = old })
+	forceKeptBlock(t, func(maxBlock int) int {
+		if on {
+			return 0
+		}
+		return maxBlock
+	})
+}
+
+// forceKeptBlock makes estimators created during the test take
+// size(BlockSize()) as the one-pass block size (0: two passes) instead of
+// keptBlockSize's choice.
+func forceKeptBlock(t *testing.T, size func(maxBlock int) int) {
+	old := chooseKeptBlock
+	chooseKeptBlock = func(_, _, maxBlock, _ int) int { return size(maxBlock) }
+	t.Cleanup(func() { chooseKeptBlock = old })
 }
 
 func checkBatchFormula(t *testing.T, net model.Net) {
@@ -265,12 +379,12 @@ func TestReinforceNoAllocs(t *testing.T) {
 		two     bool
 	}{{newLNet(m, 3, 0.2), 1, false}, {newLNet(m, 3, 0.2), 3, false}, {sk, 1, false}, {sk, 3, false}, {sk, 1, true}, {sk, 3, true}} {
 		net, workers := tc.net, tc.workers
-		old := twoPassMinBytes
+		old := chooseKeptBlock
 		if tc.two {
-			twoPassMinBytes = -1
+			chooseKeptBlock = func(_, _, _, _ int) int { return 0 }
 		}
 		est, err := NewReinforce(net, 150, workers)
-		twoPassMinBytes = old
+		chooseKeptBlock = old
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -293,5 +407,55 @@ func TestReinforceRejectsTinyBatch(t *testing.T) {
 	m, _ := model.SherringtonKirkpatrick(4, 1, 0, 1)
 	if _, err := NewReinforce(newLNet(m, 1, 0.1), 1, 1); err == nil {
 		t.Error("batch of 1 accepted")
+	}
+}
+
+// TestKeptBlockSize checks the cache model that sizes one-pass blocks: the
+// largest power-of-two block whose working set (parameters, two
+// accumulators and the block's activations per worker) fills at most a
+// quarter of the cache, one sample up to onePassShare of it, 0 beyond, and
+// workers beyond the CPUs not counted.
+func TestKeptBlockSize(t *testing.T) {
+	old := cacheBytes
+	t.Cleanup(func() { cacheBytes = old })
+	const kept, params = 1000, 100
+	// one worker and m samples: 8·100 + 16·100 + 1000·m bytes; one sample
+	// fits from the smallest cache whose share holds 3400 bytes
+	num, den := onePassShare()
+	if num <= 0 || num >= den || 4*num < den {
+		t.Fatalf("onePassShare %d/%d: want a fraction in [1/4, 1)", num, den)
+	}
+	one := (3400*den + num - 1) / num
+	for _, tc := range []struct{ cache, want int }{
+		{4 * (2400 + 8000), 8},
+		{4*(2400+8000) - 4, 4},
+		{4 * (2400 + 4000), 4},
+		{4 * (2400 + 2000), 2},
+		{4*(2400+2000) - 4, 1},
+		{one, 1},
+		{one - 1, 0},
+		{1 << 30, 8},
+	} {
+		cacheBytes = tc.cache
+		if got := keptBlockSize(kept, params, 8, 1); got != tc.want {
+			t.Errorf("cache %d B: block %d, want %d", tc.cache, got, tc.want)
+		}
+	}
+	cacheBytes = 4 * (2400 + 2000)
+	if got := keptBlockSize(kept, params, 1, 1); got != 1 {
+		t.Errorf("BlockSize 1: block %d, want 1", got)
+	}
+	// two workers share the cache: 800 + 2·(1600 + 1000·m)
+	cacheBytes = 4 * (800 + 2*(1600+2000))
+	cpus := runtime.NumCPU()
+	want := 2
+	if cpus < 2 {
+		want = 4 // the second worker waits for the first
+	}
+	if got := keptBlockSize(kept, params, 8, 2); got != want {
+		t.Errorf("2 workers on %d CPUs: block %d, want %d", cpus, got, want)
+	}
+	if a, b := keptBlockSize(kept, params, 8, cpus), keptBlockSize(kept, params, 8, 100*cpus); a != b {
+		t.Errorf("%d workers: block %d; %d workers on %d CPUs: block %d", cpus, a, 100*cpus, cpus, b)
 	}
 }

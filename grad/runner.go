@@ -8,6 +8,7 @@ import (
 
 	"github.com/h2arnn/h2arnn"
 	"github.com/h2arnn/h2arnn/model"
+	"github.com/klauspost/cpuid/v2"
 )
 
 // DefaultChunk is the number of consecutive samples whose gradient
@@ -35,7 +36,8 @@ type slot struct {
 	x   []float64
 
 	bw     model.BlockWorker // nil: samples one at a time
-	gw     model.GradWorker  // nil: no two-pass gradient
+	gw     model.GradWorker  // nil: no GradBlock
+	block  int               // samples per lockstep block (≤ bw.BlockSize())
 	srcs   []*rand.PCG
 	rngs   []*rand.Rand
 	xs     [][]float64
@@ -43,9 +45,16 @@ type slot struct {
 	cA, cC []float64 // block coefficients; cC is all ones
 }
 
-// newSlot prepares one goroutine's scratch for net; keep says whether its
-// blocks will keep activations (ForwardBlock with keep).
-func newSlot(net model.Net, keep bool) *slot {
+// blocking says how a runner feeds model.BlockWorkers: size samples per
+// lockstep block (≤ BlockSize(); ≤ 0 means BlockSize()), keeping their
+// activations for BackwardBlock when keep.
+type blocking struct {
+	size int
+	keep bool
+}
+
+// newSlot prepares one goroutine's scratch for net, with blocks as bl says.
+func newSlot(net model.Net, bl blocking) *slot {
 	n := net.Size()
 	src := rand.NewPCG(0, 0)
 	s := &slot{w: net.NewWorker(), src: src, rng: rand.New(src), x: make([]float64, n)}
@@ -53,12 +62,17 @@ func newSlot(net model.Net, keep bool) *slot {
 		m := bw.BlockSize()
 		s.bw = bw
 		s.gw, _ = bw.(model.GradWorker)
-		for range m {
+		s.block = m
+		if bl.size > 0 {
+			s.block = min(bl.size, m)
+		}
+		for range s.block {
 			src := rand.NewPCG(0, 0)
 			s.srcs = append(s.srcs, src)
 			s.rngs = append(s.rngs, rand.New(src))
 			s.xs = append(s.xs, make([]float64, n))
 		}
+		m = s.block
 		s.lq, s.e, s.cA, s.cC = make([]float64, m), make([]float64, m), make([]float64, m), make([]float64, m)
 		for j := range s.cC {
 			s.cC[j] = 1
@@ -71,9 +85,80 @@ func newSlot(net model.Net, keep bool) *slot {
 				x[i] = 1
 			}
 		}
-		bw.ForwardBlock(nil, s.xs, s.lq, nil, keep)
+		bw.ForwardBlock(nil, s.xs, s.lq, nil, bl.keep)
 	}
 	return s
+}
+
+// cacheBytes is the size of the last level of cache the estimators try to
+// keep their working set in: the L3 as cpuid reports it (the L2 without
+// one; 8 MiB when neither is known). A var so that tests can vary it.
+var cacheBytes = func() int {
+	for _, c := range []int{cpuid.CPU.Cache.L3, cpuid.CPU.Cache.L2} {
+		if c > 0 {
+			return c
+		}
+	}
+	return 8 << 20
+}()
+
+// keptBlockSize returns the number of samples per lockstep block, a power of
+// two ≤ maxBlock, for workers goroutines running a one-pass gradient of
+// params parameters with blocks that keep kept bytes of activations per
+// sample; 0 when the one-pass form should not be used. Its working set
+// for blocks of m samples is what every sample touches: the parameters
+// (shared, 8·params bytes) and, per worker, its chunk accumulators a and c
+// (16·params) and its block's activations (m·kept).
+//
+// Blocks of m > 1 samples fetch each conditional's parameter and gradient
+// rows once per block, but their activations crowd the cache: they are used
+// when the working set fills at most a quarter of the cache. One sample per
+// block is used up to onePassShare of it; beyond, two passes, whose second
+// forward pass then costs less than the traffic of keeping activations.
+//
+// The model assumes one cache of cacheBytes shared by all workers (those
+// beyond the CPUs the process may use take turns and do not count): right
+// for one AMD CCX or one Intel socket, pessimistic where the workers are
+// spread over several L3s.
+func keptBlockSize(kept, params, maxBlock, workers int) int {
+	sharing := max(1, min(workers, runtime.NumCPU()))
+	workingSet := func(m int) int { return 8*params + sharing*(16*params+m*kept) }
+	for m := maxBlock; m > 1; m /= 2 {
+		if workingSet(m) <= cacheBytes/4 {
+			return m
+		}
+	}
+	num, den := onePassShare()
+	if workingSet(1) <= cacheBytes*num/den {
+		return 1
+	}
+	return 0
+}
+
+// onePassShare is the fraction num/den of the cache up to which keeping one
+// sample's activations beats two passes. The faster the kernels' forward
+// pass, the cheaper the second pass against the memory traffic of keeping,
+// which does not change with the kernels. Measured on a 2-core Zen 5 with a
+// 32 MiB L3 shared with other work (CPU seconds per step, medians of 4 to 6
+// runs; working set in % of the L3; one sample per block vs two passes):
+//
+//	avx512, B = 256:   sk_1rsb N = 150 (18 %) 0.0280 vs 0.0304, N = 200 (33 %) 0.0479 vs 0.0509,
+//	                   N = 250 (51 %) 0.0763 vs 0.0764; sk_2rsb N = 150 (26 %) 0.0399 vs 0.0411,
+//	                   N = 200 (47 %) 0.0703 vs 0.0705, N = 250 (73 %) 0.124 vs 0.109
+//	avx2, B = 256:     sk_1rsb N = 250 (51 %) 0.133 vs 0.163, N = 300 (74 %) 0.218 vs 0.228,
+//	                   N = 350 (100 %) 0.378 vs 0.306; sk_2rsb N = 250 (73 %) 0.214 vs 0.229,
+//	                   N = 300 (105 %) 0.408 vs 0.330
+//
+// and, for the blocks, N = 200, B = 2000, blocks of 1, 2, 4, 8 and two
+// passes: avx2 sk_rs (19, 23, 31, 47 %) 0.354, 0.347, 0.345, 0.390, 0.449;
+// avx2 sk_2rsb (46, 58, 82, 130 %) 0.885, 0.972, 1.133, 1.222, 1.124; avx512
+// sk_rs 0.255, 0.224, 0.229, 0.258, 0.267; avx512 sk_2rsb 0.600, 0.629,
+// 0.814, 1.026, 0.597.
+func onePassShare() (num, den int) {
+	if h2arnn.Kernels() == "avx512" {
+		return 1, 2
+	}
+	return 3, 4
 }
 
 // chunkBody processes samples [lo, hi) (global indices, one chunk) on slot
@@ -130,19 +215,26 @@ type runner struct {
 	closed     bool
 }
 
-// newRunner prepares workers goroutines (≤ 0: GOMAXPROCS) for net; keep
-// says whether block workers will keep activations (see newSlot).
-func newRunner(net model.Net, workers, chunk int, keep bool) *runner {
+// resolveWorkers returns the number of goroutines for a workers argument
+// (≤ 0: GOMAXPROCS).
+func resolveWorkers(workers int) int {
 	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+		return runtime.GOMAXPROCS(0)
 	}
+	return workers
+}
+
+// newRunner prepares workers goroutines (≤ 0: GOMAXPROCS) for net, feeding
+// block workers as bl says (see newSlot).
+func newRunner(net model.Net, workers, chunk int, bl blocking) *runner {
+	workers = resolveWorkers(workers)
 	if chunk <= 0 {
 		chunk = DefaultChunk
 	}
 	p := len(net.Params())
 	r := &runner{p: p, chunk: chunk, A: make([]float64, p)}
 	for range workers {
-		r.slots = append(r.slots, newSlot(net, keep))
+		r.slots = append(r.slots, newSlot(net, bl))
 	}
 	k := workers + 2
 	r.free = make(chan *accum, k)

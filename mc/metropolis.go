@@ -7,9 +7,14 @@
 //     local fields (O(N) per accepted flip, O(1) per rejected one);
 //   - Tempering: parallel tempering (replica exchange) over a ladder of β,
 //     for low temperatures where single flips do not cross between valleys;
-//   - IntegratedTime and MeanError: the integrated autocorrelation time of a
-//     series (Sokal's automatic window) and the standard error of its mean
-//     corrected by it;
+//   - Run: a checkpointable sampling run of several independent chains
+//     (either kind) in parallel, keeping configurations every few sweeps,
+//     with a State that restores it exactly (the `h2arnn mcmc` command is
+//     this type plus flags and files);
+//   - IntegratedTime, MeanError and ChainsMeanError: the integrated
+//     autocorrelation time of a series (Sokal's automatic window) and the
+//     standard error of a mean corrected by it, for one chain or pooled over
+//     several; GelmanRubin: whether several chains agree;
 //   - ImportanceSampling, NeuralMCMC and EstimateNet: estimates under the
 //     Boltzmann distribution from the samples of an autoregressive net q
 //     that are exact in expectation whatever q is, with error bars: neural
@@ -20,8 +25,8 @@
 //     at small effective sample sizes.
 //
 // Every chain draws from a caller-owned *rand.Rand, so results are a pure
-// function of the caller's seeding: the driver gives each chain its own
-// stream, which makes runs independent of the number of goroutines.
+// function of the caller's seeding: Run gives each chain and replica its
+// own stream, which makes runs independent of the number of goroutines.
 package mc
 
 import (

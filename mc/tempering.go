@@ -113,3 +113,20 @@ func (t *Tempering) exchange(rng *rand.Rand) {
 	}
 	t.sweeps++
 }
+
+// GeometricLadder returns r ≥ 2 inverse temperatures spaced geometrically
+// from lo to hi (0 < lo < hi), β_k = lo·(hi/lo)^{k/(r-1)}, with β_0 = lo and
+// β_{r-1} = hi exactly: the usual first ladder for parallel tempering, whose
+// neighbouring replicas exchange at similar rates where the specific heat
+// varies slowly. It panics for arguments outside that range.
+func GeometricLadder(lo, hi float64, r int) []float64 {
+	if r < 2 || !(lo > 0) || !(hi > lo) || math.IsInf(hi, 0) {
+		panic(fmt.Sprintf("mc: GeometricLadder(%v, %v, %d): need 0 < lo < hi finite and r ≥ 2", lo, hi, r))
+	}
+	out := make([]float64, r)
+	for k := range out {
+		out[k] = lo * math.Pow(hi/lo, float64(k)/float64(r-1))
+	}
+	out[0], out[r-1] = lo, hi
+	return out
+}

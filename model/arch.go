@@ -20,6 +20,10 @@ type ArchOptions struct {
 	// TrainFirstLayer makes the Hamiltonian-derived first layer (J, h) of
 	// sk_krsb trainable, initialised small and random (learning from data).
 	TrainFirstLayer bool `json:"train_first_layer"`
+	// FirstLayerStd is the standard deviation of the random initial
+	// couplings W of a trainable first layer: W_ij ~ Normal(0,
+	// FirstLayerStd²). 0 means 1/N, the scale of every other parameter.
+	FirstLayerStd float64 `json:"first_layer_std"`
 	// AnalyticInit starts cw_inf from its analytic parameters at Beta
 	// instead of small random values.
 	AnalyticInit bool `json:"analytic_init"`

@@ -92,6 +92,15 @@ func TestSKBlocksMatchOneSample(t *testing.T) {
 					if i := sameBits(bC, gC); i >= 0 {
 						t.Fatalf("%s: BackwardBlock gC[%d] %v, one at a time %v", name(), i, bC[i], gC[i])
 					}
+					// the kept activations survive a backward pass
+					bA2, bC2 := make([]float64, len(s.p)), make([]float64, len(s.p))
+					w.BackwardBlock(cA, bA2, cC, bC2)
+					if i := sameBits(bA2, bA); i >= 0 {
+						t.Fatalf("%s: second BackwardBlock gA[%d] %v, first %v", name(), i, bA2[i], bA[i])
+					}
+					if i := sameBits(bC2, bC); i >= 0 {
+						t.Fatalf("%s: second BackwardBlock gC[%d] %v, first %v", name(), i, bC2[i], bC[i])
+					}
 				}
 
 				// Evaluation of given samples, then GradBlock against it.

@@ -75,6 +75,11 @@ type BlockWorker interface {
 	Worker
 	// BlockSize is the most samples ForwardBlock takes at once (≥ 1).
 	BlockSize() int
+	// KeptBytes is the memory one sample's activations take when kept
+	// (ForwardBlock with keep). Callers use it to size blocks so that their
+	// activations stay in cache, and to choose between keeping activations
+	// and GradWorker.GradBlock.
+	KeptBytes() int
 	// ForwardBlock runs m = len(xs) ≤ BlockSize() samples. With rngs
 	// non-nil (len m) it draws xs[j] with rngs[j] exactly as
 	// Sample(rngs[j], xs[j]) would and sets energy[j] = H(xs[j]); with rngs
@@ -95,8 +100,8 @@ type BlockWorker interface {
 // forward pass conditional by conditional and adds that conditional's
 // gradient right away, so the working set is one conditional's parameters,
 // gradient and activations instead of a whole sample's activations. It
-// costs a second forward pass and wins wherever memory bandwidth, not
-// arithmetic, bounds the backward pass.
+// costs a second forward pass and wins wherever keeping activations would
+// spill them out of the last-level cache.
 type GradWorker interface {
 	BlockWorker
 	// GradBlock adds Σ_j c[j]·∇θ ln q(xs[j]) into g for m = len(xs) ≤
@@ -105,10 +110,6 @@ type GradWorker interface {
 	// ForwardBlock(nil, xs, logq, nil, true) then BackwardBlock(c, g, nil,
 	// nil). It overwrites what the other methods keep for a backward pass.
 	GradBlock(xs [][]float64, c, g, logq []float64)
-	// KeptBytes is the memory one sample's activations take when kept
-	// (ForwardBlock with keep): what GradBlock avoids storing. Callers use
-	// it to choose between the two ways of getting a gradient.
-	KeptBytes() int
 }
 
 // SampleRNG seeds r for sample index of step, so that every sample of every

@@ -42,7 +42,8 @@ import (
 // Initialisation (as the paper's public code, torch.randn/N): every trainable
 // number is Normal(mean 0, standard deviation 1/N), drawn in Params() order
 // from math/rand/v2 PCG(o.Seed, skInitStream); a trainable first layer
-// starts with W_sl ~ Normal(0, std 1/N) (same stream, continuing) and h = 0.
+// starts with W_sl ~ Normal(0, std o.FirstLayerStd, default 1/N) (same
+// stream, continuing) and h = 0.
 type SK struct {
 	m     *Hamiltonian
 	k     int
@@ -92,7 +93,7 @@ func NewSK(m *Hamiltonian, o ArchOptions) (*SK, error) {
 		return nil, argErr("sk_krsb", "N", n, "with K = %d the net needs about %.3g GB per worker; use a smaller N or K", k, need*8/1e9)
 	}
 	s := &SK{m: m, k: k, train: o.TrainFirstLayer, condOff: make([]int, n+1), beta: o.Beta,
-		opts: ArchOptions{K: k, TrainFirstLayer: o.TrainFirstLayer, Seed: o.Seed, Beta: o.Beta}}
+		opts: ArchOptions{K: k, TrainFirstLayer: o.TrainFirstLayer, FirstLayerStd: o.FirstLayerStd, Seed: o.Seed, Beta: o.Beta}}
 	off := 0
 	for i := range n {
 		s.condOff[i] = off
@@ -103,10 +104,20 @@ func NewSK(m *Hamiltonian, o ArchOptions) (*SK, error) {
 		off += n*(n-1)/2 + n
 	}
 	s.p = make([]float64, off)
+	if !(o.FirstLayerStd >= 0) || math.IsInf(o.FirstLayerStd, 0) {
+		return nil, argErr("sk_krsb", "FirstLayerStd", o.FirstLayerStd, "the initial first-layer scale must be finite and ≥ 0")
+	}
 	rng := rand.New(rand.NewPCG(o.Seed, skInitStream))
 	std := 1 / float64(n)
+	wStd := std
+	if o.FirstLayerStd > 0 {
+		wStd = o.FirstLayerStd
+	}
 	end := s.condOff[n] + n*(n-1)/2 // h of a trainable first layer stays 0
 	for j := 0; j < end && j < len(s.p); j++ {
+		if j == s.condOff[n] {
+			std = wStd
+		}
 		s.p[j] = std * rng.NormFloat64()
 	}
 	return s, nil
@@ -207,10 +218,10 @@ func (s *SK) FirstLayer() (W, h []float64) {
 }
 
 // NewWorker returns per-goroutine scratch for one sample (one skLane: the
-// past field, a copy of each conditional's chain input, all chain
-// activations and the logit derivatives, about (4(k+1)+1)·N²/2 floats).
-// The worker is also a BlockWorker; lanes for further samples of a block
-// are allocated on first use.
+// past field, the logit derivatives and, once a forward pass keeps them for
+// Backward, the activations of KeptBytes). The worker is also a
+// BlockWorker; lanes for further samples of a block are allocated on first
+// use.
 func (s *SK) NewWorker() Worker {
 	n, k := s.m.N, s.k
 	r := max(n-1, 0)
@@ -228,15 +239,19 @@ func (s *SK) NewWorker() Worker {
 const skMaxBlock = 8
 
 // BlockSize returns skMaxBlock. Lanes are allocated on first use; a lane
-// used with keep also holds one sample's activations, about
-// (4(k+1)+1)·N²/2 float64s (2 MB for k = 2, N = 200).
+// used with keep also holds one sample's activations (see KeptBytes).
 func (w *skWorker) BlockSize() int { return skMaxBlock }
 
-// KeptBytes implements GradWorker: a lane's chain inputs and activations,
-// (4(k+1)+2)·N(N-1)/2 float64s.
+// KeptBytes implements BlockWorker: a lane's chain activations,
+// 4(k+1)·N(N-1)/2 float64s (1.9 MB for k = 2, N = 200), and with a trainable
+// first layer its chain inputs, N(N-1) float64s more.
 func (w *skWorker) KeptBytes() int {
 	n, k := w.s.m.N, w.s.k
-	return 8 * (4*(k+1) + 2) * (n * (n - 1) / 2)
+	per := 4 * (k + 1)
+	if w.s.train {
+		per += 2
+	}
+	return 8 * per * (n * (n - 1) / 2)
 }
 
 func (w *skWorker) newLane() *skLane {
@@ -268,6 +283,8 @@ type skWorker struct {
 	row, frow, dfrow []float64
 	// blockLen is the number of lanes the last ForwardBlock with keep filled.
 	blockLen int
+	// c1 holds Backward's two coefficients as slices for backward.
+	c1 [2]float64
 }
 
 // skLane is the state of one sample: its past fields, and what Backward
@@ -279,7 +296,9 @@ type skLane struct {
 	pf *pastField
 	F  []float64
 	// fin holds, for conditional i at offset 2·triOff(i), the chain input
-	// (F_i[i+1:N], F_i[i+1:N]) as it was when conditional i was evaluated.
+	// (F_i[i+1:N], F_i[i+1:N]) as it was when conditional i was evaluated;
+	// only with a trainable first layer (with a fixed one the backward pass
+	// rebuilds it, see backward).
 	fin []float64
 	// act holds, for conditional i at 4(k+1)·triOff(i), the ChainForward
 	// activations of the + chains then the - chains (2(k+1)R each).
@@ -319,25 +338,38 @@ func (w *skWorker) cond(l *skLane, i int, rng *rand.Rand, x, q []float64, keep b
 }
 
 // rowBuffers returns the chain input and the activation space of
-// conditional i on lane l: with keep, the lane's stored copies (allocated
-// on first use); otherwise the worker's row scratch. The input is the past
-// field on the later spins twice, once for the + and once for the - chains.
+// conditional i on lane l: with keep, the lane's stored activations
+// (allocated on first use) and, with a trainable first layer, stored chain
+// input; otherwise the worker's row scratch. The input is the past field on
+// the later spins twice, once for the + and once for the - chains.
 func (w *skWorker) rowBuffers(l *skLane, i int, keep bool) (f, a []float64) {
 	n, k := w.s.m.N, w.s.k
 	r := n - 1 - i
-	if !keep {
-		f, a = w.frow[:2*r], w.row[:4*(k+1)*r]
-	} else {
+	f, a = w.frow[:2*r], w.row[:4*(k+1)*r]
+	if keep {
+		tri := n * (n - 1) / 2
 		if l.act == nil {
-			tri := n * (n - 1) / 2
-			l.fin, l.act = make([]float64, 2*tri), make([]float64, 4*(k+1)*tri)
+			l.act = make([]float64, 4*(k+1)*tri)
 		}
 		to := w.triOff(i)
-		f, a = l.fin[2*to:2*(to+r)], l.act[4*(k+1)*to:4*(k+1)*(to+r)]
+		a = l.act[4*(k+1)*to : 4*(k+1)*(to+r)]
+		if w.s.train {
+			if l.fin == nil {
+				l.fin = make([]float64, 2*tri)
+			}
+			f = l.fin[2*to : 2*(to+r)]
+		}
 	}
+	w.chainInput(l, i, f)
+	return f, a
+}
+
+// chainInput writes conditional i's chain input (F[i+1:N], F[i+1:N]) of
+// lane l into f.
+func (w *skWorker) chainInput(l *skLane, i int, f []float64) {
+	r := len(f) / 2
 	copy(f, l.F[i+1:])
 	copy(f[r:], l.F[i+1:])
-	return f, a
 }
 
 // logit returns z_i of lane l from the chain input f, writing the chains'
@@ -462,9 +494,11 @@ func (w *skWorker) ForwardBlock(rngs []*rand.Rand, xs [][]float64, logq, energy 
 	}
 }
 
-// GradBlock implements GradWorker. With a trainable first layer the
-// coupling gradient needs every conditional of a sample (see backChains), so
-// it runs ForwardBlock with keep and BackwardBlock instead.
+// GradBlock implements GradWorker: conditional by conditional, each lane
+// evaluates the conditional into the worker's row scratch and adds its
+// gradient at once (backChains), in lane order. With a trainable first layer
+// the coupling gradient needs every conditional of a sample (see
+// backChains), so it runs ForwardBlock with keep and BackwardBlock instead.
 func (w *skWorker) GradBlock(xs [][]float64, c, g, logq []float64) {
 	if w.s.train {
 		w.ForwardBlock(nil, xs, logq, nil, true)
@@ -491,13 +525,8 @@ func (w *skWorker) GradBlock(xs [][]float64, c, g, logq []float64) {
 // into gC, for the x of the last Sample, LogProb or Conditionals call (see
 // backChains for the formulas).
 func (w *skWorker) Backward(cA float64, gA []float64, cC float64, gC []float64) {
-	l := w.lanes[0]
-	if w.s.train {
-		clear(l.acc)
-	}
-	for i := w.s.m.N - 1; i >= 0; i-- {
-		w.backRow(l, i, cA, gA, cC, gC)
-	}
+	w.c1[0], w.c1[1] = cA, cC
+	w.backward(w.lanes[:1], w.c1[:1], gA, w.c1[1:], gC)
 }
 
 // BackwardBlock implements BlockWorker: conditional by conditional, each
@@ -506,30 +535,53 @@ func (w *skWorker) Backward(cA float64, gA []float64, cC float64, gC []float64) 
 // calling Backward after each sample, while the gradient rows stay in
 // cache.
 func (w *skWorker) BackwardBlock(cA []float64, gA []float64, cC []float64, gC []float64) {
-	lanes := w.lanes[:w.blockLen]
+	w.backward(w.lanes[:w.blockLen], cA, gA, cC, gC)
+}
+
+// backward adds Σ_j cA[j]·∇ln q(x_j) into gA (and Σ_j cC[j]·∇ln q(x_j)
+// into gC when non-nil) for the samples of lanes, from their kept
+// activations, conditional by conditional and lane by lane within each
+// conditional, so that every parameter's sums are formed in lane order.
+//
+// With a fixed first layer every parameter belongs to one conditional, so
+// the conditionals are visited in forward order and each one's chain input
+// is rebuilt from the sample: the past field is pushed again spin by spin
+// in the order of the forward pass, which gives it the bits the forward
+// pass saw, at the cost of one row of J per conditional instead of storing
+// 2R floats. A trainable first layer needs the conditionals in reverse
+// order (see backChains) and reads the stored inputs.
+func (w *skWorker) backward(lanes []*skLane, cA, gA, cC, gC []float64) {
+	n, k := w.s.m.N, w.s.k
+	coefC := func(j int) float64 {
+		if gC == nil {
+			return 0
+		}
+		return cC[j]
+	}
 	if w.s.train {
 		for _, l := range lanes {
 			clear(l.acc)
 		}
-	}
-	for i := w.s.m.N - 1; i >= 0; i-- {
-		for j, l := range lanes {
-			c := 0.0
-			if gC != nil {
-				c = cC[j]
+		for i := n - 1; i >= 0; i-- {
+			r, to := n-1-i, w.triOff(i)
+			for j, l := range lanes {
+				w.backChains(l, i, l.fin[2*to:2*(to+r)], l.act[4*(k+1)*to:4*(k+1)*(to+r)], cA[j], gA, coefC(j), gC)
 			}
-			w.backRow(l, i, cA[j], gA, c, gC)
+		}
+		return
+	}
+	for _, l := range lanes {
+		l.pf.reset()
+	}
+	for i := range n {
+		r, to := n-1-i, w.triOff(i)
+		f := w.frow[:2*r]
+		for j, l := range lanes {
+			w.chainInput(l, i, f)
+			w.backChains(l, i, f, l.act[4*(k+1)*to:4*(k+1)*(to+r)], cA[j], gA, coefC(j), gC)
+			l.pf.push(i, l.x[i])
 		}
 	}
-}
-
-// backRow adds conditional i's share of cA·∇ln q(x) (and cC·∇ln q(x)) for
-// lane l from its stored activations (see backChains).
-func (w *skWorker) backRow(l *skLane, i int, cA float64, gA []float64, cC float64, gC []float64) {
-	k := w.s.k
-	r := w.s.m.N - 1 - i
-	to := w.triOff(i)
-	w.backChains(l, i, l.fin[2*to:2*(to+r)], l.act[4*(k+1)*to:4*(k+1)*(to+r)], cA, gA, cC, gC)
 }
 
 // backChains adds conditional i's share of cA·∇ln q(x) into gA (and

@@ -482,6 +482,24 @@ func TestSKArchAndLayout(t *testing.T) {
 			t.Fatal("trainable fields must start at 0")
 		}
 	}
+	// FirstLayerStd scales W alone: the conditionals are drawn first from
+	// the same stream and keep their bits.
+	wide, _ := NewSK(big, ArchOptions{K: 1, TrainFirstLayer: true, Seed: 5, FirstLayerStd: 0.3})
+	for j := range end {
+		if wide.p[j] != a.p[j] {
+			t.Fatal("FirstLayerStd changed a conditional's initial parameter")
+		}
+	}
+	for j := end; j < end+n*(n-1)/2; j++ {
+		if math.Abs(wide.p[j]-0.3*n*a.p[j]) > 1e-15 {
+			t.Fatalf("W[%d] = %v with std 0.3, %v with 1/N", j-end, wide.p[j], a.p[j])
+		}
+	}
+	for _, bad := range []float64{-1, math.NaN(), math.Inf(1)} {
+		if _, err := NewSK(big, ArchOptions{TrainFirstLayer: true, FirstLayerStd: bad}); err == nil {
+			t.Errorf("FirstLayerStd %v accepted", bad)
+		}
+	}
 
 	// FirstLayer: the model's with a fixed first layer, the documented
 	// upper-triangle layout with a trainable one.
@@ -540,4 +558,53 @@ func BenchmarkSKSampleBackward(b *testing.B) {
 		w.Backward(0.5, gA, 1, gC)
 	}
 	b.ReportMetric(float64(s.ParamCount()), "params")
+}
+
+// TestSKFirstLayerGauge: a learned first layer is defined only up to a sign
+// and a scale per column: multiplying the couplings W_sl (s < l) of one
+// spin l and its field h_l by c, and dividing by c the skip weight w⁰_l
+// and the first weight w_0 of every chain that reads spin l's field,
+// leaves q unchanged — which is why only |W| up to per-column scales can
+// be compared with J.
+func TestSKFirstLayerGauge(t *testing.T) {
+	const n, k = 7, 1
+	m := skTestModel(t, n, 3)
+	s := skTestNet(t, m, k, true, 0.6, 4)
+	w := s.NewWorker()
+	rng := rand.New(rand.NewPCG(1, 1))
+	xs := make([][]float64, 20)
+	before := make([]float64, len(xs))
+	for b := range xs {
+		xs[b] = skRandomSpins(rng, n)
+		before[b] = w.LogProb(xs[b])
+	}
+	for _, c := range []float64{-1, 2.5, -0.3} {
+		l := 4
+		p := append([]float64(nil), s.p...)
+		for r := range l {
+			s.couplingRow(s.p, r)[l-r-1] *= c
+		}
+		s.fields(s.p)[l] *= c
+		w0, _, _, _ := s.Conditional(s.p, l)
+		w0[0] /= c
+		for i := range l {
+			_, _, wc, _ := s.Conditional(s.p, i)
+			r := n - 1 - i
+			wc[l-i-1] /= c   // w_0 of the + chain of spin l
+			wc[r+l-i-1] /= c // and of its - chain
+		}
+		for b, x := range xs {
+			if got := w.LogProb(x); math.Abs(got-before[b]) > 1e-12 {
+				t.Fatalf("c = %v: ln q changed from %v to %v", c, before[b], got)
+			}
+		}
+		changed := false
+		for j := range p {
+			changed = changed || p[j] != s.p[j]
+		}
+		if !changed {
+			t.Fatal("the transformation changed nothing")
+		}
+		copy(s.p, p)
+	}
 }

@@ -168,6 +168,18 @@ func Overlaps(bt *Batch, bins int, workers int) []float64 {
 	if !ok {
 		return out
 	}
+	return OverlapDensity(OverlapCounts(bt, workers), bins)
+}
+
+// OverlapCounts returns the exact distribution of the overlaps of bt:
+// element d (0 ≤ d ≤ N) counts the pairs of distinct samples a < b whose
+// configurations differ in d spins, i.e. have q_ab = 1 - 2d/N. It is the
+// integer histogram Overlaps bins, and identical for any workers; nil for
+// fewer than two samples.
+func OverlapCounts(bt *Batch, workers int) []int64 {
+	if bt == nil || bt.B < 2 || bt.N < 1 {
+		return nil
+	}
 	n, nb := bt.N, bt.B
 	packed, nw := packSpins(bt)
 	counts := make([][]int64, par.Workers(workers))
@@ -185,10 +197,30 @@ func Overlaps(bt *Batch, bins int, workers int) []float64 {
 			total[d] += v
 		}
 	}
+	return total
+}
+
+// OverlapDensity bins an exact overlap distribution (OverlapCounts, of
+// N+1 counts) into the density histogram Overlaps returns. Without pairs
+// (nil or all-zero counts) the histogram is NaN; bins < 1 gives nil.
+func OverlapDensity(counts []int64, bins int) []float64 {
+	if bins < 1 {
+		return nil
+	}
+	out := make([]float64, bins)
+	n := len(counts) - 1
 	var pairs int64
-	for d, v := range total {
-		out[overlapBin(d, n, bins)] += float64(v)
+	for _, v := range counts {
 		pairs += v
+	}
+	if n < 1 || pairs == 0 {
+		for j := range out {
+			out[j] = math.NaN()
+		}
+		return out
+	}
+	for d, v := range counts {
+		out[overlapBin(d, n, bins)] += float64(v)
 	}
 	// density = count / (pairs · width), width = 2/bins.
 	norm := float64(bins) / (2 * float64(pairs))
@@ -341,4 +373,24 @@ func WeightedOverlaps(bt *Batch, weights []float64, bins, workers int) []float64
 		out[j] *= norm
 	}
 	return out
+}
+
+// OverlapAsymmetry returns how far the overlap distribution with counts
+// (OverlapCounts: count[d] pairs at q = 1 - 2d/N) is from the symmetry
+// P(q) = P(-q) that every model without fields has: the total variation
+// distance ½ Σ_d |c_d - c_{N-d}| / Σ_d c_d between the distribution and its
+// mirror image, 0 when symmetric and 1 when all the weight is on one side.
+// Samples that stay in one of two valleys related by x → -x (chains that
+// have not equilibrated) give a value well above the sampling noise. It is
+// NaN without pairs.
+func OverlapAsymmetry(counts []int64) float64 {
+	var total, diff int64
+	for d, c := range counts {
+		total += c
+		diff += max(c-counts[len(counts)-1-d], counts[len(counts)-1-d]-c)
+	}
+	if total == 0 {
+		return math.NaN()
+	}
+	return float64(diff) / 2 / float64(total)
 }

@@ -269,3 +269,54 @@ func BenchmarkOverlaps20000x200(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(20000*19999/2), "ns/pair")
 }
+
+// TestOverlapCountsAndAsymmetry: the exact counts of a hand-made batch, the
+// symmetry of the counts of a batch closed under x → -x, and the asymmetry
+// of lopsided distributions.
+func TestOverlapCountsAndAsymmetry(t *testing.T) {
+	// Rows ++++, +++-, --++: distances 1, 2, 3 (q = 1/2, 0, -1/2).
+	bt := &Batch{N: 4, B: 3, X: []int8{1, 1, 1, 1, 1, 1, 1, -1, -1, -1, 1, 1}}
+	if got := OverlapCounts(bt, 2); !slices.Equal(got, []int64{0, 1, 1, 1, 0}) {
+		t.Errorf("counts %v", got)
+	}
+	if a := OverlapAsymmetry([]int64{0, 1, 1, 1, 0}); a != 0 {
+		t.Errorf("symmetric counts: asymmetry %v", a)
+	}
+	if a := OverlapAsymmetry([]int64{4, 0, 0, 0, 0}); a != 1 {
+		t.Errorf("all at q = 1: asymmetry %v", a)
+	}
+	if a := OverlapAsymmetry([]int64{3, 0, 2, 0, 1}); math.Abs(a-2.0/6) > 1e-15 {
+		t.Errorf("asymmetry %v, want |3-1|/6", a)
+	}
+	if !math.IsNaN(OverlapAsymmetry(nil)) || !math.IsNaN(OverlapAsymmetry([]int64{0, 0})) {
+		t.Error("no pairs: asymmetry is not NaN")
+	}
+	// A batch and its mirror image together: every pair at distance d has a
+	// partner at N - d, except the pairs (x, -x) at distance N, whose
+	// partners would be the excluded self-pairs.
+	rng := rand.New(rand.NewPCG(2, 2))
+	const n, rows = 7, 40
+	x := make([]int8, 2*rows*n)
+	for k := range rows * n {
+		x[k] = int8(2*rng.IntN(2) - 1)
+		x[rows*n+k] = -x[k]
+	}
+	sym := &Batch{N: n, B: 2 * rows, X: x}
+	counts := OverlapCounts(sym, 3)
+	var total int64
+	for d, c := range counts {
+		total += c
+		if d > 0 && d < n && c != counts[n-d] {
+			t.Errorf("mirror-closed batch: counts %v are not symmetric", counts)
+		}
+	}
+	if a, want := OverlapAsymmetry(counts), float64(counts[n]-counts[0])/float64(total); a != want || counts[n]-counts[0] != rows {
+		t.Errorf("mirror-closed batch: asymmetry %v, want %v; counts %v", a, want, counts)
+	}
+	if !slices.Equal(OverlapDensity(counts, 10), Overlaps(sym, 10, 1)) {
+		t.Error("OverlapDensity of the counts differs from Overlaps")
+	}
+	if OverlapCounts(&Batch{N: n, B: 1, X: x[:n]}, 1) != nil {
+		t.Error("one sample has overlap counts")
+	}
+}

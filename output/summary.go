@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 )
 
@@ -29,3 +30,15 @@ func WriteSummary(path string, v any) error {
 }
 
 func dirOf(path string) string { return filepath.Dir(path) }
+
+// ReadSummary decodes the summary.json of run directory dir into v.
+func ReadSummary(dir string, v any) error {
+	b, err := os.ReadFile(filepath.Join(dir, SummaryFile))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(dir, SummaryFile), err)
+	}
+	return nil
+}

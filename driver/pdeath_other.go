@@ -1,0 +1,7 @@
+//go:build (darwin || freebsd || netbsd || openbsd || dragonfly) && !linux
+
+package driver
+
+import "syscall"
+
+func setParentDeathSignal(*syscall.SysProcAttr) {}

@@ -1,0 +1,153 @@
+package driver
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/h2arnn/h2arnn/model"
+	"github.com/h2arnn/h2arnn/output"
+)
+
+// The run directories of mcmc and fit keep their state in a JSON
+// checkpoint of their own kind (a "kind" field says whose it is), written
+// and read by the two functions below; train's checkpoint is a net file
+// with the trainer's state (checkpoint.go).
+const (
+	jsonCheckpointFile   = "checkpoint.json"
+	jsonCheckpointFormat = 1
+)
+
+// writeRunCheckpoint stores v as JSON at path atomically: a failed or
+// interrupted write leaves the previous checkpoint intact.
+func writeRunCheckpoint(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("writing %s: %v", filepath.Base(path), err)
+	}
+	err = output.WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("writing %s: %v", filepath.Base(path), err)
+	}
+	return nil
+}
+
+// readRunCheckpoint decodes DIR/checkpoint.json into v for the -resume of
+// subcommand cmd. Every problem is a usage error naming the directory.
+func readRunCheckpoint(dir, cmd string, v any) error {
+	path := filepath.Join(dir, jsonCheckpointFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if _, derr := os.Stat(dir); derr != nil {
+			return usagef("-resume %s: no such directory; give the run directory of an interrupted 'h2arnn %s'", dir, cmd)
+		}
+		return usagef("-resume %s: no %s in it; give the run directory of an interrupted 'h2arnn %s'", dir, jsonCheckpointFile, cmd)
+	}
+	if err != nil {
+		return usagef("-resume %s: cannot read %s (%v)", dir, jsonCheckpointFile, err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return usagef("-resume %s: %s is not a valid checkpoint (%v)", dir, jsonCheckpointFile, err)
+	}
+	return nil
+}
+
+// prepareRunDir readies the run directory *out of an mcmc or fit run
+// (default runs/<date>-<time>-<name>-n<N> when empty): a new run refuses a
+// directory that holds a run already; the directory is created, checked for
+// writing and locked for the whole run (see lockRunDir).
+func prepareRunDir(out *string, name string, n int, resume bool) (unlock func(), err error) {
+	if *out == "" {
+		*out = defaultRunDir(name, n, time.Now())
+	}
+	if !resume {
+		if _, err := os.Stat(filepath.Join(*out, jsonCheckpointFile)); err == nil {
+			return nil, usagef("-out %s already holds a run (%s); continue it with -resume %s or give another -out", *out, jsonCheckpointFile, *out)
+		}
+	}
+	if err := output.CheckWritable(*out); err != nil {
+		return nil, usagef("-out %s: %v; give a writable directory", *out, err)
+	}
+	return lockRunDir(*out, resume)
+}
+
+// lockRunDir takes the exclusive lock of run directory dir for the whole
+// run, so that two runs never write into one directory; a resumed run also
+// clears the temporary files a killed one left. The lock is released by the
+// returned function (or by the end of the process).
+func lockRunDir(dir string, resume bool) (unlock func(), err error) {
+	l, err := output.LockDir(dir)
+	if errors.Is(err, output.ErrLocked) {
+		return nil, usagef("-out %s: %v; wait for that run to end or give another directory", dir, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if resume {
+		if _, err := output.RemoveStaleTemps(dir); err != nil {
+			l.Unlock()
+			return nil, err
+		}
+	}
+	return func() { l.Unlock() }, nil
+}
+
+// runSummary holds what the summary.json of an mcmc or fit run says about
+// the run itself; the subcommand adds its protocol and results.
+type runSummary struct {
+	kind    string
+	fs      *flagSet
+	started time.Time
+	resumes int
+	workers int
+}
+
+// fields returns the shared fields: kind, status, times, resumes, the
+// flags given and all of them, versions and the number of workers.
+func (s runSummary) fields(status string) map[string]any {
+	workers := s.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	v := buildVersion()
+	return map[string]any{
+		"kind": s.kind, "status": status, "started": s.started.UTC().Format(time.RFC3339),
+		"updated": time.Now().UTC().Format(time.RFC3339), "resumes": s.resumes,
+		"flags": savedFlags(s.fs), "config": allFlags(s.fs),
+		"module": v.Module, "module_version": v.Version, "go": v.Go, "os": v.OS, "cpu_arch": v.Arch,
+		"kernels": v.Kernels, "workers": workers,
+	}
+}
+
+// modelSource describes a model for a summary: its kind and source, N, the
+// fingerprint and the absolute paths of its files.
+func modelSource(m *model.Hamiltonian, mf *modelFlags, sha string) map[string]any {
+	src := map[string]any{"kind": m.Kind, "source": m.Source, "n": m.N, "sha256": sha}
+	if mf.couplings != "" {
+		src["couplings"] = absPath(mf.couplings)
+	}
+	if mf.hfile != "" {
+		src["fields"] = absPath(mf.hfile)
+	}
+	return src
+}
+
+// writeSummaryFile writes sum (with "error": msg unless msg is empty) to
+// dir/summary.json.
+func writeSummaryFile(dir string, sum map[string]any, msg string) error {
+	if msg != "" {
+		sum["error"] = msg
+	}
+	if err := output.WriteSummary(filepath.Join(dir, output.SummaryFile), sum); err != nil {
+		return fmt.Errorf("writing %s: %v", output.SummaryFile, err)
+	}
+	return nil
+}
