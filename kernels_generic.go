@@ -1,6 +1,10 @@
 package h2arnn
 
-import "math"
+import (
+	"math"
+
+	"github.com/h2arnn/h2arnn/internal/fmath"
+)
 
 // genericKernels is the pure-Go kernel set: the reference semantics of every
 // kernel, the implementation on platforms without assembly and under the
@@ -31,29 +35,18 @@ func log1pGeneric(dst, x []float64) {
 	}
 }
 
-// logSigmoid1 is ln σ(z) = min(z,0) - log1p(e^{-|z|}); see LogSigmoid.
-func logSigmoid1(z float64) float64 {
-	return math.Min(z, 0) - math.Log1p(math.Exp(-math.Abs(z)))
-}
-
-// sigmoid1 is σ(z) from e^{-|z|}, exact in both tails; see Sigmoid.
-func sigmoid1(z float64) float64 {
-	e := math.Exp(-math.Abs(z))
-	if z >= 0 {
-		return 1 / (1 + e)
-	}
-	return e / (1 + e)
-}
+// The scalar lnσ and σ are fmath's, which the networks use too: the
+// generic kernels apply them element by element.
 
 func logSigmoidGeneric(dst, x []float64) {
 	for i, v := range x {
-		dst[i] = logSigmoid1(v)
+		dst[i] = fmath.LogSigmoid(v)
 	}
 }
 
 func sigmoidGeneric(dst, x []float64) {
 	for i, v := range x {
-		dst[i] = sigmoid1(v)
+		dst[i] = fmath.Sigmoid(v)
 	}
 }
 

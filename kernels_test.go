@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/h2arnn/h2arnn/internal/fmath"
 )
 
 // forEachAsm runs f as a subtest for every assembly set compiled into this
@@ -286,7 +288,7 @@ func bigNegAbsExp(z float64) *big.Float {
 // bigLogSigmoid is lnσ(z) = min(z,0) - ln(1+e^{-|z|}) correctly rounded.
 func bigLogSigmoid(z float64) float64 {
 	if math.IsNaN(z) || math.IsInf(z, 0) {
-		return logSigmoid1(z)
+		return fmath.LogSigmoid(z)
 	}
 	y := new(big.Float).SetPrec(bigPrec).SetFloat64(math.Min(z, 0))
 	y.Sub(y, bigLn1pSmall(bigNegAbsExp(z)))
@@ -297,7 +299,7 @@ func bigLogSigmoid(z float64) float64 {
 // bigSigmoid is σ(z) = 1/(1+e^{-z}) correctly rounded.
 func bigSigmoid(z float64) float64 {
 	if math.IsNaN(z) || math.IsInf(z, 0) {
-		return sigmoid1(z)
+		return fmath.Sigmoid(z)
 	}
 	e := bigNegAbsExp(z)
 	u := new(big.Float).SetPrec(bigPrec).Add(e, big.NewFloat(1))
@@ -917,7 +919,9 @@ func TestSetKernelsConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	for range 2 {
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			x, y := []float64{0.5, -1, 2}, make([]float64, 3)
 			for {
 				select {
@@ -925,13 +929,13 @@ func TestSetKernelsConcurrent(t *testing.T) {
 					return
 				default:
 					LogSigmoid(y, x)
-					if math.Abs(y[0]-logSigmoid1(0.5)) > 1e-15 {
+					if math.Abs(y[0]-fmath.LogSigmoid(0.5)) > 1e-15 {
 						t.Errorf("LogSigmoid(0.5) = %v", y[0])
 						return
 					}
 				}
 			}
-		})
+		}()
 	}
 	for i := range 200 {
 		av := AvailableKernels()

@@ -9,6 +9,7 @@ package h2arnn_test
 //	benchstat new.txt
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -93,11 +94,13 @@ func BenchmarkSample(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			net := nets[name]()
 			s := model.NewSampler(net, 0)
-			bt := s.Draw(nil, benchBatch, 1, 0)
+			defer s.Close()
+			ctx := context.Background()
+			bt, _ := s.Draw(ctx, nil, benchBatch, 1, 0)
 			b.ResetTimer()
 			cpu := cputime.Process()
 			for i := range b.N {
-				s.Draw(bt, benchBatch, 1, uint64(i+1))
+				s.Draw(ctx, bt, benchBatch, 1, uint64(i+1))
 			}
 			b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "samples/s")
 			if cpu >= 0 {

@@ -61,12 +61,20 @@ func machineStanding(res *benchResult, k, workers int) {
 	}
 }
 
+// benchFlags are the flags of bench.
+type benchFlags struct {
+	arch                  string
+	k, depth, width       int
+	batch, steps, workers int
+	beta                  float64
+}
+
 // runBench times training steps and sampling of one architecture so that a
 // user can check the speed on their own machine. A training step is what
 // `train` repeats: draw -batch samples, back-propagate each into the
 // REINFORCE accumulators, one Adam update. Sampling is drawing -batch
 // samples with ln q and H and nothing else.
-func runBench(args []string, e *env) (err error) {
+func runBench(args []string, e *env) error {
 	fs := newFlagSet("bench", "-model cw|sk|ising2d|file -n N|-L L [model flags] [-arch sk_krsb] [-k 2] [-batch 2000] [-steps 3] [-workers 0]",
 		"Times -steps training steps (sampling + REINFORCE gradient + Adam) and -steps sampling passes of\n"+
 			"-batch samples, after one untimed warm-up of each, and prints one JSON line\n"+
@@ -82,94 +90,110 @@ func runBench(args []string, e *env) (err error) {
 			"the kernel's floating-point operations per node). Defaults: the SK k-RSB step of the README's table\n"+
 			"when given -model sk -n 200.", e.stderr)
 	mf := addModelFlags(fs, true)
-	arch := fs.String("arch", "sk_krsb", "architecture (see 'h2arnn train -h')")
-	k := fs.Int("k", 2, "replica-symmetry-breaking steps of sk_krsb")
-	depth := fs.Int("depth", 2, "made: number of masked layers")
-	width := fs.Int("width", 1, "made: channels per spin")
-	batch := fs.Int("batch", 2000, "samples per step, at least 2")
-	steps := fs.Int("steps", 3, "timed steps of each kind, at least 1")
+	var bf benchFlags
+	fs.StringVar(&bf.arch, "arch", "sk_krsb", "architecture (see 'h2arnn train -h')")
+	fs.IntVar(&bf.k, "k", 2, "replica-symmetry-breaking steps of sk_krsb")
+	fs.IntVar(&bf.depth, "depth", 2, "made: number of masked layers")
+	fs.IntVar(&bf.width, "width", 1, "made: channels per spin")
+	fs.IntVar(&bf.batch, "batch", 2000, "samples per step, at least 2")
+	fs.IntVar(&bf.steps, "steps", 3, "timed steps of each kind, at least 1")
 	betaStr := fs.String("beta", "1", "inverse temperature β > 0 of the loss")
-	workers := fs.Int("workers", 0, "goroutines (0 = one per core)")
+	fs.IntVar(&bf.workers, "workers", 0, "goroutines (0 = one per core)")
 	pf := addProfileFlags(fs)
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	beta, err := parseBeta(*betaStr)
-	if err != nil {
+	var err error
+	if bf.beta, err = parseBeta(*betaStr); err != nil {
 		return err
 	}
 	switch {
-	case *batch < 2:
-		return usagef("-batch %d: give at least 2 samples", *batch)
-	case *steps < 1:
-		return usagef("-steps %d: give at least 1 timed step", *steps)
-	case *k < 0:
-		return usagef("-k %d: give k ≥ 0", *k)
+	case bf.batch < 2:
+		return usagef("-batch %d: give at least 2 samples", bf.batch)
+	case bf.steps < 1:
+		return usagef("-steps %d: give at least 1 timed step", bf.steps)
 	}
-	if err := checkWorkers(*workers); err != nil {
+	if err := checkWorkers(bf.workers); err != nil {
 		return err
 	}
 	m, err := mf.build(fs)
 	if err != nil {
 		return err
 	}
-	net, err := model.NewNet(*arch, m, model.ArchOptions{K: *k, Depth: *depth, Width: *width, Beta: beta, Seed: 1})
+	net, err := model.NewNet(bf.arch, m, model.ArchOptions{K: bf.k, Depth: bf.depth, Width: bf.width, Beta: bf.beta, Seed: 1})
 	if err != nil {
-		return usagef("-arch %s: %v", *arch, err)
+		return asUsage(err)
 	}
-	net.SetBeta(beta)
-	w := *workers
-	if w == 0 {
-		w = runtime.GOMAXPROCS(0)
+	return withProfiles(pf, func() error { return bf.run(e, net) })
+}
+
+// run times net and prints the result line.
+func (bf *benchFlags) run(e *env, net model.Net) error {
+	smp := model.NewSampler(net, bf.workers)
+	defer smp.Close()
+	res := benchResult{Arch: net.Arch(), N: net.Size(), Batch: bf.batch, Params: net.ParamCount(), Kernels: h2arnn.Kernels(), Workers: smp.Workers()}
+	if sk, ok := net.(*model.SK); ok {
+		res.K = sk.K()
 	}
-	return withProfiles(pf, func() error {
-		res := benchResult{Arch: net.Arch(), N: m.N, K: *k, Batch: *batch, Params: net.ParamCount(), Kernels: h2arnn.Kernels(), Workers: w}
-		res.K = 0
-		if sk, ok := net.(*model.SK); ok {
-			res.K = sk.K()
+	if p := net.Params(); p != nil {
+		est, err := grad.NewReinforce(net, bf.batch, bf.workers)
+		if err != nil {
+			return asUsage(err)
 		}
-		if p := net.Params(); p != nil {
-			est, err := grad.NewReinforce(net, *batch, w)
-			if err != nil {
-				return usagef("%v", err)
-			}
-			defer est.Close()
-			res.Gradient = "one-pass"
-			if est.TwoPass() {
-				res.Gradient = "two-pass"
-			}
-			opt := grad.NewAdam(len(p))
-			g := make([]float64, len(p))
-			step := func(s int) {
-				est.Step(beta, 1, uint64(s), g)
-				opt.Step(p, g)
-			}
-			step(0)
-			t0, c0 := time.Now(), cpuSeconds()
-			for s := 1; s <= *steps; s++ {
-				if e.ctx.Err() != nil {
-					return errInterrupted
-				}
-				step(s)
-			}
-			res.SecPerStep = time.Since(t0).Seconds() / float64(*steps)
-			res.CPUSecPerStep = perUnit(c0, cpuSeconds(), *steps)
+		defer est.Close()
+		res.Gradient = "one-pass"
+		if est.TwoPass() {
+			res.Gradient = "two-pass"
 		}
-		smp := model.NewSampler(net, w)
-		bt := smp.Draw(nil, *batch, 2, 0)
-		t0, c0 := time.Now(), cpuSeconds()
-		for s := 1; s <= *steps; s++ {
-			if e.ctx.Err() != nil {
-				return errInterrupted
-			}
-			bt = smp.Draw(bt, *batch, 2, uint64(s))
+		opt := grad.NewAdam(len(p))
+		g := make([]float64, len(p))
+		res.SecPerStep, res.CPUSecPerStep, err = timeSteps(e, bf.steps, func(s int) error {
+			est.Step(bf.beta, 1, uint64(s), g)
+			opt.Step(p, g)
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		res.SamplesPerSec = float64(*batch**steps) / time.Since(t0).Seconds()
-		res.CPUSecPerSample = perUnit(c0, cpuSeconds(), *batch**steps)
-		if _, ok := net.(*model.SK); ok {
-			machineStanding(&res, res.K, w)
-		}
-		res.PeakRSSMB = peakRSSMB()
-		return e.emit(res)
+	}
+	var bt *model.Batch
+	sec, cpu, err := timeSteps(e, bf.steps, func(s int) error {
+		var err error
+		bt, err = smp.Draw(e.ctx, bt, bf.batch, 2, uint64(s))
+		return err
 	})
+	if err != nil {
+		return err
+	}
+	res.SamplesPerSec = float64(bf.batch) / sec
+	res.CPUSecPerSample = cpu
+	if cpu >= 0 {
+		res.CPUSecPerSample = cpu / float64(bf.batch)
+	}
+	if _, ok := net.(*model.SK); ok {
+		machineStanding(&res, res.K, smp.Workers())
+	}
+	res.PeakRSSMB = peakRSSMB()
+	return e.emit(res)
+}
+
+// timeSteps runs step(0) untimed (a warm-up: first-call allocations, cold
+// caches), then step(1..steps), and returns the mean wall-clock seconds and
+// processor seconds (all threads; -1 where the OS does not report them) of
+// the timed ones. It stops with errInterrupted once the command's context
+// is done.
+func timeSteps(e *env, steps int, step func(s int) error) (wall, cpu float64, err error) {
+	if err := step(0); err != nil {
+		return 0, 0, errInterrupted
+	}
+	t0, c0 := time.Now(), cpuSeconds()
+	for s := 1; s <= steps; s++ {
+		if e.ctx.Err() != nil {
+			return 0, 0, errInterrupted
+		}
+		if err := step(s); err != nil {
+			return 0, 0, errInterrupted
+		}
+	}
+	return time.Since(t0).Seconds() / float64(steps), perUnit(c0, cpuSeconds(), steps), nil
 }

@@ -1,15 +1,12 @@
 package driver
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
+	"bufio"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,47 +16,43 @@ import (
 	"github.com/h2arnn/h2arnn/output"
 )
 
-// checkpointFile is the checkpoint's name in a run directory.
-const checkpointFile = "checkpoint.json"
+// checkpointFile is the checkpoint's name in a run directory, and netFile
+// that of the net as trained up to the last finished β.
+const (
+	checkpointFile = "checkpoint.h2arnn"
+	netFile        = "net.h2arnn"
+)
 
-// checkpointFormat is the version of the checkpoint layout.
-const checkpointFormat = 1
-
-// checkpoint is everything a resumed run needs to continue bit for bit: the
-// flags that define the run, the trainer's position (schedule index, steps
-// done, recent statistics, optimiser moments and step count; the random
-// streams are a pure function of the train seed, the β index and the step,
-// so the position fixes them) and the parameters.
-//
-// It is JSON: encoding/json writes every float64 in the shortest form that
-// parses back to the same bits, so the encoding is exact, and training
-// stops before any non-finite number could reach it.
-type checkpoint struct {
-	Format int    `json:"format"`
-	Arch   string `json:"arch"`
-	N      int    `json:"n"`
-	// ModelSHA256 fingerprints the couplings and fields (see modelHash), so
-	// that a changed couplings file is caught on resume.
-	ModelSHA256 string `json:"model_sha256"`
+// runExtra is what the command line adds to a training checkpoint
+// (grad.WriteCheckpoint's extra): the flags that define the run and how
+// often it was resumed. The net, the trainer's position (schedule index,
+// steps done, recent statistics, optimiser moments and step count; the
+// random streams are a pure function of the train seed, the β index and the
+// step, so the position fixes them) and the checksums are grad's and
+// model's.
+type runExtra struct {
 	// Flags are the flags given on the original command line that define
 	// the run (not runtimeFlags), with file paths made absolute.
 	Flags map[string]string `json:"flags"`
 	// Resumes counts how often the run was resumed.
-	Resumes int        `json:"resumes"`
-	State   grad.State `json:"state"`
-	Params  []float64  `json:"params"`
+	Resumes int `json:"resumes"`
 }
 
-// writeCheckpoint stores ck at path atomically: a failed or interrupted
-// write leaves the previous checkpoint intact.
-func writeCheckpoint(path string, ck *checkpoint) error {
-	b, err := json.Marshal(ck)
-	if err != nil {
-		return fmt.Errorf("writing %s: %v", filepath.Base(path), err)
-	}
-	err = output.WriteFileAtomic(path, func(w io.Writer) error {
-		_, err := w.Write(append(b, '\n'))
-		return err
+// checkpoint is a run directory's checkpoint as the driver uses it.
+type checkpoint struct {
+	*grad.Checkpoint
+	runExtra
+}
+
+// writeCheckpoint stores the run's position at path atomically: a failed
+// or interrupted write leaves the previous checkpoint intact.
+func writeCheckpoint(path string, net model.Net, st grad.State, extra runExtra) error {
+	err := output.WriteFileAtomic(path, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<16)
+		if err := grad.WriteCheckpoint(bw, net, st, extra); err != nil {
+			return err
+		}
+		return bw.Flush()
 	})
 	if err != nil {
 		return fmt.Errorf("writing %s: %v", filepath.Base(path), err)
@@ -67,52 +60,39 @@ func writeCheckpoint(path string, ck *checkpoint) error {
 	return nil
 }
 
-// loadCheckpoint reads DIR/checkpoint.json. Every problem is a usage error
-// naming the flag that gave the directory (e.g. "-resume") and the
-// directory.
-func loadCheckpoint(flagName, dir string) (*checkpoint, error) {
+// loadCheckpoint reads DIR/checkpoint.h2arnn. Every problem is a usage
+// error naming the directory (flag is the flag that named it).
+func loadCheckpoint(flag, dir string) (*checkpoint, error) {
 	path := filepath.Join(dir, checkpointFile)
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		if _, derr := os.Stat(dir); derr != nil {
-			return nil, usagef("%s %s: no such directory; give a run directory written by 'h2arnn train'", flagName, dir)
+			return nil, usagef("%s %s: no such directory; give the directory of a 'h2arnn train' run", flag, dir)
 		}
-		return nil, usagef("%s %s: no %s in it; give a run directory written by 'h2arnn train'", flagName, dir, checkpointFile)
+		if b, jerr := os.ReadFile(filepath.Join(dir, jsonCheckpointFile)); jerr == nil {
+			var v struct {
+				Kind string `json:"kind"`
+			}
+			if json.Unmarshal(b, &v) == nil && v.Kind != "" {
+				return nil, usagef("%s %s: that is an 'h2arnn %s' run; give the directory of a 'h2arnn train' run", flag, dir, v.Kind)
+			}
+			return nil, usagef("%s %s: the run was written by an older h2arnn (%s, format 1), which this version does not read; start a new run", flag, dir, jsonCheckpointFile)
+		}
+		return nil, usagef("%s %s: no %s in it; give the directory of a 'h2arnn train' run", flag, dir, checkpointFile)
 	}
 	if err != nil {
-		return nil, usagef("%s %s: cannot read %s (%v)", flagName, dir, checkpointFile, err)
+		return nil, usagef("%s %s: cannot read %s (%v)", flag, dir, checkpointFile, err)
 	}
-	var ck checkpoint
-	if err := json.Unmarshal(b, &ck); err != nil {
-		return nil, usagef("%s %s: %s is not a valid checkpoint (%v)", flagName, dir, checkpointFile, err)
+	defer f.Close()
+	gc, err := grad.ReadCheckpoint(bufio.NewReader(f))
+	if err != nil {
+		return nil, &usageError{msg: fmt.Sprintf("%s %s: %s is not a valid checkpoint (%v)", flag, dir, checkpointFile, err), err: err}
 	}
-	if ck.Format != checkpointFormat {
-		return nil, usagef("%s %s: %s has format %d, this version reads format %d", flagName, dir, checkpointFile, ck.Format, checkpointFormat)
+	ck := &checkpoint{Checkpoint: gc}
+	if err := json.Unmarshal(gc.Extra, &ck.runExtra); err != nil || ck.Flags == nil || ck.Flags["arch"] == "" {
+		return nil, usagef("%s %s: %s lacks the run's configuration", flag, dir, checkpointFile)
 	}
-	if ck.Flags == nil || ck.Arch == "" {
-		return nil, usagef("%s %s: %s lacks the run's configuration", flagName, dir, checkpointFile)
-	}
-	for _, p := range ck.Params {
-		if math.IsNaN(p) || math.IsInf(p, 0) {
-			return nil, usagef("%s %s: %s holds non-finite parameters", flagName, dir, checkpointFile)
-		}
-	}
-	return &ck, nil
-}
-
-// restore checks that the checkpoint belongs to net, built as -arch arch
-// (its model's hash mhash, the architecture and the parameter count), and
-// copies its parameters into net. what names the run for messages, e.g.
-// "-resume DIR".
-func (ck *checkpoint) restore(net model.Net, arch, mhash, what string) error {
-	if ck.ModelSHA256 != mhash {
-		return usagef("%s: the model differs from the one the run was trained on (a couplings or fields file changed?); restore it or start a new run", what)
-	}
-	if len(ck.Params) != len(net.Params()) || ck.Arch != arch {
-		return usagef("%s: the checkpoint holds %d parameters of %s, the net %s has %d; the checkpoint does not belong to this configuration", what, len(ck.Params), ck.Arch, arch, len(net.Params()))
-	}
-	copy(net.Params(), ck.Params)
-	return nil
+	return ck, nil
 }
 
 // pathFlags hold file names, which are saved and compared as absolute paths
@@ -182,20 +162,4 @@ func applySavedFlags(fs *flagSet, saved map[string]string, dir string) error {
 		}
 	}
 	return nil
-}
-
-// modelHash is the SHA-256 of N, the couplings and the fields as
-// little-endian float64 bits.
-func modelHash(m *model.Hamiltonian) string {
-	h := sha256.New()
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(m.N))
-	h.Write(b[:])
-	for _, vs := range [][]float64{m.J, m.H} {
-		for _, v := range vs {
-			binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
-			h.Write(b[:])
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }

@@ -1,9 +1,7 @@
 package driver
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"path/filepath"
 	"strings"
@@ -14,83 +12,38 @@ import (
 	"github.com/h2arnn/h2arnn/output"
 )
 
-// jfloat is a float64 that JSON writes as null when it is NaN or infinite
-// (JSON has no such numbers): e.g. the jackknife error when one block holds
-// all the weight.
-type jfloat float64
-
-func (v jfloat) MarshalJSON() ([]byte, error) {
-	f := float64(v)
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return []byte("null"), nil
-	}
-	return json.Marshal(f)
-}
-
-// estimateColumns are the unbiased estimates of one β as train -estimate
-// prints them and stats.csv keeps them (output.EstimateColumns).
-type estimateColumns struct {
-	FNIS       jfloat `json:"f_nis"`
-	FNISErr    jfloat `json:"f_nis_err"`
-	ESS        jfloat `json:"ess"`
-	ParetoK    jfloat `json:"pareto_k"`
-	ENIS       jfloat `json:"e_nis"`
-	ENISErr    jfloat `json:"e_nis_err"`
-	ENMCMC     jfloat `json:"e_nmcmc"`
-	ENMCMCErr  jfloat `json:"e_nmcmc_err"`
-	Acceptance jfloat `json:"acceptance"`
-	TauInt     jfloat `json:"tau_int"`
-}
-
-// newEstimateColumns picks the stats.csv figures out of an estimate made
-// with both methods.
-func newEstimateColumns(r mc.NetEstimate) *estimateColumns {
+// estimatesOf picks the stats.csv figures (output.Estimates) out of an
+// estimate made with both methods.
+func estimatesOf(r mc.NetEstimate) *output.Estimates {
 	n, c := r.NIS, r.MCMC
-	return &estimateColumns{FNIS: jfloat(n.F), FNISErr: jfloat(n.FErr), ESS: jfloat(n.ESS), ParetoK: jfloat(n.ParetoK), ENIS: jfloat(n.E), ENISErr: jfloat(n.EErr),
-		ENMCMC: jfloat(c.E.Mean), ENMCMCErr: jfloat(c.E.Err), Acceptance: jfloat(c.Acceptance), TauInt: jfloat(c.E.Tau)}
-}
-
-// row returns the columns as a stats.csv group.
-func (c *estimateColumns) row() output.Estimates {
-	return output.Estimates{FNIS: float64(c.FNIS), FNISErr: float64(c.FNISErr), ESS: float64(c.ESS), ParetoK: float64(c.ParetoK), ENIS: float64(c.ENIS),
-		ENISErr: float64(c.ENISErr), ENMCMC: float64(c.ENMCMC), ENMCMCErr: float64(c.ENMCMCErr), Acceptance: float64(c.Acceptance), TauInt: float64(c.TauInt)}
-}
-
-// estimateColumnsOf rebuilds the columns from a stats.csv row (nil if it
-// has none).
-func estimateColumnsOf(row output.StatsRow) *estimateColumns {
-	if !row.HasEstimate {
-		return nil
-	}
-	e := row.Est
-	return &estimateColumns{FNIS: jfloat(e.FNIS), FNISErr: jfloat(e.FNISErr), ESS: jfloat(e.ESS), ParetoK: jfloat(e.ParetoK), ENIS: jfloat(e.ENIS), ENISErr: jfloat(e.ENISErr),
-		ENMCMC: jfloat(e.ENMCMC), ENMCMCErr: jfloat(e.ENMCMCErr), Acceptance: jfloat(e.Acceptance), TauInt: jfloat(e.TauInt)}
+	return &output.Estimates{FNIS: n.F, FNISErr: n.FErr, ESS: n.ESS, ParetoK: n.ParetoK, ENIS: n.E, ENISErr: n.EErr,
+		ENMCMC: c.E.Mean, ENMCMCErr: c.E.Err, Acceptance: c.Acceptance, TauInt: c.E.Tau}
 }
 
 // nisResult and nmcmcResult are the parts of an `h2arnn estimate` line that
 // each method fills; a method not asked for leaves its part out.
 type nisResult struct {
-	FNIS        jfloat `json:"f_nis"`
-	FNISErr     jfloat `json:"f_nis_err"`
-	FNISErrJack jfloat `json:"f_nis_err_jack"`
-	ESS         jfloat `json:"ess"`
-	ParetoK     jfloat `json:"pareto_k"`
-	ENIS        jfloat `json:"e_nis"`
-	ENISErr     jfloat `json:"e_nis_err"`
-	MAbsNIS     jfloat `json:"m_abs_nis"`
-	MAbsNISErr  jfloat `json:"m_abs_nis_err"`
-	NISReliable bool   `json:"nis_reliable"`
+	FNIS        float64 `json:"f_nis"`
+	FNISErr     float64 `json:"f_nis_err"`
+	FNISErrJack float64 `json:"f_nis_err_jack"`
+	ESS         float64 `json:"ess"`
+	ParetoK     float64 `json:"pareto_k"`
+	ENIS        float64 `json:"e_nis"`
+	ENISErr     float64 `json:"e_nis_err"`
+	MAbsNIS     float64 `json:"m_abs_nis"`
+	MAbsNISErr  float64 `json:"m_abs_nis_err"`
+	NISReliable bool    `json:"nis_reliable"`
 }
 
 type nmcmcResult struct {
-	ENMCMC        jfloat `json:"e_nmcmc"`
-	ENMCMCErr     jfloat `json:"e_nmcmc_err"`
-	MAbsNMCMC     jfloat `json:"m_abs_nmcmc"`
-	MAbsNMCMCErr  jfloat `json:"m_abs_nmcmc_err"`
-	Acceptance    jfloat `json:"acceptance"`
-	TauInt        jfloat `json:"tau_int"`
-	LocalSweeps   int    `json:"local_sweeps"`
-	NMCMCReliable bool   `json:"nmcmc_reliable"`
+	ENMCMC        float64 `json:"e_nmcmc"`
+	ENMCMCErr     float64 `json:"e_nmcmc_err"`
+	MAbsNMCMC     float64 `json:"m_abs_nmcmc"`
+	MAbsNMCMCErr  float64 `json:"m_abs_nmcmc_err"`
+	Acceptance    float64 `json:"acceptance"`
+	TauInt        float64 `json:"tau_int"`
+	LocalSweeps   int     `json:"local_sweeps"`
+	NMCMCReliable bool    `json:"nmcmc_reliable"`
 }
 
 // estimateResult is one JSON line of `h2arnn estimate`: per spin, in units
@@ -101,95 +54,54 @@ type estimateResult struct {
 	Beta        float64 `json:"beta"`
 	TrainedBeta float64 `json:"trained_beta"`
 	Samples     int     `json:"samples"`
-	FVar        jfloat  `json:"f_var"`
-	FVarErr     jfloat  `json:"f_var_err"`
-	EVar        jfloat  `json:"e_var"`
+	FVar        float64 `json:"f_var"`
+	FVarErr     float64 `json:"f_var_err"`
+	EVar        float64 `json:"e_var"`
 	*nisResult
 	*nmcmcResult
 	// Overlaps is the file of the reweighted P(q) (-overlaps).
-	Overlaps  string  `json:"overlaps,omitempty"`
-	FExact    *jfloat `json:"f_exact,omitempty"`
-	EExact    *jfloat `json:"e_exact,omitempty"`
-	RelErrVar *jfloat `json:"rel_err_var,omitempty"`
-	RelErrNIS *jfloat `json:"rel_err_nis,omitempty"`
+	Overlaps  string   `json:"overlaps,omitempty"`
+	FExact    *float64 `json:"f_exact,omitempty"`
+	EExact    *float64 `json:"e_exact,omitempty"`
+	RelErrVar *float64 `json:"rel_err_var,omitempty"`
+	RelErrNIS *float64 `json:"rel_err_nis,omitempty"`
 }
 
-// savedRun is a train run's net with what estimate needs to know about it.
-type savedRun struct {
-	net   model.Net
-	arch  string
-	m     *model.Hamiltonian
-	sched []float64
-	seed  uint64 // the run's -train-seed
-	// trained is the schedule index of the β at which the saved parameters
-	// were trained (the last one trained, for a run interrupted in
-	// between two β).
-	trained int
-}
-
-// loadRun rebuilds the net of the train run in dir from its checkpoint:
-// the flags saved in it define the model and the architecture, the
-// parameters are the checkpoint's, i.e. those at the end of the run (or at
-// its interrupt). flagName names the flag that gave dir, for messages.
-func loadRun(flagName, dir string) (*savedRun, error) {
-	ck, err := loadCheckpoint(flagName, dir)
-	if err != nil {
-		return nil, err
-	}
-	fs, mf, tf, _ := newTrainFlagSet(io.Discard)
-	if err := applySavedFlags(fs, ck.Flags, dir); err != nil {
-		return nil, err
-	}
-	cfg, m, net, err := tf.build(fs, mf)
-	if err != nil {
-		return nil, usagef("%s %s: the run's saved configuration does not build (%v)", flagName, dir, err)
-	}
-	if err := ck.restore(net, tf.arch, modelHash(m), flagName+" "+dir); err != nil {
-		return nil, err
-	}
-	sched := cfg.Schedule()
-	// The parameters belong to the β being trained, or, with no step
-	// taken there yet (or the run complete), to the one before.
-	trained := min(ck.State.BetaIndex, len(sched)-1)
-	if ck.State.BetaIndex < len(sched) && ck.State.StepsDone == 0 && ck.State.BetaIndex > 0 {
-		trained--
-	}
-	return &savedRun{net: net, arch: tf.arch, m: m, sched: sched, seed: tf.trainSeed, trained: trained}, nil
-}
+// estimateHelp is the description of estimate in its -h.
+const estimateHelp = "Loads the net of a 'h2arnn train' run and turns its samples into estimates under the Boltzmann\n" +
+	"distribution that are exact in expectation, with error bars (package mc):\n" +
+	"  nis    neural importance sampling: weights w = exp(-βH - ln q) give f_nis = -ln(mean w)/(βN)\n" +
+	"         with its delta-method and block-jackknife errors, the relative effective sample size\n" +
+	"         ess = (Σw)²/(M Σw²) and the reweighted e and |m|;\n" +
+	"  nmcmc  neural MCMC: an independence Metropolis-Hastings chain with the net as proposal (the same\n" +
+	"         M samples), with -local-sweeps Metropolis sweeps after each proposal: acceptance, e and\n" +
+	"         |m| with errors corrected by the integrated autocorrelation time tau_int (in steps).\n" +
+	"Prints one JSON line per β: {\"arch\",\"n\",\"beta\",\"trained_beta\",\"samples\",\"f_var\",\"f_var_err\",\n" +
+	"\"e_var\", f_nis, f_nis_err, f_nis_err_jack, ess, pareto_k, e_nis, e_nis_err, m_abs_nis, m_abs_nis_err,\n" +
+	"nis_reliable, e_nmcmc, e_nmcmc_err, m_abs_nmcmc, m_abs_nmcmc_err, acceptance, tau_int, local_sweeps,\n" +
+	"nmcmc_reliable} (per spin, units of J; f_var is the variational f, an upper bound) and, when an\n" +
+	"exact reference exists (cw, ising2d without field, N ≤ 26), f_exact, e_exact, rel_err_var and\n" +
+	"rel_err_nis = (f - f_exact)/|f_exact|, and with -overlaps the file of the reweighted P(q),\n" +
+	"\"overlaps\". Non-finite values are null.\n" +
+	"\n" +
+	"A run keeps only its final parameters (checkpoint.h2arnn), those trained at the last β (or, if the\n" +
+	"run was interrupted, at the β it had reached): \"trained_beta\". The estimates are unbiased at any\n" +
+	"β of the run's schedule all the same, since q gives every state a positive probability, but away\n" +
+	"from trained_beta q fits P worse and ess falls. Nets with analytic parameters (cw_n, h2arnn) are\n" +
+	"exact at every β. *_reliable is false when the effective sample size (ess·M, or M/(2 tau_int) for\n" +
+	"the chain) is below 100, the two NIS errors disagree by more than 2×, or pareto_k, the fitted\n" +
+	"tail shape of the weights (Vehtari et al. 2024), exceeds min(1 - 1/log10 M, 0.7): a heavy tail of\n" +
+	"rare large weights makes ess look better than it is at small M. Do not trust the error bars\n" +
+	"then. ln(mean w) is biased low (Jensen), so f_nis is biased high by about f_nis_err²·βN/2:\n" +
+	"negligible when ess is large, not when it is small. A mode of P that q never samples cannot show\n" +
+	"in any of these diagnostics.\n" +
+	"With the same -samples and seed, the last β reproduces 'train -estimate' bit for bit; results do\n" +
+	"not depend on -workers."
 
 // runEstimate prints unbiased estimates of the free energy and energy from
 // the net of a train run.
 func runEstimate(args []string, e *env) error {
-	fs := newFlagSet("estimate", "-run DIR [-beta B[,B...]|all] [-samples 20000] [-method both|nis|nmcmc] [-local-sweeps 0] [-overlaps DIR] [-sample-seed S] [-workers 0]",
-		"Loads the net of a 'h2arnn train' run and turns its samples into estimates under the Boltzmann\n"+
-			"distribution that are exact in expectation, with error bars (package mc):\n"+
-			"  nis    neural importance sampling: weights w = exp(-βH - ln q) give f_nis = -ln(mean w)/(βN)\n"+
-			"         with its delta-method and block-jackknife errors, the relative effective sample size\n"+
-			"         ess = (Σw)²/(M Σw²) and the reweighted e and |m|;\n"+
-			"  nmcmc  neural MCMC: an independence Metropolis-Hastings chain with the net as proposal (the same\n"+
-			"         M samples), with -local-sweeps Metropolis sweeps after each proposal: acceptance, e and\n"+
-			"         |m| with errors corrected by the integrated autocorrelation time tau_int (in steps).\n"+
-			"Prints one JSON line per β: {\"arch\",\"n\",\"beta\",\"trained_beta\",\"samples\",\"f_var\",\"f_var_err\",\n"+
-			"\"e_var\", f_nis, f_nis_err, f_nis_err_jack, ess, pareto_k, e_nis, e_nis_err, m_abs_nis, m_abs_nis_err,\n"+
-			"nis_reliable, e_nmcmc, e_nmcmc_err, m_abs_nmcmc, m_abs_nmcmc_err, acceptance, tau_int, local_sweeps,\n"+
-			"nmcmc_reliable} (per spin, units of J; f_var is the variational f, an upper bound) and, when an\n"+
-			"exact reference exists (cw, ising2d without field, N ≤ 26), f_exact, e_exact, rel_err_var and\n"+
-			"rel_err_nis = (f - f_exact)/|f_exact|, and with -overlaps the file of the reweighted P(q),\n"+
-			"\"overlaps\". Non-finite values are null.\n"+
-			"\n"+
-			"A run keeps only its final parameters (checkpoint.json), those trained at the last β (or, if the\n"+
-			"run was interrupted, at the β it had reached): \"trained_beta\". The estimates are unbiased at any\n"+
-			"β of the run's schedule all the same, since q gives every state a positive probability, but away\n"+
-			"from trained_beta q fits P worse and ess falls. Nets with analytic parameters (cw_n, h2arnn) are\n"+
-			"exact at every β. *_reliable is false when the effective sample size (ess·M, or M/(2 tau_int) for\n"+
-			"the chain) is below 100, the two NIS errors disagree by more than 2×, or pareto_k, the fitted\n"+
-			"tail shape of the weights (Vehtari et al. 2024), exceeds min(1 - 1/log10 M, 0.7): a heavy tail of\n"+
-			"rare large weights makes ess look better than it is at small M. Do not trust the error bars\n"+
-			"then. ln(mean w) is biased low (Jensen), so f_nis is biased high by about f_nis_err²·βN/2:\n"+
-			"negligible when ess is large, not when it is small. A mode of P that q never samples cannot show\n"+
-			"in any of these diagnostics.\n"+
-			"With the same -samples and seed, the last β reproduces 'train -estimate' bit for bit; results do\n"+
-			"not depend on -workers.", e.stderr)
+	fs := newFlagSet("estimate", "-run DIR [-beta B[,B...]|all] [-samples 20000] [-method both|nis|nmcmc] [-local-sweeps 0] [-overlaps DIR] [-sample-seed S] [-workers 0]", estimateHelp, e.stderr)
 	dir := fs.String("run", "", "run `DIR` written by 'h2arnn train' (required)")
 	betaList := fs.String("beta", "", "β values of the run's schedule, comma-separated, or all (default: trained_beta, the β of the saved parameters)")
 	samples := fs.Int("samples", 20000, "samples M drawn from the net per β (at least 2)")
@@ -260,7 +172,10 @@ func (r *savedRun) estimate(e *env, idx []int, opt mc.NetOptions, workers int, o
 	for k, j := range idx {
 		betas[k] = r.sched[j]
 	}
-	refs, err := exactReference(r.m, betas, workers)
+	refs, err := exactReference(e.ctx, r.m, betas, workers)
+	if isInterrupt(err) {
+		return errInterrupted
+	}
 	if err != nil {
 		return err
 	}
@@ -269,7 +184,10 @@ func (r *savedRun) estimate(e *env, idx []int, opt mc.NetOptions, workers int, o
 			return errInterrupted
 		}
 		opt.Step = grad.StepID(j, grad.EstimateStep)
-		est, err := mc.EstimateNet(r.net, betas[k], opt)
+		est, err := mc.EstimateNet(e.ctx, r.net, betas[k], opt)
+		if isInterrupt(err) {
+			return errInterrupted
+		}
 		if err != nil {
 			return fmt.Errorf("β %v: %v", betas[k], err)
 		}
@@ -327,23 +245,23 @@ func (r *savedRun) betaIndices(list string) ([]int, error) {
 // result assembles the JSON line of one β.
 func (r *savedRun) result(est mc.NetEstimate, ref *model.Thermo, sweeps int) estimateResult {
 	v := est.Variational
-	out := estimateResult{Arch: r.arch, N: r.m.N, Beta: est.Beta, TrainedBeta: r.sched[r.trained], FVar: jfloat(v.F), EVar: jfloat(v.E)}
+	out := estimateResult{Arch: r.arch, N: r.m.N, Beta: est.Beta, TrainedBeta: r.sched[r.trained], FVar: float64(v.F), EVar: float64(v.E)}
 	if n := est.NIS; n != nil {
 		out.Samples = n.Samples
-		out.nisResult = &nisResult{FNIS: jfloat(n.F), FNISErr: jfloat(n.FErr), FNISErrJack: jfloat(n.FErrJack), ESS: jfloat(n.ESS), ParetoK: jfloat(n.ParetoK),
-			ENIS: jfloat(n.E), ENISErr: jfloat(n.EErr), MAbsNIS: jfloat(n.MAbs), MAbsNISErr: jfloat(n.MAbsErr), NISReliable: n.Reliable}
+		out.nisResult = &nisResult{FNIS: float64(n.F), FNISErr: float64(n.FErr), FNISErrJack: float64(n.FErrJack), ESS: float64(n.ESS), ParetoK: float64(n.ParetoK),
+			ENIS: float64(n.E), ENISErr: float64(n.EErr), MAbsNIS: float64(n.MAbs), MAbsNISErr: float64(n.MAbsErr), NISReliable: n.Reliable}
 	}
 	if c := est.MCMC; c != nil {
 		out.Samples = c.Steps + 1
-		out.nmcmcResult = &nmcmcResult{ENMCMC: jfloat(c.E.Mean), ENMCMCErr: jfloat(c.E.Err), MAbsNMCMC: jfloat(c.MAbs.Mean), MAbsNMCMCErr: jfloat(c.MAbs.Err),
-			Acceptance: jfloat(c.Acceptance), TauInt: jfloat(c.E.Tau), LocalSweeps: sweeps, NMCMCReliable: c.Reliable}
+		out.nmcmcResult = &nmcmcResult{ENMCMC: float64(c.E.Mean), ENMCMCErr: float64(c.E.Err), MAbsNMCMC: float64(c.MAbs.Mean), MAbsNMCMCErr: float64(c.MAbs.Err),
+			Acceptance: float64(c.Acceptance), TauInt: float64(c.E.Tau), LocalSweeps: sweeps, NMCMCReliable: c.Reliable}
 	}
-	out.FVarErr = jfloat(v.FStd / math.Sqrt(float64(out.Samples)))
+	out.FVarErr = float64(v.FStd / math.Sqrt(float64(out.Samples)))
 	if ref != nil {
-		fx, ex, rv := jfloat(ref.F), jfloat(ref.E), jfloat(relErr(v.F, ref.F))
+		fx, ex, rv := float64(ref.F), float64(ref.E), float64(output.RelErr(v.F, ref.F))
 		out.FExact, out.EExact, out.RelErrVar = &fx, &ex, &rv
 		if est.NIS != nil {
-			rn := jfloat(relErr(est.NIS.F, ref.F))
+			rn := float64(output.RelErr(est.NIS.F, ref.F))
 			out.RelErrNIS = &rn
 		}
 	}

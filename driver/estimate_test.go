@@ -34,7 +34,7 @@ func TestEstimateCommand(t *testing.T) {
 	if len(l) != 1 {
 		t.Fatalf("%d lines, want 1 (the trained β)", len(l))
 	}
-	e := rows[2].Est
+	e := rows[2].Estimates
 	for k, v := range e.Values() {
 		if got := num(t, l[0], output.EstimateColumns[k]); got != v {
 			t.Errorf("%s = %v, train -estimate wrote %v", output.EstimateColumns[k], got, v)
@@ -49,7 +49,7 @@ func TestEstimateCommand(t *testing.T) {
 	if d := math.Abs(num(t, l[0], "f_var") - rows[2].F); d > 5*num(t, l[0], "f_var_err") {
 		t.Errorf("f_var %v ± %v, evaluation f %v", num(t, l[0], "f_var"), num(t, l[0], "f_var_err"), rows[2].F)
 	}
-	if rel := num(t, l[0], "rel_err_nis"); rel != relErr(e.FNIS, rows[2].FExact) {
+	if rel := num(t, l[0], "rel_err_nis"); rel != output.RelErr(e.FNIS, rows[2].FExact) {
 		t.Errorf("rel_err_nis %v", rel)
 	}
 
@@ -139,7 +139,7 @@ func TestEstimateExactNets(t *testing.T) {
 		if math.Abs(num(t, l, "f_nis")-fx) > 1e-12 || math.Abs(num(t, l, "ess")-1) > 1e-12 || num(t, l, "acceptance") != 1 || l["nis_reliable"] != true {
 			t.Errorf("β %v: f_nis %v (exact %v), ess %v, acceptance %v", l["beta"], l["f_nis"], fx, l["ess"], l["acceptance"])
 		}
-		if want := model.CWExact(30, model.CWParams{J: 1}, num(t, l, "beta")); fx != want.F || num(t, l, "e_exact") != want.E {
+		if want, _ := model.CWExact(30, model.CWParams{J: 1}, num(t, l, "beta")); fx != want.F || num(t, l, "e_exact") != want.E {
 			t.Errorf("β %v: f_exact %v e_exact %v, CWExact %+v", l["beta"], fx, l["e_exact"], want)
 		}
 	}
@@ -155,8 +155,8 @@ func TestEstimateExactNets(t *testing.T) {
 	}
 	want, _ := model.Ising2DExact(model.Ising2DParams{Lx: 3, Ly: 3, J: 1}, 0.44)
 	r := rows[0]
-	if r.FExact != want.F || math.Abs(r.Est.FNIS-want.F) > 4*r.Est.FNISErr || math.Abs(r.Est.ENMCMC-want.E) > 4*r.Est.ENMCMCErr {
-		t.Errorf("ising2d 3×3 β 0.44: f_exact %v, f_nis %v ± %v, e_nmcmc %v ± %v; Kaufman f %v e %v", r.FExact, r.Est.FNIS, r.Est.FNISErr, r.Est.ENMCMC, r.Est.ENMCMCErr, want.F, want.E)
+	if r.FExact != want.F || math.Abs(r.FNIS-want.F) > 4*r.FNISErr || math.Abs(r.ENMCMC-want.E) > 4*r.ENMCMCErr {
+		t.Errorf("ising2d 3×3 β 0.44: f_exact %v, f_nis %v ± %v, e_nmcmc %v ± %v; Kaufman f %v e %v", r.FExact, r.FNIS, r.FNISErr, r.ENMCMC, r.ENMCMCErr, want.F, want.E)
 	}
 }
 

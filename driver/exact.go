@@ -1,9 +1,11 @@
 package driver
 
 import (
-	"math"
+	"errors"
+	"fmt"
 	"strconv"
 
+	"github.com/h2arnn/h2arnn/internal/fmath"
 	"github.com/h2arnn/h2arnn/model"
 )
 
@@ -16,18 +18,19 @@ type exactResult struct {
 	F      float64 `json:"f"`
 	E      float64 `json:"e"`
 	S      float64 `json:"s"`
-	// MAbs is null when the method gives no magnetisation (kaufman).
-	MAbs *float64 `json:"m_abs"`
+	// MAbs is NaN, written null, when the method gives no magnetisation
+	// (kaufman).
+	MAbs float64 `json:"m_abs"`
 }
 
 // runExact prints the exact thermodynamics of a model at each β, by the
 // method the user picked or the cheapest exact one (auto).
-func runExact(args []string, e *env) (err error) {
+func runExact(args []string, e *env) error {
 	fs := newFlagSet("exact", "-model cw|sk|ising2d|file -n N|-L L [-J 1] [-field 0] [-seed S] [-couplings FILE] [-fields FILE] -beta B[,B...] [-method auto] [-workers 0]",
 		"Prints one JSON line per β: {\"model\",\"n\",\"beta\",\"method\",\"f\",\"e\",\"s\",\"m_abs\"}, the exact\n"+
 			"free energy f = -ln Z/(βN), energy e = <H>/N, entropy s = -<ln P>/N and |m| = <|Σx|>/N per spin.\n"+
 			"Methods: analytic (cw only: log-binomial sum over the magnetisation, any N),\n"+
-			"enumerate (any model, N ≤ 32: all 2^N states; N = 32 takes minutes),\n"+
+			"enumerate (any model, N ≤ 32: all 2^N states; N = 32 takes minutes; Ctrl-C stops it at once),\n"+
 			"meanfield (cw only: the N → ∞ limit; n is printed but does not enter),\n"+
 			"kaufman (ising2d without field, any L: Kaufman's finite-torus formula; m_abs is null, the\n"+
 			"formula gives no magnetisation), auto (analytic for cw, kaufman for ising2d without field,\n"+
@@ -40,15 +43,6 @@ func runExact(args []string, e *env) (err error) {
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	stopProf, err := pf.start()
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if perr := stopProf(); perr != nil && err == nil {
-			err = perr
-		}
-	}()
 	betas, err := parseBetas(*betaList)
 	if err != nil {
 		return err
@@ -65,62 +59,80 @@ func runExact(args []string, e *env) (err error) {
 	if err != nil {
 		return err
 	}
-	meth := *method
-	if meth == "auto" {
+	meth, err := exactMethod(*method, m)
+	if err != nil {
+		return err
+	}
+	return withProfiles(pf, func() error {
+		th, err := exactThermo(e, meth, m, betas, *workers)
+		if err != nil {
+			return err
+		}
+		for k, t := range th {
+			if !fmath.Finite(t.F) || !fmath.Finite(t.E) || !fmath.Finite(t.S) {
+				return fmt.Errorf("the result at β %v is not a finite number; inputs this large overflow float64: try smaller -J, -field or -beta values", betas[k])
+			}
+			if err := e.emit(exactResult{Model: m.Kind, N: m.N, Beta: betas[k], Method: meth, F: t.F, E: t.E, S: t.S, MAbs: t.MAbs}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// exactMethod resolves -method auto and checks that the method applies to m.
+func exactMethod(method string, m *model.Hamiltonian) (string, error) {
+	if method == "auto" {
 		switch {
 		case m.CW != nil:
-			meth = "analytic"
+			method = "analytic"
 		case m.Ising2D != nil && m.Ising2D.H == 0:
-			meth = "kaufman"
+			method = "kaufman"
 		default:
-			meth = "enumerate"
+			method = "enumerate"
 		}
 	}
-	if meth == "kaufman" && m.Ising2D == nil {
-		return usagef("-method kaufman needs -model ising2d (it is the 2D Ising torus's formula); use -method enumerate for N ≤ %d", model.MaxEnumerate)
+	if method == "kaufman" && m.Ising2D == nil {
+		return "", usagef("-method kaufman needs -model ising2d (it is the 2D Ising torus's formula); use -method enumerate for N ≤ %d", model.MaxEnumerate)
 	}
-	if (meth == "analytic" || meth == "meanfield") && m.CW == nil {
-		return usagef("-method %s needs -model cw (it uses the Curie-Weiss magnetisation sum); use -method enumerate for N ≤ %d", meth, model.MaxEnumerate)
+	if (method == "analytic" || method == "meanfield") && m.CW == nil {
+		return "", usagef("-method %s needs -model cw (it uses the Curie-Weiss magnetisation sum); use -method enumerate for N ≤ %d", method, model.MaxEnumerate)
 	}
-	if meth == "enumerate" && m.N > model.MaxEnumerate {
+	if method == "enumerate" && m.N > model.MaxEnumerate {
 		hint := "give -n N with N ≤ " + strconv.Itoa(model.MaxEnumerate)
 		if m.CW != nil {
 			hint += " or -method analytic"
 		}
-		return usagef("-method enumerate sums all 2^N states and needs N ≤ %d, got N=%d; %s", model.MaxEnumerate, m.N, hint)
+		return "", usagef("-method enumerate sums all 2^N states and needs N ≤ %d, got N=%d; %s", model.MaxEnumerate, m.N, hint)
 	}
-	var th []model.Thermo
-	switch meth {
-	case "analytic":
-		for _, b := range betas {
-			th = append(th, model.CWExact(m.N, *m.CW, b))
+	return method, nil
+}
+
+// exactThermo computes the exact thermodynamics of m at every β by method.
+func exactThermo(e *env, method string, m *model.Hamiltonian, betas []float64, workers int) ([]model.Thermo, error) {
+	if method == "enumerate" {
+		th, err := model.Enumerate(e.ctx, m, betas, workers)
+		if isInterrupt(err) {
+			return nil, errInterrupted
 		}
-	case "meanfield":
-		for _, b := range betas {
-			th = append(th, model.CWMeanField(*m.CW, b))
-		}
-	case "enumerate":
-		th, err = model.Enumerate(m, betas, *workers)
-		if err != nil {
-			return asUsage(err)
-		}
-	case "kaufman":
-		for _, b := range betas {
-			t, err := model.Ising2DExact(*m.Ising2D, b)
-			if err != nil {
-				return usagef("-method kaufman: %v; use -method enumerate for N ≤ %d", err, model.MaxEnumerate)
+		return th, asUsage(err)
+	}
+	th := make([]model.Thermo, len(betas))
+	for k, b := range betas {
+		var err error
+		switch method {
+		case "analytic":
+			th[k], err = model.CWExact(m.N, *m.CW, b)
+		case "meanfield":
+			th[k], err = model.CWMeanField(*m.CW, b)
+		case "kaufman":
+			if th[k], err = model.Ising2DExact(*m.Ising2D, b); errors.Is(err, model.ErrNoExactFormula) {
+				return nil, usagef("-method kaufman: %v; use -method enumerate for N ≤ %d", err, model.MaxEnumerate)
 			}
-			th = append(th, t)
+		}
+		if err != nil {
+			return nil, asUsage(err)
 		}
 	}
-	for k, t := range th {
-		res := exactResult{Model: m.Kind, N: m.N, Beta: betas[k], Method: meth, F: t.F, E: t.E, S: t.S}
-		if !math.IsNaN(t.MAbs) {
-			res.MAbs = &t.MAbs
-		}
-		if err := e.emit(res); err != nil {
-			return err
-		}
-	}
-	return nil
+	return th, nil
 }

@@ -179,7 +179,7 @@ func runFit(args []string, e *env) error {
 	r := &fitRun{e: e, f: &f, mf: mf, fs: fs, n: n, rows: rows, truth: truth, dataSHA: dataHash(data, n), started: time.Now(),
 		train: rowsOf(data, n, trainIdx), val: rowsOf(data, n, valIdx)}
 	if truth != nil {
-		r.modelSHA = modelHash(truth)
+		r.modelSHA = truth.Hash()
 	}
 	if ck != nil {
 		if ck.DataSHA256 != r.dataSHA || ck.ModelSHA256 != r.modelSHA || ck.Arch != f.arch || ck.N != n {
@@ -342,17 +342,17 @@ func loadFitCheckpoint(dir string) (*fitCheckpoint, error) {
 		return nil, err
 	}
 	if ck.Kind != fitKind {
-		return nil, usagef("-resume %s: %s is not a fit run's", dir, checkpointFile)
+		return nil, usagef("-resume %s: %s is not a fit run's", dir, jsonCheckpointFile)
 	}
-	if ck.Format != checkpointFormat {
-		return nil, usagef("-resume %s: %s has format %d, this version reads format %d", dir, checkpointFile, ck.Format, checkpointFormat)
+	if ck.Format != jsonCheckpointFormat {
+		return nil, usagef("-resume %s: %s has format %d, this version reads format %d", dir, jsonCheckpointFile, ck.Format, jsonCheckpointFormat)
 	}
 	if ck.Flags == nil || ck.Arch == "" || (ck.Arch != plmArch && (ck.State == nil || ck.Params == nil)) {
-		return nil, usagef("-resume %s: %s lacks the run's configuration", dir, checkpointFile)
+		return nil, usagef("-resume %s: %s lacks the run's configuration", dir, jsonCheckpointFile)
 	}
 	for _, p := range ck.Params {
 		if math.IsNaN(p) || math.IsInf(p, 0) {
-			return nil, usagef("-resume %s: %s holds non-finite parameters", dir, checkpointFile)
+			return nil, usagef("-resume %s: %s holds non-finite parameters", dir, jsonCheckpointFile)
 		}
 	}
 	if ck.Complete {
@@ -501,10 +501,10 @@ func (r *fitRun) fit() error {
 		if serr := r.writeSummary("interrupted", ""); serr != nil {
 			return serr
 		}
-		return fmt.Errorf("%w: checkpoint after %d epochs written to %s; continue with 'h2arnn fit -resume %s'", errInterrupted, r.fitter.State().Epochs, r.dir(checkpointFile), r.f.out)
+		return fmt.Errorf("%w: checkpoint after %d epochs written to %s; continue with 'h2arnn fit -resume %s'", errInterrupted, r.fitter.State().Epochs, r.dir(jsonCheckpointFile), r.f.out)
 	}
 	if err != nil {
-		msg := fmt.Sprintf("fit stopped: %v; the last good checkpoint is kept in %s", err, r.dir(checkpointFile))
+		msg := fmt.Sprintf("fit stopped: %v; the last good checkpoint is kept in %s", err, r.dir(jsonCheckpointFile))
 		if serr := r.writeSummary("failed", msg); serr != nil {
 			return fmt.Errorf("%s (and %v)", msg, serr)
 		}
@@ -644,14 +644,14 @@ func (r *fitRun) label() string {
 
 // checkpoint writes DIR/checkpoint.json atomically.
 func (r *fitRun) checkpoint() error {
-	ck := fitCheckpoint{Format: checkpointFormat, Kind: fitKind, Arch: r.f.arch, N: r.n, DataSHA256: r.dataSHA,
+	ck := fitCheckpoint{Format: jsonCheckpointFormat, Kind: fitKind, Arch: r.f.arch, N: r.n, DataSHA256: r.dataSHA,
 		ModelSHA256: r.modelSHA, Flags: savedFlags(r.fs), Resumes: r.resumes, Complete: r.complete}
 	if r.fitter != nil {
 		st := r.fitter.State()
 		ck.State = &st
 		ck.Params = slices.Clone(r.net.Params())
 	}
-	return writeRunCheckpoint(r.dir(checkpointFile), &ck)
+	return writeRunCheckpoint(r.dir(jsonCheckpointFile), &ck)
 }
 
 // writeSummary writes DIR/summary.json.
@@ -785,7 +785,7 @@ func fitTruth(dir string) (*model.Hamiltonian, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: cannot rebuild the model the run was compared with: %v", dir, err)
 	}
-	if modelHash(m) != sum.Model.SHA256 {
+	if m.Hash() != sum.Model.SHA256 {
 		return nil, fmt.Errorf("%s: the model the run was compared with has changed (its couplings file?)", dir)
 	}
 	return m, nil

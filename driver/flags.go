@@ -1,10 +1,10 @@
 package driver
 
 import (
-	"github.com/h2arnn/h2arnn/internal/decimal"
-	"math"
 	"path/filepath"
 	"strings"
+
+	"github.com/h2arnn/h2arnn/internal/decimal"
 
 	"github.com/h2arnn/h2arnn/model"
 )
@@ -153,10 +153,6 @@ func checkWorkers(w int) error {
 	}
 	return nil
 }
-
-// relErr is the signed relative error (f - ref)/|ref| reported as rel_err;
-// it is positive when a variational f lies above the exact one.
-func relErr(f, ref float64) float64 { return (f - ref) / math.Abs(ref) }
 
 // isNPZ reports whether path names a NumPy .npz archive (by its extension,
 // case-insensitive).

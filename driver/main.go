@@ -18,20 +18,27 @@ package driver
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/h2arnn/h2arnn/internal/decimal"
 	"io"
 	"strings"
 
 	"github.com/h2arnn/h2arnn"
+	"github.com/h2arnn/h2arnn/internal/decimal"
+	"github.com/h2arnn/h2arnn/output"
 )
 
 // errInterrupted stops a subcommand after an interrupt: exit status 130,
 // the shell's convention for death by SIGINT.
 var errInterrupted = errors.New("interrupted")
+
+// isInterrupt reports whether err says that the command was interrupted:
+// errInterrupted, or the error of its cancelled context that a library
+// call returned (the signal context of cmd/h2arnn, or a caller's).
+func isInterrupt(err error) bool {
+	return errors.Is(err, errInterrupted) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
 
 // Exit statuses.
 const (
@@ -55,14 +62,13 @@ type env struct {
 	// ctx is cancelled by SIGINT or SIGTERM.
 	ctx            context.Context
 	stdout, stderr io.Writer
-	enc            *json.Encoder
 }
 
 // commands lists the subcommands in the order `h2arnn -h` shows them.
 func commands() []command {
 	return []command{
 		{"exact", "exact free energy, energy, entropy and |m| of a model at given β", runExact},
-		{"sample", "sample from an exact autoregressive net (cw_n, h2arnn) and report the statistics", runSample},
+		{"sample", "sample a trained net (-run DIR) or an exact one (cw_n, h2arnn) to .npy files, with statistics", runSample},
 		{"train", "train a variational autoregressive net with the paper's β annealing", runTrain},
 		{"estimate", "unbiased free energy and energy with error bars from a trained net (importance sampling, neural MCMC)", runEstimate},
 		{"mcmc", "Monte Carlo samples of the Boltzmann distribution (Metropolis, parallel tempering) with τ-corrected errors", runMCMC},
@@ -76,26 +82,20 @@ func commands() []command {
 	}
 }
 
-// usageError is a problem the user can fix: exit status 2.
-type usageError struct{ msg string }
+// usageError is a problem the user can fix: exit status 2. It wraps the
+// library's error, if any, so that errors.Is and errors.As see through it.
+type usageError struct {
+	msg string
+	err error
+}
 
 func (e *usageError) Error() string { return e.msg }
 
+func (e *usageError) Unwrap() error { return e.err }
+
 // usagef builds a *usageError. By convention the message is
 // "<what was wrong>; <what to do>".
-func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
-
-// asUsage marks err (from model constructors, file readers) as the user's to fix.
-func asUsage(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ue *usageError
-	if errors.As(err, &ue) {
-		return err
-	}
-	return &usageError{err.Error()}
-}
+func usagef(format string, a ...any) error { return &usageError{msg: fmt.Sprintf(format, a...)} }
 
 // run is Main without cancellation (for tests).
 func run(args []string, stdout, stderr io.Writer) int {
@@ -138,19 +138,21 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) (status 
 		if err := h2arnn.KernelsError(); err != nil { // the kernel package reports, the command prints
 			fmt.Fprintf(stderr, "h2arnn: %s\n", oneLine(err.Error()))
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetEscapeHTML(false)
-		err := c.run(args[1:], &env{ctx: ctx, stdout: stdout, stderr: stderr, enc: enc})
+		err := c.run(args[1:], &env{ctx: ctx, stdout: stdout, stderr: stderr})
 		switch {
 		case err == nil:
 			return exitOK
 		case errors.Is(err, flag.ErrHelp):
 			return exitOK
 		}
-		fmt.Fprintf(stderr, "h2arnn %s: %s\n", sub, oneLine(err.Error()))
-		if errors.Is(err, errInterrupted) {
+		if isInterrupt(err) {
+			if !errors.Is(err, errInterrupted) {
+				err = errInterrupted // the library's "context canceled" says less
+			}
+			fmt.Fprintf(stderr, "h2arnn %s: %s\n", sub, oneLine(err.Error()))
 			return exitSignal
 		}
+		fmt.Fprintf(stderr, "h2arnn %s: %s\n", sub, oneLine(err.Error()))
 		var ue *usageError
 		if errors.As(err, &ue) {
 			return exitUsage
@@ -170,7 +172,8 @@ func topUsage(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nRun 'h2arnn <subcommand> -h' for its flags. Results are JSON lines on standard output;")
 	fmt.Fprintln(w, "errors are one line on standard error with exit status 2 (bad input) or 1 (internal);")
-	fmt.Fprintln(w, "an interrupted train (Ctrl-C, SIGTERM) writes a checkpoint and exits with status 130.")
+	fmt.Fprintln(w, "Ctrl-C or SIGTERM stops a command within about a second with status 130; an interrupted")
+	fmt.Fprintln(w, "train first writes a checkpoint that 'h2arnn train -resume DIR' continues from.")
 }
 
 // oneLine folds a message onto one line so that every error is exactly one
@@ -257,15 +260,15 @@ func (fs *flagSet) set(name string) bool {
 	return found
 }
 
-// emit writes one JSON line. JSON has no NaN or ±Inf: a non-finite result
-// (an overflow for extreme inputs, or a bug) is reported as an internal
-// error instead of a line that readers would reject.
+// emit writes one JSON line through output.MarshalJSON: a figure that is
+// not a finite number (the statistics of a β without samples, say) is
+// written as null.
 func (e *env) emit(v any) error {
-	if err := e.enc.Encode(v); err != nil {
-		var ue *json.UnsupportedValueError
-		if errors.As(err, &ue) {
-			return fmt.Errorf("a result is not a finite number (%s); inputs this large can overflow float64: try smaller -J, -field or -beta values", ue.Str)
-		}
+	b, err := output.MarshalJSON(v)
+	if err != nil {
+		return fmt.Errorf("writing result: %v", err)
+	}
+	if _, err := e.stdout.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("writing result: %v", err)
 	}
 	return nil

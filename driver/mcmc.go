@@ -150,7 +150,7 @@ func runMCMC(args []string, e *env) error {
 	if int64(cfg.Samples)*int64(m.N) > maxSampleBytes {
 		return usagef("-samples %d of N = %d spins would take %.3g GB; keep samples·N ≤ %.3g·10⁹", cfg.Samples, m.N, float64(cfg.Samples)*float64(m.N)/1e9, maxSampleBytes/1e9)
 	}
-	mhash := modelHash(m)
+	mhash := m.Hash()
 	var run *mc.Run
 	if ck != nil {
 		if ck.ModelSHA256 != mhash {
@@ -265,13 +265,13 @@ func loadMCMCCheckpoint(dir string) (*mcmcCheckpoint, error) {
 		return nil, err
 	}
 	if ck.Kind != mcmcKind {
-		return nil, usagef("-resume %s: %s is not an mcmc run's (resume a training run with 'h2arnn train -resume')", dir, checkpointFile)
+		return nil, usagef("-resume %s: %s is not an mcmc run's (resume a training run with 'h2arnn train -resume')", dir, jsonCheckpointFile)
 	}
-	if ck.Format != checkpointFormat {
-		return nil, usagef("-resume %s: %s has format %d, this version reads format %d", dir, checkpointFile, ck.Format, checkpointFormat)
+	if ck.Format != jsonCheckpointFormat {
+		return nil, usagef("-resume %s: %s has format %d, this version reads format %d", dir, jsonCheckpointFile, ck.Format, jsonCheckpointFormat)
 	}
 	if ck.Flags == nil || ck.State == nil {
-		return nil, usagef("-resume %s: %s lacks the run's configuration", dir, checkpointFile)
+		return nil, usagef("-resume %s: %s lacks the run's configuration", dir, jsonCheckpointFile)
 	}
 	return &ck, nil
 }
@@ -330,7 +330,7 @@ func (r *mcmcRun) sample() error {
 			if serr := r.writeSummary("interrupted", ""); serr != nil {
 				return serr
 			}
-			return fmt.Errorf("%w: chains saved to %s; continue with 'h2arnn mcmc -resume %s'", errInterrupted, r.dir(checkpointFile), r.f.out)
+			return fmt.Errorf("%w: chains saved to %s; continue with 'h2arnn mcmc -resume %s'", errInterrupted, r.dir(jsonCheckpointFile), r.f.out)
 		}
 	}
 	stopProgress()
@@ -388,9 +388,9 @@ func (r *mcmcRun) checkpoint() error {
 	if err != nil {
 		return err
 	}
-	ck := mcmcCheckpoint{Format: checkpointFormat, Kind: mcmcKind, N: r.m.N, ModelSHA256: r.modelSHA,
+	ck := mcmcCheckpoint{Format: jsonCheckpointFormat, Kind: mcmcKind, N: r.m.N, ModelSHA256: r.modelSHA,
 		Flags: savedFlags(r.fs), Resumes: r.resumes, Seconds: r.seconds(), State: st}
-	return writeRunCheckpoint(r.dir(checkpointFile), &ck)
+	return writeRunCheckpoint(r.dir(jsonCheckpointFile), &ck)
 }
 
 // finish writes the files of a complete run and prints its result.
@@ -420,7 +420,7 @@ func (r *mcmcRun) finish() error {
 		}
 		res.PQAsymmetry = finiteOrNil(model.OverlapAsymmetry(counts))
 	}
-	th, err := exactReference(r.m, []float64{beta}, r.f.workers)
+	th, err := exactReference(r.e.ctx, r.m, []float64{beta}, r.f.workers)
 	if err != nil {
 		return err
 	}

@@ -49,50 +49,71 @@ func runPlot(args []string, e *env) error {
 		}
 		return plotFits(e, fits, plotPrefix(*out, dirs))
 	}
-	runs := make([]output.Run, 0, len(dirs))
-	for _, d := range dirs {
-		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
-			return usagef("%s is not a directory; give run directories written by 'h2arnn train'", d)
-		}
-		if _, err := os.Stat(filepath.Join(d, output.StatsFile)); err != nil {
-			return usagef("%s has no %s; give run directories written by 'h2arnn train'", d, output.StatsFile)
-		}
-		r, err := output.LoadRun(d)
-		if err != nil {
-			return asUsage(err)
-		}
-		if len(r.Stats) == 0 {
-			return usagef("%s: %s has no finished β yet; nothing to draw", d, output.StatsFile)
-		}
-		runs = append(runs, r)
+	runs, err := loadRuns(dirs)
+	if err != nil {
+		return err
 	}
 	prefix := plotPrefix(*out, dirs)
 	if err := checkFileDir(prefix + "free_energy.png"); err != nil {
 		return usagef("-out %s: %v; give a prefix in an existing, writable directory", *out, err)
 	}
-	res := plotResult{Runs: dirs}
-	fe := prefix + "free_energy"
-	if err := output.PlotFreeEnergy(runs, fe); err != nil {
-		return asUsage(err)
-	}
-	res.Files = append(res.Files, fe+".png", fe+".svg")
 	b := *beta
 	if !fs.set("beta") {
 		b = runs[0].Stats[len(runs[0].Stats)-1].Beta
 	}
-	hasOverlaps := false
-	for _, r := range runs {
-		hasOverlaps = hasOverlaps || len(r.Overlaps) > 0
+	res, err := drawRuns(runs, prefix, b)
+	if err != nil {
+		return err
 	}
-	if hasOverlaps {
+	res.Runs = dirs
+	return e.emit(res)
+}
+
+// loadRuns reads the run directories; each must hold a stats.csv with at
+// least one finished β.
+func loadRuns(dirs []string) ([]output.Run, error) {
+	runs := make([]output.Run, 0, len(dirs))
+	for _, d := range dirs {
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			return nil, usagef("%s is not a directory; give run directories written by 'h2arnn train'", d)
+		}
+		if _, err := os.Stat(filepath.Join(d, output.StatsFile)); err != nil {
+			return nil, usagef("%s has no %s; give run directories written by 'h2arnn train'", d, output.StatsFile)
+		}
+		r, err := output.LoadRun(d)
+		if err != nil {
+			return nil, asUsage(err)
+		}
+		if len(r.Stats) == 0 {
+			return nil, usagef("%s: %s has no finished β yet; nothing to draw", d, output.StatsFile)
+		}
+		runs = append(runs, r)
+	}
+	return runs, nil
+}
+
+// drawRuns writes the free-energy figure and, if any run kept overlap
+// histograms, the P(q) figure at the stored β nearest to beta.
+func drawRuns(runs []output.Run, prefix string, beta float64) (plotResult, error) {
+	var res plotResult
+	fe := prefix + "free_energy"
+	if err := output.PlotFreeEnergy(runs, fe); err != nil {
+		return res, asUsage(err)
+	}
+	res.Files = append(res.Files, fe+".png", fe+".svg")
+	for _, r := range runs {
+		if len(r.Overlaps) == 0 {
+			continue
+		}
 		ov := prefix + "overlaps"
-		if err := output.PlotOverlaps(runs, b, ov); err != nil {
-			return asUsage(err)
+		if err := output.PlotOverlaps(runs, beta, ov); err != nil {
+			return res, asUsage(err)
 		}
 		res.Files = append(res.Files, ov+".png", ov+".svg")
-		res.Beta = &b
+		res.Beta = &beta
+		break
 	}
-	return e.emit(res)
+	return res, nil
 }
 
 // plotPrefix is the prefix of the figure files: -out, else DIR/ for one

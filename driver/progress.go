@@ -10,6 +10,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/h2arnn/h2arnn/grad"
+	"github.com/h2arnn/h2arnn/output"
 )
 
 // progress reports a training run on standard error: on a terminal one live
@@ -63,7 +64,7 @@ func (p *progress) step(j, steps int, st grad.Stats) {
 	p.lastPrint = now
 	line := fmt.Sprintf("β %g [%d/%d] step %d/%d  f %.6g ± %.2g", p.sched[j], j+1, len(p.sched), steps, p.limit(j), st.F, st.FStd)
 	if p.refs != nil {
-		line += fmt.Sprintf("  rel_err %.2e", relErr(st.F, p.refs[j]))
+		line += fmt.Sprintf("  rel_err %.2e", output.RelErr(st.F, p.refs[j]))
 	}
 	line += p.rate(j, steps, now)
 	p.print(line, false)
@@ -78,22 +79,28 @@ func (p *progress) rate(j, steps int, now time.Time) string {
 		return ""
 	}
 	r := float64(p.steps) / el
+	eta := time.Duration(float64(p.remaining(j, steps)) / r * float64(time.Second)).Round(time.Second)
+	return fmt.Sprintf("  %.3g steps/s  ETA ≤ %s", r, eta)
+}
+
+// remaining is the most steps left after steps done at schedule index j:
+// the rest of this β's budget and the full budget of every later β.
+func (p *progress) remaining(j, steps int) int {
 	left := max(p.limit(j)-steps, 0)
 	for k := j + 1; k < len(p.sched); k++ {
 		left += p.limit(k)
 	}
-	eta := time.Duration(float64(left) / r * float64(time.Second)).Round(time.Second)
-	return fmt.Sprintf("  %.3g steps/s  ETA ≤ %s", r, eta)
+	return left
 }
 
 // betaDone reports a finished β with its reported (evaluation) figures.
-func (p *progress) betaDone(j int, res trainResult) {
+func (p *progress) betaDone(j int, res output.StatsRow) {
 	if p.off {
 		return
 	}
 	line := fmt.Sprintf("β %g [%d/%d] done: %d steps  f %.8g ± %.2g", res.Beta, j+1, len(p.sched), res.Steps, res.F, res.FStd)
-	if res.RelErr != nil {
-		line += fmt.Sprintf("  rel_err %.2e", *res.RelErr)
+	if res.Exact != nil {
+		line += fmt.Sprintf("  rel_err %.2e", res.RelErr)
 	}
 	line += fmt.Sprintf("  %.3gs", res.Seconds)
 	if j+1 < len(p.sched) {

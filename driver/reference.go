@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"context"
 	"errors"
 
 	"github.com/h2arnn/h2arnn/model"
@@ -16,13 +17,16 @@ const maxRefEnumerate = 26
 // Kaufman's formula for the 2D Ising model without field (any L), and
 // enumeration, which visits the states once for all β, for any other model
 // of N ≤ maxRefEnumerate spins. This is the one policy of every subcommand
-// that reports f_exact.
-func exactReference(m *model.Hamiltonian, betas []float64, workers int) ([]model.Thermo, error) {
+// that reports f_exact. Enumeration stops with ctx's error once ctx is done.
+func exactReference(ctx context.Context, m *model.Hamiltonian, betas []float64, workers int) ([]model.Thermo, error) {
 	out := make([]model.Thermo, len(betas))
 	switch {
 	case m.CW != nil:
 		for k, b := range betas {
-			out[k] = model.CWExact(m.N, *m.CW, b)
+			var err error
+			if out[k], err = model.CWExact(m.N, *m.CW, b); err != nil {
+				return nil, err
+			}
 		}
 		return out, nil
 	case m.Ising2D != nil:
@@ -42,7 +46,7 @@ func exactReference(m *model.Hamiltonian, betas []float64, workers int) ([]model
 	if m.N > maxRefEnumerate {
 		return nil, nil
 	}
-	return model.Enumerate(m, betas, workers)
+	return model.Enumerate(ctx, m, betas, workers)
 }
 
 // freeEnergies returns the F of each Thermo (nil for nil).

@@ -284,8 +284,11 @@ func readRunState(dir string) runState {
 			s.Summary = v.Status
 		}
 	}
-	_, err := os.Stat(filepath.Join(dir, checkpointFile))
-	s.HasCheckpoint = err == nil
+	for _, name := range []string{checkpointFile, jsonCheckpointFile} { // train's; fit's and mcmc's
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			s.HasCheckpoint = true
+		}
+	}
 	if rows, _, err := output.ReadStats(filepath.Join(dir, output.StatsFile)); err == nil {
 		s.BetasDone = len(rows)
 	}

@@ -190,7 +190,7 @@ func (p *reproduction) probe(id string, args []string) (cpu, peakMB float64, err
 	case p.e.ctx.Err() != nil:
 		return 0, 0, fmt.Errorf("%w during the calibration", errInterrupted)
 	case err != nil && cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == exitUsage:
-		return 0, 0, &usageError{fmt.Sprintf("calibration of %s: %s", id, oneLine(stderr.String()))}
+		return 0, 0, &usageError{msg: fmt.Sprintf("calibration of %s: %s", id, oneLine(stderr.String()))}
 	case err != nil:
 		return 0, 0, fmt.Errorf("calibration %s %v: %v: %s", p.rf.bin, args, err, oneLine(stderr.String()))
 	}
@@ -234,7 +234,7 @@ func (p *reproduction) bench(k benchKey) (benchResult, error) {
 		}
 		msg := fmt.Sprintf("calibration %s %v: %v: %s", p.rf.bin, args, err, oneLine(stderr.String()))
 		if cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == exitUsage {
-			return benchResult{}, &usageError{msg}
+			return benchResult{}, &usageError{msg: msg}
 		}
 		return benchResult{}, errors.New(msg)
 	}

@@ -2,8 +2,8 @@ package driver
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"github.com/h2arnn/h2arnn/internal/npy"
 	"math"
 	"os"
 	"os/exec"
@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/h2arnn/h2arnn/internal/npy"
 
 	"github.com/h2arnn/h2arnn/grad"
 	"github.com/h2arnn/h2arnn/mc"
@@ -79,7 +81,7 @@ func sameRunFiles(t *testing.T, ref, dir string, files int) {
 		t.Errorf("stats.csv differs:\nuninterrupted\n%s\nresumed\n%s", a, b)
 	}
 	a, b := readCheckpoint(t, ref), readCheckpoint(t, dir)
-	if !slices.Equal(bitsOf(a.Params), bitsOf(b.Params)) {
+	if !slices.Equal(bitsOf(a.Net.Params), bitsOf(b.Net.Params)) {
 		t.Error("final parameters differ")
 	}
 	a.State.Seconds, b.State.Seconds = 0, 0
@@ -259,10 +261,10 @@ func TestRunFiles(t *testing.T) {
 		if r.Beta != num(t, l, "beta") || r.F != num(t, l, "f") || r.FStd != num(t, l, "f_std") || r.E != num(t, l, "e") ||
 			r.EMin != num(t, l, "e_min") || r.S != num(t, l, "s") || r.MAbs != num(t, l, "m_abs") ||
 			float64(r.Steps) != num(t, l, "steps") || r.Seconds != num(t, l, "seconds") ||
-			!r.HasExact || r.FExact != num(t, l, "f_exact") || r.RelErr != num(t, l, "rel_err") || !r.HasEstimate {
+			r.Exact == nil || r.FExact != num(t, l, "f_exact") || r.RelErr != num(t, l, "rel_err") || r.Estimates == nil {
 			t.Errorf("row %d %+v differs from JSON line %v", k, r, l)
 		}
-		for c, v := range r.Est.Values() {
+		for c, v := range r.Estimates.Values() {
 			if v != num(t, l, output.EstimateColumns[c]) {
 				t.Errorf("row %d: %s %v, JSON line %v", k, output.EstimateColumns[c], v, l[output.EstimateColumns[c]])
 			}
@@ -270,7 +272,7 @@ func TestRunFiles(t *testing.T) {
 	}
 	// The exact column is the enumeration of the same instance.
 	m, _ := model.SherringtonKirkpatrick(10, 1, 0, 2)
-	th, _ := model.Enumerate(m, []float64{0.5, 1, 1.5}, 1)
+	th, _ := model.Enumerate(context.Background(), m, []float64{0.5, 1, 1.5}, 1)
 	for k := range rows {
 		if rows[k].FExact != th[k].F {
 			t.Errorf("β %v: f_exact %v, enumeration %v", rows[k].Beta, rows[k].FExact, th[k].F)
@@ -291,7 +293,7 @@ func TestRunFiles(t *testing.T) {
 	}
 	if sum["label"] != "one layer" || sum["arch"] != "1l" || sum["status"] != "complete" || sum["go"] != runtime.Version() ||
 		sum["kernels"] == "" || sum["module"] != "github.com/h2arnn/h2arnn" || sum["workers"] == nil ||
-		mdl["kind"] != "sk" || mdl["source"] != m.Source || mdl["sha256"] != modelHash(m) ||
+		mdl["kind"] != "sk" || mdl["source"] != m.Source || mdl["sha256"] != m.Hash() ||
 		seeds["seed"] != 2.0 || seeds["train_seed"] != 7.0 || flags["lr"] != nil || flags["init-steps"] != "12" ||
 		final["f"] != num(t, lines[2], "f") || final["f_nis"] != num(t, lines[2], "f_nis") || final["tau_int"] != num(t, lines[2], "tau_int") {
 		t.Errorf("summary.json: %s", b)
@@ -304,10 +306,11 @@ func TestRunFiles(t *testing.T) {
 	// The last evaluation batch: samples.npy, its overlaps, byte for byte
 	// what the trainer drew (same net, same stream).
 	ck := readCheckpoint(t, dir)
-	net, _ := model.NewNet("1l", m, model.ArchOptions{})
-	copy(net.Params(), ck.Params)
-	net.SetBeta(1.5)
-	bt := model.NewSampler(net, 1).Draw(nil, 128, 7, grad.StepID(2, 1<<32-1))
+	net, err := ck.Net.Net(m)
+	if err != nil || net.Arch() != "1l" || net.Beta() != 1.5 {
+		t.Fatalf("the checkpoint's net: %v", err)
+	}
+	bt, _ := model.NewSampler(net, 1).Draw(context.Background(), nil, 128, 7, grad.StepID(2, 1<<32-1))
 	got, _ := os.ReadFile(filepath.Join(dir, output.SamplesFile))
 	wantNPY := npy.AppendHeader(nil, "|i1", []int{128, 10})
 	for _, v := range bt.X {
@@ -318,11 +321,11 @@ func TestRunFiles(t *testing.T) {
 	}
 	// The estimates of the last β: mc.EstimateNet on the final net with the
 	// stream (train seed, StepID(2, EstimateStep)).
-	est, err := mc.EstimateNet(net, 1.5, mc.NetOptions{Samples: 64, Seed: 7, Step: grad.StepID(2, grad.EstimateStep), Workers: 1, NIS: true, MCMC: true})
+	est, err := mc.EstimateNet(context.Background(), net, 1.5, mc.NetOptions{Samples: 64, Seed: 7, Step: grad.StepID(2, grad.EstimateStep), Workers: 1, NIS: true, MCMC: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := rows[2].Est; e.FNIS != est.NIS.F || e.FNISErr != est.NIS.FErr || e.ESS != est.NIS.ESS || e.ENIS != est.NIS.E ||
+	if e := rows[2].Estimates; e.FNIS != est.NIS.F || e.FNISErr != est.NIS.FErr || e.ESS != est.NIS.ESS || e.ENIS != est.NIS.E ||
 		e.ENISErr != est.NIS.EErr || e.ENMCMC != est.MCMC.E.Mean || e.ENMCMCErr != est.MCMC.E.Err || e.Acceptance != est.MCMC.Acceptance || e.TauInt != est.MCMC.E.Tau {
 		t.Errorf("estimates of the last β %+v, mc.EstimateNet %+v %+v", e, *est.NIS, *est.MCMC)
 	}
@@ -570,6 +573,41 @@ func TestSignalBinary(t *testing.T) {
 	if ck.State.BetaIndex != 0 || ck.State.StepsDone < 1 {
 		t.Errorf("checkpoint at %+v, want steps done at the first β", ck.State)
 	}
+	// exact and sample stop within about a second of the first SIGINT or
+	// SIGTERM, with status 130 and no partial output file.
+	out := filepath.Join(dir, "x.npy")
+	for _, c := range []struct {
+		sig  syscall.Signal
+		args []string
+	}{
+		{syscall.SIGINT, []string{"exact", "-model", "sk", "-n", "31", "-beta", "1", "-workers", "1"}},
+		{syscall.SIGTERM, []string{"sample", "-model", "cw", "-n", "2000", "-arch", "cw_n", "-beta", "1", "-samples", "1000000", "-out", out}},
+	} {
+		cmd := exec.Command(bin, c.args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond)
+		sent := time.Now()
+		cmd.Process.Signal(c.sig)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("%s ignored %v", c.args[0], c.sig)
+		}
+		if code := cmd.ProcessState.ExitCode(); code != exitSignal || !strings.Contains(stderr.String(), "interrupted") {
+			t.Errorf("%s after %v: exit %d, stderr %q", c.args[0], c.sig, code, stderr.String())
+		}
+		t.Logf("%s stopped %v after %v", c.args[0], time.Since(sent).Round(time.Millisecond), c.sig)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("the interrupted sample left its -out file")
+	}
 }
 
 // TestDefaultRunDir: without -out, train creates runs/<date>-<time>-<arch>-n<N>
@@ -598,18 +636,22 @@ func TestDefaultRunDir(t *testing.T) {
 }
 
 // TestCheckpointWriteFailure: a checkpoint that cannot be written (here a
-// NaN parameter, which JSON cannot hold) leaves the previous one intact.
+// NaN parameter, which a net file refuses to hold) leaves the previous one
+// intact.
 func TestCheckpointWriteFailure(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, checkpointFile)
-	good := &checkpoint{Format: checkpointFormat, Arch: "1p", Flags: map[string]string{"n": "4"}, Params: []float64{0.1, -2.5e-300, 3}}
-	if err := writeCheckpoint(p, good); err != nil {
+	m, _ := model.CurieWeiss(4, 1, 0)
+	net, _ := model.NewNet("1p", m, model.ArchOptions{})
+	good := []float64{0.1, -2.5e-300, 3, math.SmallestNonzeroFloat64}
+	copy(net.Params(), good)
+	extra := runExtra{Flags: map[string]string{"arch": "1p", "n": "4"}}
+	if err := writeCheckpoint(p, net, grad.State{}, extra); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(p)
-	bad := *good
-	bad.Params = []float64{math.NaN()}
-	if err := writeCheckpoint(p, &bad); err == nil {
+	net.Params()[2] = math.NaN()
+	if err := writeCheckpoint(p, net, grad.State{}, extra); err == nil {
 		t.Fatal("NaN parameter written")
 	}
 	after, _ := os.ReadFile(p)
@@ -618,8 +660,8 @@ func TestCheckpointWriteFailure(t *testing.T) {
 	}
 	// The encoding is exact: parameters come back bit for bit.
 	ck := readCheckpoint(t, dir)
-	if !slices.Equal(bitsOf(ck.Params), bitsOf(good.Params)) {
-		t.Errorf("read back %v", ck.Params)
+	if !slices.Equal(bitsOf(ck.Net.Params), bitsOf(good)) || ck.Flags["n"] != "4" {
+		t.Errorf("read back %v, flags %v", ck.Net.Params, ck.Flags)
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 1 {
 		t.Errorf("temporary files left: %v", left)

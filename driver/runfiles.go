@@ -16,8 +16,12 @@ import (
 
 // The run directories of mcmc and fit keep their state in a JSON
 // checkpoint of their own kind (a "kind" field says whose it is), written
-// and read by the two functions below; train's checkpoint has its own
-// code in checkpoint.go.
+// and read by the two functions below; train's checkpoint is a net file
+// with the trainer's state (checkpoint.go).
+const (
+	jsonCheckpointFile   = "checkpoint.json"
+	jsonCheckpointFormat = 1
+)
 
 // writeRunCheckpoint stores v as JSON at path atomically: a failed or
 // interrupted write leaves the previous checkpoint intact.
@@ -39,19 +43,19 @@ func writeRunCheckpoint(path string, v any) error {
 // readRunCheckpoint decodes DIR/checkpoint.json into v for the -resume of
 // subcommand cmd. Every problem is a usage error naming the directory.
 func readRunCheckpoint(dir, cmd string, v any) error {
-	path := filepath.Join(dir, checkpointFile)
+	path := filepath.Join(dir, jsonCheckpointFile)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		if _, derr := os.Stat(dir); derr != nil {
 			return usagef("-resume %s: no such directory; give the run directory of an interrupted 'h2arnn %s'", dir, cmd)
 		}
-		return usagef("-resume %s: no %s in it; give the run directory of an interrupted 'h2arnn %s'", dir, checkpointFile, cmd)
+		return usagef("-resume %s: no %s in it; give the run directory of an interrupted 'h2arnn %s'", dir, jsonCheckpointFile, cmd)
 	}
 	if err != nil {
-		return usagef("-resume %s: cannot read %s (%v)", dir, checkpointFile, err)
+		return usagef("-resume %s: cannot read %s (%v)", dir, jsonCheckpointFile, err)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return usagef("-resume %s: %s is not a valid checkpoint (%v)", dir, checkpointFile, err)
+		return usagef("-resume %s: %s is not a valid checkpoint (%v)", dir, jsonCheckpointFile, err)
 	}
 	return nil
 }
@@ -65,8 +69,8 @@ func prepareRunDir(out *string, name string, n int, resume bool) (unlock func(),
 		*out = defaultRunDir(name, n, time.Now())
 	}
 	if !resume {
-		if _, err := os.Stat(filepath.Join(*out, checkpointFile)); err == nil {
-			return nil, usagef("-out %s already holds a run (%s); continue it with -resume %s or give another -out", *out, checkpointFile, *out)
+		if _, err := os.Stat(filepath.Join(*out, jsonCheckpointFile)); err == nil {
+			return nil, usagef("-out %s already holds a run (%s); continue it with -resume %s or give another -out", *out, jsonCheckpointFile, *out)
 		}
 	}
 	if err := output.CheckWritable(*out); err != nil {

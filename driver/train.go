@@ -1,15 +1,14 @@
 package driver
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,36 +19,13 @@ import (
 	"github.com/h2arnn/h2arnn/output"
 )
 
-// trainResult is one JSON line of `h2arnn train`, printed when a β is done.
+// trainResult is one JSON line of `h2arnn train`, printed when a β is done:
+// the run's record of that β (output.StatsRow) with the net it belongs to.
 type trainResult struct {
-	Arch    string   `json:"arch"`
-	N       int      `json:"n"`
-	Beta    float64  `json:"beta"`
-	F       float64  `json:"f"`
-	FStd    float64  `json:"f_std"`
-	E       float64  `json:"e"`
-	EMin    float64  `json:"e_min"`
-	S       float64  `json:"s"`
-	MAbs    float64  `json:"m_abs"`
-	Steps   int      `json:"steps"`
-	Params  int      `json:"params"`
-	Seconds float64  `json:"seconds"`
-	FExact  *float64 `json:"f_exact,omitempty"`
-	RelErr  *float64 `json:"rel_err,omitempty"`
-	// The unbiased estimates of -estimate (nil without).
-	*estimateColumns
-}
-
-// statsRow converts a result to its stats.csv row.
-func (r trainResult) statsRow() output.StatsRow {
-	row := output.StatsRow{Beta: r.Beta, F: r.F, FStd: r.FStd, E: r.E, EMin: r.EMin, S: r.S, MAbs: r.MAbs, Steps: r.Steps, Seconds: r.Seconds}
-	if r.FExact != nil {
-		row.FExact, row.RelErr, row.HasExact = *r.FExact, *r.RelErr, true
-	}
-	if r.estimateColumns != nil {
-		row.Est, row.HasEstimate = r.estimateColumns.row(), true
-	}
-	return row
+	Arch   string `json:"arch"`
+	N      int    `json:"n"`
+	Params int    `json:"params"`
+	output.StatsRow
 }
 
 // trainFlags are the protocol flags of `h2arnn train`, named as in the
@@ -88,16 +64,16 @@ var runtimeFlags = map[string]bool{
 // interrupt had arrived there.
 var testStop func(j, steps int, betaEnd bool) bool
 
-// newTrainFlagSet defines the flags of `h2arnn train`; usage goes to
-// stderr. estimate rebuilds a run's net with the same flags.
-func newTrainFlagSet(stderr io.Writer) (fs *flagSet, mf *modelFlags, tf *trainFlags, pf *profFlags) {
+// newTrainFlagSet declares the flags of train; usage goes to stderr.
+// sample and estimate use it too, to read back a run's saved flags.
+func newTrainFlagSet(stderr io.Writer) (*flagSet, *modelFlags, *trainFlags, *profFlags) {
 	def := grad.DefaultConfig()
-	fs = newFlagSet("train", "-model cw|sk|ising2d|file -n N|-L L [model flags] -arch NAME [arch flags] [protocol flags] [-out DIR]\n       h2arnn train -resume DIR",
+	fs := newFlagSet("train", "-model cw|sk|ising2d|file -n N|-L L [model flags] -arch NAME [arch flags] [protocol flags] [-out DIR]\n       h2arnn train -resume DIR",
 		"Trains the autoregressive net -arch on the Boltzmann distribution of the model with the paper's\n"+
 			"annealing (SPEC §4): β on linspace(start, end, count), -init-steps Adam steps at the first β and up\n"+
 			"to -max-step at every later one, stopping early once std(ln q + βH)/(βN) < -std-limit.\n"+
-			"After each β it prints one JSON line {\"arch\",\"n\",\"beta\",\"f\",\"f_std\",\"e\",\"e_min\",\"s\",\"m_abs\",\n"+
-			"\"steps\",\"params\",\"seconds\"} with the statistics of the -eval-samples evaluation batch (or, with\n"+
+			"After each β it prints one JSON line {\"arch\",\"n\",\"params\",\"beta\",\"f\",\"f_std\",\"e\",\"e_min\",\"s\",\n"+
+			"\"m_abs\",\"steps\",\"seconds\"} with the statistics of the -eval-samples evaluation batch (or, with\n"+
 			"-eval-samples 0, the mean over the last -stats-batches training batches), plus \"f_exact\" and\n"+
 			"\"rel_err\" = (f - f_exact)/|f_exact| when an exact reference exists (cw: any N; ising2d without\n"+
 			"field: any L; others: N ≤ 26). With -estimate M it also draws M samples after each β and adds\n"+
@@ -107,13 +83,14 @@ func newTrainFlagSet(stderr io.Writer) (fs *flagSet, mf *modelFlags, tf *trainFl
 			"\n"+
 			"Everything goes into the run directory -out DIR (default runs/<date>-<time>-<arch>-n<N>):\n"+
 			"stats.csv (one row per β), summary.json (configuration, versions, model source, final figures),\n"+
-			"samples.npy (int8 ±1, [samples, N]) and overlaps.csv (P(q)) per -save-samples, checkpoint.json,\n"+
-			"and the plots free_energy.png/.svg and overlaps.png/.svg. Ctrl-C or SIGTERM writes a checkpoint\n"+
-			"and exits with status 130; 'h2arnn train -resume DIR' continues the run with its saved flags and\n"+
-			"gives the same numbers, bit for bit, as an uninterrupted run. Progress goes to standard error.\n"+
+			"samples.npy (int8 ±1, [samples, N]) and overlaps.csv (P(q)) per -save-samples, net.h2arnn (the net\n"+
+			"after the last finished β, which 'h2arnn sample -run DIR' draws from), checkpoint.h2arnn, and the\n"+
+			"plots free_energy.png/.svg and overlaps.png/.svg. Ctrl-C or SIGTERM writes a checkpoint and exits\n"+
+			"with status 130; 'h2arnn train -resume DIR' continues the run with its saved flags and gives the\n"+
+			"same numbers, bit for bit, as an uninterrupted run. Progress goes to standard error.\n"+
 			"Architectures: "+strings.Join(model.Archs(), ", ")+".", stderr)
-	mf = addModelFlags(fs, true)
-	tf = &trainFlags{}
+	mf := addModelFlags(fs, true)
+	tf := &trainFlags{}
 	fs.StringVar(&tf.arch, "arch", "", "architecture (required): "+strings.Join(model.Archs(), "|"))
 	fs.StringVar(&tf.label, "label", "", "name of the run in plot legends (default: the architecture)")
 	fs.IntVar(&tf.k, "k", 1, "replica-symmetry-breaking steps of sk_krsb (0 = sk_rs)")
@@ -133,21 +110,21 @@ func newTrainFlagSet(stderr io.Writer) (fs *flagSet, mf *modelFlags, tf *trainFl
 	fs.IntVar(&tf.workers, "workers", 0, "goroutines (0 = one per core); results do not depend on it")
 	fs.StringVar(&tf.out, "out", "", "run `DIR` (created if missing; default runs/<date>-<time>-<arch>-n<N>); it must not hold another run")
 	fs.IntVar(&tf.overlapBins, "overlap-bins", 100, "bins of the overlap histogram P(q) on [-1, 1] (0: none)")
-	fs.IntVar(&tf.checkpointEvery, "checkpoint-every", 100, "also write DIR/checkpoint.json every this many steps (0: only at the end of each β and on interrupt)")
+	fs.IntVar(&tf.checkpointEvery, "checkpoint-every", 100, "also write DIR/"+checkpointFile+" every this many steps (0: only at the end of each β and on interrupt)")
 	fs.StringVar(&tf.saveSamples, "save-samples", "last", "evaluation samples and P(q) to keep: last (samples.npy, overlaps.csv of the last β), every (also samples_beta<β>.npy, overlaps_beta<β>.csv at each β), overlaps (as last, plus overlaps_beta<β>.csv at each β) or none")
 	fs.StringVar(&tf.resume, "resume", "", "continue the interrupted run in `DIR` from its checkpoint, with its saved flags (flags given too must agree)")
 	fs.BoolVar(&tf.quiet, "quiet", false, "no progress lines on standard error")
-	pf = addProfileFlags(fs)
-	return fs, mf, tf, pf
+	return fs, mf, tf, addProfileFlags(fs)
 }
 
-func runTrain(args []string, e *env) (err error) {
+func runTrain(args []string, e *env) error {
 	fs, mf, tf, pf := newTrainFlagSet(e.stderr)
 	if err := fs.parse(args); err != nil {
 		return err
 	}
 	var ck *checkpoint
 	if tf.resume != "" {
+		var err error
 		if ck, err = loadCheckpoint("-resume", tf.resume); err != nil {
 			return err
 		}
@@ -156,22 +133,65 @@ func runTrain(args []string, e *env) (err error) {
 		}
 		tf.out = tf.resume
 	}
-	cfg, m, net, err := tf.build(fs, mf)
+	cfg, err := tf.config(fs)
 	if err != nil {
 		return err
 	}
-	sched := cfg.Schedule()
-	mhash := modelHash(m)
-	if ck != nil {
-		if err := ck.restore(net, tf.arch, mhash, "-resume "+tf.resume); err != nil {
+	m, err := mf.build(fs)
+	if err != nil {
+		return err
+	}
+	net, err := tf.buildNet(m, cfg.Schedule(), ck)
+	if err != nil {
+		return err
+	}
+	if err := tf.checkOut(m.N, ck); err != nil {
+		return err
+	}
+	return withProfiles(pf, func() error {
+		r, err := newTrainRun(e, fs, mf, tf, cfg, m, net, ck)
+		if err != nil {
 			return err
 		}
-		if ck.State.BetaIndex >= len(sched) {
-			return usagef("-resume %s: the run is already complete (all %d β done); start a new run with another -out", tf.resume, len(sched))
-		}
+		defer r.close()
+		return r.train()
+	})
+}
+
+// buildNet builds the net -arch on m, or takes it from the checkpoint of a
+// resumed run (which must be that net, on that model).
+func (tf *trainFlags) buildNet(m *model.Hamiltonian, sched []float64, ck *checkpoint) (model.Net, error) {
+	if tf.arch == "" {
+		return nil, usagef("no architecture given; give -arch, one of %s", strings.Join(model.Archs(), ", "))
 	}
+	opts := model.ArchOptions{K: tf.k, Depth: tf.depth, Width: tf.width, Seed: tf.trainSeed, AnalyticInit: tf.analyticInit, Beta: sched[0]}
+	net, err := model.NewNet(tf.arch, m, opts)
+	if err != nil {
+		return nil, asUsage(err)
+	}
+	if ck == nil {
+		return net, nil
+	}
+	saved, err := ck.Net.Net(m)
+	var mm *model.ModelMismatchError
+	switch {
+	case errors.As(err, &mm):
+		return nil, &usageError{msg: fmt.Sprintf("-resume %s: the model differs from the one the run was trained on (%v; a couplings or fields file changed?); restore it or start a new run", tf.resume, mm), err: err}
+	case err != nil:
+		return nil, &usageError{msg: fmt.Sprintf("-resume %s: %v", tf.resume, err), err: err}
+	case saved.Arch() != net.Arch() || len(saved.Params()) != len(net.Params()):
+		return nil, usagef("-resume %s: the checkpoint holds %d parameters of %s, the net %s has %d; the checkpoint does not belong to this configuration", tf.resume, len(saved.Params()), saved.Arch(), net.Arch(), len(net.Params()))
+	case ck.State.BetaIndex >= len(sched):
+		return nil, usagef("-resume %s: the run is already complete (all β done); start a new run with another -out", tf.resume)
+	}
+	return saved, nil
+}
+
+// checkOut chooses the run directory (the default name if -out is not
+// given) and makes sure a new run may write there.
+func (tf *trainFlags) checkOut(n int, ck *checkpoint) error {
 	if tf.out == "" {
-		tf.out = defaultRunDir(tf.arch, m.N, time.Now())
+		tf.out = defaultRunDir(tf.arch, n, time.Now())
 	}
 	if ck == nil {
 		if _, err := os.Stat(filepath.Join(tf.out, checkpointFile)); err == nil {
@@ -181,71 +201,72 @@ func runTrain(args []string, e *env) (err error) {
 	if err := output.CheckWritable(tf.out); err != nil {
 		return usagef("-out %s: %v; give a writable directory", tf.out, err)
 	}
-	stopProf, err := pf.start()
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if perr := stopProf(); perr != nil && err == nil {
-			err = perr
-		}
-	}()
-
-	th, err := exactReference(m, sched, tf.workers)
-	if err != nil {
-		return err
-	}
-	refs := freeEnergies(th)
-	tr, err := grad.NewTrainer(net, cfg)
-	if err != nil {
-		return usagef("%v; check the protocol flags with 'h2arnn train -h'", err)
-	}
-	defer tr.Close()
-	r := &trainRun{e: e, tf: tf, mf: mf, fs: fs, cfg: cfg, sched: sched, m: m, net: net, tr: tr, refs: refs, modelSHA: mhash, started: time.Now()}
-	statsPath := filepath.Join(tf.out, output.StatsFile)
-	if ck != nil {
-		if err := tr.SetState(ck.State); err != nil {
-			return usagef("-resume %s: %v; the checkpoint does not belong to this configuration", tf.resume, err)
-		}
-		sw, rows, err := output.ResumeStats(statsPath, r.layout(), ck.State.BetaIndex)
-		if err != nil {
-			return usagef("-resume %s: %v", tf.resume, err)
-		}
-		r.stats = sw
-		for _, row := range rows {
-			r.results = append(r.results, r.fromRow(row))
-		}
-		r.resumes = ck.Resumes + 1
-	} else {
-		sw, err := output.CreateStats(statsPath, r.layout())
-		if err != nil {
-			return fmt.Errorf("creating %s: %v", statsPath, err)
-		}
-		r.stats = sw
-	}
-	defer r.stats.Close()
-	return r.train()
+	return nil
 }
 
 // trainRun is one training run with its run directory.
 type trainRun struct {
-	e        *env
-	tf       *trainFlags
-	mf       *modelFlags
-	fs       *flagSet
-	cfg      grad.Config
-	sched    []float64
-	m        *model.Hamiltonian
-	net      model.Net
-	tr       *grad.Trainer
-	refs     []float64 // exact f per β, nil without a reference
-	modelSHA string
-	stats    *output.StatsWriter
-	results  []trainResult // every finished β, those of earlier sessions included
-	resumes  int
-	started  time.Time
+	e       *env
+	tf      *trainFlags
+	mf      *modelFlags
+	fs      *flagSet
+	cfg     grad.Config
+	sched   []float64
+	m       *model.Hamiltonian
+	net     model.Net
+	tr      *grad.Trainer
+	refs    []float64 // exact f per β, nil without a reference
+	stats   *output.StatsWriter
+	rows    []output.StatsRow // every finished β, those of earlier sessions included
+	resumes int
+	started time.Time
 	// lastCk is the position of the last checkpoint written.
 	lastCk grad.State
+	// ctx is the training's context: the command's, cancelled also by
+	// testStop.
+	ctx context.Context
+}
+
+// newTrainRun computes the exact references, prepares the trainer (at the
+// checkpoint's position when resuming) and opens stats.csv.
+func newTrainRun(e *env, fs *flagSet, mf *modelFlags, tf *trainFlags, cfg grad.Config, m *model.Hamiltonian, net model.Net, ck *checkpoint) (*trainRun, error) {
+	sched := cfg.Schedule()
+	th, err := exactReference(e.ctx, m, sched, tf.workers)
+	if err != nil {
+		if isInterrupt(err) {
+			return nil, errInterrupted
+		}
+		return nil, err
+	}
+	refs := freeEnergies(th)
+	tr, err := grad.NewTrainer(net, cfg)
+	if err != nil {
+		return nil, asUsage(err)
+	}
+	r := &trainRun{e: e, tf: tf, mf: mf, fs: fs, cfg: cfg, sched: sched, m: m, net: net, tr: tr, refs: refs, started: time.Now()}
+	statsPath := filepath.Join(tf.out, output.StatsFile)
+	if ck == nil {
+		if r.stats, err = output.CreateStats(statsPath, r.layout()); err != nil {
+			tr.Close()
+			return nil, fmt.Errorf("creating %s: %v", statsPath, err)
+		}
+		return r, nil
+	}
+	if err := tr.SetState(ck.State); err != nil {
+		tr.Close()
+		return nil, usagef("-resume %s: %v; the checkpoint does not belong to this configuration", tf.resume, err)
+	}
+	if r.stats, r.rows, err = output.ResumeStats(statsPath, r.layout(), ck.State.BetaIndex); err != nil {
+		tr.Close()
+		return nil, usagef("-resume %s: %v", tf.resume, err)
+	}
+	r.resumes = ck.Resumes + 1
+	return r, nil
+}
+
+func (r *trainRun) close() {
+	r.tr.Close()
+	r.stats.Close()
 }
 
 func (r *trainRun) dir(name string) string { return filepath.Join(r.tf.out, name) }
@@ -255,38 +276,29 @@ func (r *trainRun) layout() output.StatsLayout {
 	return output.StatsLayout{Exact: r.refs != nil, Estimate: r.tf.estimate > 0}
 }
 
-// estimate adds the unbiased estimates of -estimate to the result of β
-// index j, from samples of the streams (train seed, StepID(j,
-// EstimateStep)), which 'h2arnn estimate' reproduces.
-func (r *trainRun) estimate(res *trainResult, j int) error {
+// estimate adds the unbiased estimates of -estimate to the row of β index
+// j, from samples of the streams (train seed, StepID(j, EstimateStep)),
+// which 'h2arnn estimate' reproduces.
+func (r *trainRun) estimate(row *output.StatsRow, j int) error {
 	if r.tf.estimate == 0 {
 		return nil
 	}
 	opt := mc.NetOptions{Samples: r.tf.estimate, Seed: r.tf.trainSeed, Step: grad.StepID(j, grad.EstimateStep), Workers: r.tf.workers, NIS: true, MCMC: true}
-	est, err := mc.EstimateNet(r.net, res.Beta, opt)
+	est, err := mc.EstimateNet(r.ctx, r.net, row.Beta, opt)
 	if err != nil {
-		return fmt.Errorf("estimating at β %v: %v", res.Beta, err)
+		return fmt.Errorf("estimating at β %v: %w", row.Beta, err)
 	}
-	res.estimateColumns = newEstimateColumns(est)
+	row.Estimates = estimatesOf(est)
 	return nil
 }
 
-// fromRow rebuilds the result of a β finished before a resume from its
-// stats.csv row.
-func (r *trainRun) fromRow(row output.StatsRow) trainResult {
-	res := trainResult{Arch: r.tf.arch, N: r.m.N, Beta: row.Beta, F: row.F, FStd: row.FStd, E: row.E, EMin: row.EMin,
-		S: row.S, MAbs: row.MAbs, Steps: row.Steps, Params: r.net.ParamCount(), Seconds: row.Seconds}
-	if row.HasExact {
-		fx, rel := row.FExact, row.RelErr
-		res.FExact, res.RelErr = &fx, &rel
-	}
-	res.estimateColumns = estimateColumnsOf(row)
-	return res
+// result is the JSON line of a finished β.
+func (r *trainRun) result(row output.StatsRow) trainResult {
+	return trainResult{Arch: r.tf.arch, N: r.m.N, Params: r.net.ParamCount(), StatsRow: row}
 }
 
 func (r *trainRun) train() error {
-	e, tf := r.e, r.tf
-	prog := newProgress(e.stderr, tf.quiet, r.sched, r.limit, r.refs)
+	prog := newProgress(r.e.stderr, r.tf.quiet, r.sched, r.cfg.StepLimit, r.refs)
 	if err := r.writeSummary("running", ""); err != nil {
 		return err
 	}
@@ -295,65 +307,73 @@ func (r *trainRun) train() error {
 	if err := r.checkpoint(); err != nil {
 		return err
 	}
-	interrupt := func(j, steps int, betaEnd bool) bool {
-		return r.e.ctx.Err() != nil || (testStop != nil && testStop(j, steps, betaEnd))
-	}
+	ctx, cancel := context.WithCancel(r.e.ctx)
+	defer cancel()
+	r.ctx = ctx
 	r.tr.OnStep = func(j, steps int, st grad.Stats) error {
 		prog.step(j, steps, st)
-		if interrupt(j, steps, false) {
-			if err := r.checkpoint(); err != nil {
-				return err
-			}
-			return errInterrupted
+		if testStop != nil && testStop(j, steps, false) {
+			cancel()
 		}
-		if tf.checkpointEvery > 0 && steps%tf.checkpointEvery == 0 {
+		if r.tf.checkpointEvery > 0 && steps%r.tf.checkpointEvery == 0 {
 			return r.checkpoint()
 		}
 		return nil
 	}
 	r.tr.OnBeta = func(gr grad.Result) error {
-		st := gr.Stats
-		res := trainResult{Arch: tf.arch, N: r.m.N, Beta: gr.Beta, F: st.F, FStd: st.FStd, E: st.E, EMin: st.EMin,
-			S: st.S, MAbs: st.MAbs, Steps: gr.Steps, Params: r.net.ParamCount(), Seconds: gr.Seconds}
-		if r.refs != nil {
-			ref := r.refs[gr.Index]
-			rel := relErr(st.F, ref)
-			res.FExact, res.RelErr = &ref, &rel
-		}
-		if err := r.estimate(&res, gr.Index); err != nil {
+		row, err := r.finishBeta(gr)
+		if err != nil {
 			return err
 		}
-		// Order matters for resuming: the row and the sample files of this
-		// β first, then the checkpoint that says the β is done. A crash in
-		// between repeats the β, and ResumeStats drops its row.
-		if err := r.stats.Write(res.statsRow()); err != nil {
-			return fmt.Errorf("writing %s: %v", output.StatsFile, err)
+		prog.betaDone(gr.Index, row)
+		if testStop != nil && testStop(gr.Index, gr.Steps, true) {
+			cancel()
 		}
-		r.results = append(r.results, res)
-		if err := r.saveSamples(gr); err != nil {
-			return err
-		}
+		return r.e.emit(r.result(row))
+	}
+	_, err := r.tr.Train(ctx)
+	prog.finish()
+	return r.end(err)
+}
+
+// finishBeta writes the files of a finished β. Order matters for resuming:
+// the row, the sample files and the net of this β first, then the
+// checkpoint that says the β is done. A crash in between repeats the β,
+// and ResumeStats drops its row.
+func (r *trainRun) finishBeta(gr grad.Result) (output.StatsRow, error) {
+	row := output.StatsRow{Beta: gr.Beta, Stats: gr.Stats, Steps: gr.Steps, Seconds: gr.Seconds}
+	if r.refs != nil {
+		row.SetExact(r.refs[gr.Index])
+	}
+	if err := r.estimate(&row, gr.Index); err != nil {
+		return row, err
+	}
+	if err := r.stats.Write(row); err != nil {
+		return row, fmt.Errorf("writing %s: %v", output.StatsFile, err)
+	}
+	r.rows = append(r.rows, row)
+	if err := r.saveSamples(gr); err != nil {
+		return row, err
+	}
+	if err := output.WriteFileAtomic(r.dir(netFile), func(w io.Writer) error { return model.Save(w, r.net) }); err != nil {
+		return row, fmt.Errorf("writing %s: %v", netFile, err)
+	}
+	return row, r.checkpoint()
+}
+
+// end finishes the run after Train returned err: the checkpoint and
+// summary of an interrupted or failed run, or the plots of a complete one.
+func (r *trainRun) end(err error) error {
+	switch {
+	case isInterrupt(err):
 		if err := r.checkpoint(); err != nil {
 			return err
 		}
-		prog.betaDone(gr.Index, res)
-		if err := e.emit(res); err != nil {
-			return err
-		}
-		if interrupt(gr.Index, gr.Steps, true) {
-			return errInterrupted
-		}
-		return nil
-	}
-	_, err := r.tr.Train()
-	prog.finish()
-	if errors.Is(err, errInterrupted) {
 		if serr := r.writeSummary("interrupted", ""); serr != nil {
 			return serr
 		}
-		return fmt.Errorf("%w: checkpoint at %s written to %s; continue with 'h2arnn train -resume %s'", errInterrupted, r.position(r.lastCk), r.dir(checkpointFile), tf.out)
-	}
-	if err != nil {
+		return fmt.Errorf("%w: checkpoint at %s written to %s; continue with 'h2arnn train -resume %s'", errInterrupted, r.position(r.lastCk), r.dir(checkpointFile), r.tf.out)
+	case err != nil:
 		msg := fmt.Sprintf("training stopped: %v; the last good checkpoint (%s) is kept in %s", err, r.position(r.lastCk), r.dir(checkpointFile))
 		if serr := r.writeSummary("failed", msg); serr != nil {
 			return fmt.Errorf("%s (and %v)", msg, serr)
@@ -361,7 +381,7 @@ func (r *trainRun) train() error {
 		return errors.New(msg)
 	}
 	if err := r.plot(); err != nil {
-		return fmt.Errorf("plotting: %v; the data files in %s are complete", err, tf.out)
+		return fmt.Errorf("plotting: %v; the data files in %s are complete", err, r.tf.out)
 	}
 	return r.writeSummary("complete", "")
 }
@@ -374,20 +394,11 @@ func (r *trainRun) position(s grad.State) string {
 	return fmt.Sprintf("β %v (index %d), %d steps done", r.sched[s.BetaIndex], s.BetaIndex, s.StepsDone)
 }
 
-func (r *trainRun) limit(j int) int {
-	if j == 0 {
-		return r.cfg.InitSteps
-	}
-	return r.cfg.MaxStep
-}
-
-// checkpoint writes DIR/checkpoint.json atomically from the trainer's
+// checkpoint writes DIR/checkpoint.h2arnn atomically from the trainer's
 // current position.
 func (r *trainRun) checkpoint() error {
 	st := r.tr.State()
-	ck := checkpoint{Format: checkpointFormat, Arch: r.tf.arch, N: r.m.N, ModelSHA256: r.modelSHA,
-		Flags: savedFlags(r.fs), Resumes: r.resumes, State: st, Params: slices.Clone(r.net.Params())}
-	if err := writeCheckpoint(r.dir(checkpointFile), &ck); err != nil {
+	if err := writeCheckpoint(r.dir(checkpointFile), r.net, st, runExtra{Flags: savedFlags(r.fs), Resumes: r.resumes}); err != nil {
 		return err
 	}
 	r.lastCk = st
@@ -474,16 +485,8 @@ func (r *trainRun) writeSummary(status, msg string) error {
 	if label == "" {
 		label = tf.arch
 	}
-	workers := tf.workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
 	v := buildVersion()
-	results := make([]map[string]any, len(r.results))
-	for i, res := range r.results {
-		results[i] = resultJSON(res)
-	}
-	src := map[string]any{"kind": r.m.Kind, "source": r.m.Source, "n": r.m.N, "sha256": r.modelSHA}
+	src := map[string]any{"kind": r.m.Kind, "source": r.m.Source, "n": r.m.N, "sha256": r.m.Hash()}
 	if mf.couplings != "" {
 		src["couplings"] = absPath(mf.couplings)
 	}
@@ -505,11 +508,14 @@ func (r *trainRun) writeSummary(status, msg string) error {
 		},
 		"seeds":  map[string]any{"seed": mf.seed, "train_seed": tf.trainSeed},
 		"module": v.Module, "module_version": v.Version, "go": v.Go, "os": v.OS, "cpu_arch": v.Arch,
-		"kernels": v.Kernels, "available_kernels": v.AvailableKernels, "workers": workers,
-		"results": results,
+		"kernels": v.Kernels, "available_kernels": v.AvailableKernels, "workers": runtime.GOMAXPROCS(0),
+		"results": r.rows,
 	}
-	if len(results) > 0 {
-		sum["final"] = results[len(results)-1]
+	if tf.workers > 0 {
+		sum["workers"] = tf.workers
+	}
+	if len(r.rows) > 0 {
+		sum["final"] = r.rows[len(r.rows)-1]
 	}
 	if msg != "" {
 		sum["error"] = msg
@@ -518,28 +524,6 @@ func (r *trainRun) writeSummary(status, msg string) error {
 		return fmt.Errorf("writing %s: %v", output.SummaryFile, err)
 	}
 	return nil
-}
-
-// resultJSON is a result as a JSON object, with non-finite numbers (e.g.
-// the statistics of a β without steps nor evaluation) as null.
-func resultJSON(res trainResult) map[string]any {
-	fin := func(v float64) any {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil
-		}
-		return v
-	}
-	out := map[string]any{"beta": res.Beta, "f": fin(res.F), "f_std": fin(res.FStd), "e": fin(res.E), "e_min": fin(res.EMin),
-		"s": fin(res.S), "m_abs": fin(res.MAbs), "steps": res.Steps, "seconds": res.Seconds}
-	if res.FExact != nil {
-		out["f_exact"], out["rel_err"] = fin(*res.FExact), fin(*res.RelErr)
-	}
-	if c := res.estimateColumns; c != nil {
-		for k, v := range c.row().Values() {
-			out[output.EstimateColumns[k]] = fin(v)
-		}
-	}
-	return out
 }
 
 func absPath(p string) string {
@@ -562,32 +546,8 @@ func defaultRunDir(arch string, n int, now time.Time) string {
 	}
 }
 
-// build validates the flags and builds the run's protocol, model and net
-// (its parameters freshly initialised from -train-seed).
-func (tf *trainFlags) build(fs *flagSet, mf *modelFlags) (grad.Config, *model.Hamiltonian, model.Net, error) {
-	cfg, err := tf.config(fs, grad.DefaultConfig())
-	if err != nil {
-		return cfg, nil, nil, err
-	}
-	if tf.arch == "" {
-		return cfg, nil, nil, usagef("no architecture given; give -arch, one of %s", strings.Join(model.Archs(), ", "))
-	}
-	m, err := mf.build(fs)
-	if err != nil {
-		return cfg, nil, nil, err
-	}
-	opts := model.ArchOptions{K: tf.k, Depth: tf.depth, Width: tf.width, Seed: tf.trainSeed, AnalyticInit: tf.analyticInit, Beta: cfg.Schedule()[0]}
-	net, err := model.NewNet(tf.arch, m, opts)
-	if err != nil {
-		return cfg, nil, nil, usagef("-arch %s: %v", tf.arch, err)
-	}
-	return cfg, m, net, nil
-}
-
-// config validates the protocol flags, naming the flag at fault, and turns
-// them into a grad.Config.
-func (tf *trainFlags) config(fs *flagSet, def grad.Config) (grad.Config, error) {
-	cfg := def
+// scheduleConfig sets the schedule of cfg from -beta-range.
+func (tf *trainFlags) scheduleConfig(cfg grad.Config) (grad.Config, error) {
 	parts := strings.Split(tf.betaRange, ",")
 	if len(parts) != 3 {
 		return cfg, usagef("-beta-range %q: give start,end,count, e.g. -beta-range 0.1,2.0,39", tf.betaRange)
@@ -599,31 +559,28 @@ func (tf *trainFlags) config(fs *flagSet, def grad.Config) (grad.Config, error) 
 		return cfg, usagef("-beta-range %q: give start,end,count with start, end > 0 finite and a whole count ≥ 1, e.g. 0.1,2.0,39", tf.betaRange)
 	}
 	cfg.BetaStart, cfg.BetaEnd, cfg.BetaCount = start, end, count
+	return cfg, nil
+}
+
+// config turns the protocol flags into a grad.Config, validated by
+// grad.Config.Validate (its errors name the flag at fault), and checks the
+// flags that are the driver's own.
+func (tf *trainFlags) config(fs *flagSet) (grad.Config, error) {
+	cfg, err := tf.scheduleConfig(grad.DefaultConfig())
+	if err != nil {
+		return cfg, err
+	}
+	cfg.InitSteps, cfg.MaxStep, cfg.Batch, cfg.LR = tf.initSteps, tf.maxStep, tf.batch, tf.lr
+	cfg.StdLimit, cfg.StatsBatches, cfg.EvalSamples = tf.stdLimit, tf.statsBatches, tf.evalSamples
+	cfg.Seed, cfg.Workers = tf.trainSeed, tf.workers
+	if err := cfg.Validate(); err != nil {
+		return cfg, asUsage(err)
+	}
 	switch {
-	case tf.initSteps < 0:
-		return cfg, usagef("-init-steps %d: give a number of steps ≥ 0", tf.initSteps)
-	case tf.maxStep < 0:
-		return cfg, usagef("-max-step %d: give a number of steps ≥ 0", tf.maxStep)
-	case tf.batch < 2:
-		return cfg, usagef("-batch %d: the baseline needs at least 2 samples per step; give -batch ≥ 2", tf.batch)
-	case !(tf.lr > 0) || math.IsInf(tf.lr, 0):
-		return cfg, usagef("-lr %v: give a positive finite learning rate such as 1e-3", tf.lr)
-	case !(tf.stdLimit >= 0) || math.IsInf(tf.stdLimit, 0):
-		return cfg, usagef("-std-limit %v: give a finite number ≥ 0 (0 never stops early)", tf.stdLimit)
-	case tf.statsBatches < 1:
-		return cfg, usagef("-stats-batches %d: give at least 1", tf.statsBatches)
-	case tf.evalSamples < 0 || tf.evalSamples == 1:
-		return cfg, usagef("-eval-samples %d: give 0 (no evaluation batch) or at least 2", tf.evalSamples)
 	case tf.estimate < 0 || tf.estimate == 1:
 		return cfg, usagef("-estimate %d: give 0 (no estimates) or at least 2 samples", tf.estimate)
 	case tf.overlapBins < 0:
 		return cfg, usagef("-overlap-bins %d: give a number of bins ≥ 1, or 0 for no histogram", tf.overlapBins)
-	case tf.k < 0:
-		return cfg, usagef("-k %d: give 0 (sk_rs) or more RSB steps", tf.k)
-	case tf.depth < 1:
-		return cfg, usagef("-depth %d: give at least 1 masked layer", tf.depth)
-	case tf.width < 1:
-		return cfg, usagef("-width %d: give at least 1 channel per spin", tf.width)
 	case tf.checkpointEvery < 0:
 		return cfg, usagef("-checkpoint-every %d: give a number of steps ≥ 1, or 0 for checkpoints only at the end of each β", tf.checkpointEvery)
 	}
@@ -645,9 +602,6 @@ func (tf *trainFlags) config(fs *flagSet, def grad.Config) (grad.Config, error) 
 	}); err != nil {
 		return cfg, err
 	}
-	cfg.InitSteps, cfg.MaxStep, cfg.Batch, cfg.LR = tf.initSteps, tf.maxStep, tf.batch, tf.lr
-	cfg.StdLimit, cfg.StatsBatches, cfg.EvalSamples = tf.stdLimit, tf.statsBatches, tf.evalSamples
-	cfg.Seed, cfg.Workers = tf.trainSeed, tf.workers
 	return cfg, nil
 }
 

@@ -1,6 +1,7 @@
 package grad
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -90,11 +91,13 @@ func BenchmarkReinforceForms(b *testing.B) {
 		net := benchNet(b, arch, n)
 		b.Run(fmt.Sprintf("k=%d/draw", k), func(b *testing.B) {
 			s := model.NewSampler(net, 0)
-			bt := s.Draw(nil, batch, 1, 0)
+			defer s.Close()
+			ctx := context.Background()
+			bt, _ := s.Draw(ctx, nil, batch, 1, 0)
 			b.ResetTimer()
 			cpu := cputime.Process()
 			for i := range b.N {
-				s.Draw(bt, batch, 1, uint64(i+1))
+				s.Draw(ctx, bt, batch, 1, uint64(i+1))
 			}
 			reportStep(b, cpu)
 		})

@@ -1,7 +1,9 @@
 // Package grad trains the networks of package model: the REINFORCE
 // estimator of the gradient of the variational free energy (SPEC §4), the
 // likelihood gradient for learning from data (SPEC §5), the Adam and SGD
-// optimisers on flat parameter slices, and the annealing Trainer.
+// optimisers on flat parameter slices, the annealing Trainer, and training
+// checkpoints (WriteCheckpoint, ReadCheckpoint: a saved net followed by the
+// trainer's position and optimiser state).
 //
 // Networks are seen only through model.Net and its workers. Every estimator
 // draws sample b of a step from its own random stream
@@ -33,4 +35,8 @@
 // parameters) whatever the batch size (only the batch's spins, ln q and
 // energies grow with it), and a training step allocates nothing after the
 // first.
+//
+// Trainer.Train takes a context: cancelling it stops training between two
+// steps, at a position that State, WriteCheckpoint and a later Train
+// continue from exactly.
 package grad

@@ -1,6 +1,7 @@
 package grad_test
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -30,7 +31,7 @@ func Example() {
 	}
 	defer tr.Close()
 	tr.OnBeta = func(r grad.Result) error {
-		exact, err := model.Enumerate(m, []float64{r.Beta}, 0)
+		exact, err := model.Enumerate(context.Background(), m, []float64{r.Beta}, 0)
 		if err != nil {
 			return err
 		}
@@ -40,7 +41,7 @@ func Example() {
 			r.Stats.F > exact[0].F-4*r.Stats.FStd/math.Sqrt(float64(cfg.EvalSamples)))
 		return nil
 	}
-	if _, err := tr.Train(); err != nil {
+	if _, err := tr.Train(context.Background()); err != nil {
 		panic(err)
 	}
 	fmt.Println("parameters:", net.ParamCount())

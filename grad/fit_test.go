@@ -145,7 +145,7 @@ func TestFitReachesEntropy(t *testing.T) {
 	if err := f.Fit(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	th, _ := model.Enumerate(mod, []float64{beta}, 1)
+	th, _ := model.Enumerate(context.Background(), mod, []float64{beta}, 1)
 	entropy := th[0].S * n
 	kl := klBoltzmann(net, mod, beta)
 	// Standard error of the held-out NLL: std of -ln q over the rows.

@@ -1,6 +1,7 @@
 package grad
 
 import (
+	"context"
 	"math"
 	"os"
 	"slices"
@@ -55,7 +56,11 @@ func TestCWInfPaperProtocol(t *testing.T) {
 	defer tr.Close()
 	worst, sum, count := 0.0, 0.0, 0
 	tr.OnBeta = func(r Result) error {
-		exact := model.CWExact(n, model.CWParams{J: 1}, r.Beta).F
+		ex, err := model.CWExact(n, model.CWParams{J: 1}, r.Beta)
+		if err != nil {
+			return err
+		}
+		exact := ex.F
 		fq, err := ci.VariationalFreeEnergy(r.Beta)
 		if err != nil {
 			return err
@@ -86,7 +91,7 @@ func TestCWInfPaperProtocol(t *testing.T) {
 		}
 		return nil
 	}
-	if _, err := tr.Train(); err != nil {
+	if _, err := tr.Train(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	mean := sum / float64(count)
@@ -125,12 +130,16 @@ func TestCWInfBeats1P(t *testing.T) {
 		}
 		sum, count := 0.0, 0
 		tr.OnBeta = func(r Result) error {
-			exact := model.CWExact(n, model.CWParams{J: 1}, r.Beta).F
+			ex, err := model.CWExact(n, model.CWParams{J: 1}, r.Beta)
+			if err != nil {
+				return err
+			}
+			exact := ex.F
 			sum += math.Abs(r.Stats.F-exact) / math.Abs(exact)
 			count++
 			return nil
 		}
-		_, err = tr.Train()
+		_, err = tr.Train(context.Background())
 		tr.Close()
 		if err != nil {
 			t.Fatal(err)
@@ -235,7 +244,7 @@ func trainSK20(t *testing.T, cfg Config, tol map[float64]float64) {
 			t.Fatalf("β %v is not in the schedule %v", b, sched)
 		}
 	}
-	exact, err := model.Enumerate(m, sched, 0)
+	exact, err := model.Enumerate(context.Background(), m, sched, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +266,7 @@ func trainSK20(t *testing.T, cfg Config, tol map[float64]float64) {
 		}
 		return nil
 	}
-	if _, err := tr.Train(); err != nil {
+	if _, err := tr.Train(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,6 +1,7 @@
 package grad
 
 import (
+	"context"
 	"math"
 	"strings"
 	"testing"
@@ -52,7 +53,7 @@ func TestTrainingSameWithEveryKernelSet(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer tr.Close()
-			res, err := tr.Train()
+			res, err := tr.Train(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}

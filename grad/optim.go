@@ -21,14 +21,19 @@ type Optimizer interface {
 // parameters are included so a resumed run can check it uses the same ones.
 type OptimizerState struct {
 	// Kind is "adam" or "sgd".
-	Kind string
+	Kind string `json:"kind"`
 	// Steps is the number of updates applied so far.
-	Steps int64
+	Steps int64 `json:"steps"`
 	// M is Adam's first moment or SGD's momentum buffer (nil without
 	// momentum); V is Adam's second moment.
-	M, V []float64
+	M []float64 `json:"m,omitempty"`
+	V []float64 `json:"v,omitempty"`
 	// LR, Beta1, Beta2, Eps (Adam) and Momentum (SGD).
-	LR, Beta1, Beta2, Eps, Momentum float64
+	LR       float64 `json:"lr"`
+	Beta1    float64 `json:"beta1,omitempty"`
+	Beta2    float64 `json:"beta2,omitempty"`
+	Eps      float64 `json:"eps,omitempty"`
+	Momentum float64 `json:"momentum,omitempty"`
 }
 
 // Adam is the optimiser of Kingma and Ba with PyTorch's arithmetic

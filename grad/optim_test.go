@@ -119,3 +119,40 @@ func TestSGD(t *testing.T) {
 		}
 	}
 }
+
+// TestOptimizerStateEdges: a state at step 0 restores (a fresh optimiser's
+// own), a negative step count or a momentum buffer of the wrong length does
+// not, and SGD counts its steps with and without momentum.
+func TestOptimizerStateEdges(t *testing.T) {
+	a := NewAdam(3)
+	if err := a.SetState(NewAdam(3).State()); err != nil {
+		t.Errorf("Adam at step 0: %v", err)
+	}
+	for _, mu := range []float64{0, 0.9} {
+		s := NewSGD(3, 0.1, mu)
+		p, g := []float64{1, 2, 3}, []float64{0.5, -1, 2}
+		s.Step(p, g)
+		s.Step(p, g)
+		if st := s.State(); st.Steps != 2 {
+			t.Errorf("SGD momentum %v: %d steps counted, want 2", mu, st.Steps)
+		}
+		if err := s.SetState(NewSGD(3, 0.1, mu).State()); err != nil {
+			t.Errorf("SGD momentum %v at step 0: %v", mu, err)
+		}
+		bad := s.State()
+		bad.Steps = -1
+		if s.SetState(bad) == nil {
+			t.Errorf("SGD momentum %v: negative step count accepted", mu)
+		}
+	}
+	s := NewSGD(3, 0.1, 0.9)
+	st := s.State()
+	st.M = []float64{1, 2}
+	if s.SetState(st) == nil {
+		t.Error("SGD momentum buffer of 2 values for 3 parameters accepted")
+	}
+	st.M = []float64{1, 2, 3}
+	if err := s.SetState(st); err != nil || s.Buf[2] != 3 {
+		t.Errorf("SGD momentum buffer of the right length: %v, %v", err, s.Buf)
+	}
+}

@@ -1,8 +1,7 @@
 package grad
 
 import (
-	"math"
-
+	"github.com/h2arnn/h2arnn/internal/fmath"
 	"github.com/h2arnn/h2arnn/model"
 )
 
@@ -12,13 +11,10 @@ import (
 // driver use one definition.
 type Stats = model.Stats
 
-// finite reports whether v is neither NaN nor ±Inf.
-func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-
 // allFinite reports whether every element of g is finite.
 func allFinite(g []float64) bool {
 	for _, v := range g {
-		if !finite(v) {
+		if !fmath.Finite(v) {
 			return false
 		}
 	}

@@ -31,6 +31,8 @@ func (l *lnet) Arch() string              { return "test1l" }
 func (l *lnet) Size() int                 { return l.n }
 func (l *lnet) Model() *model.Hamiltonian { return l.m }
 func (l *lnet) SetBeta(float64)           {}
+func (l *lnet) Beta() float64             { return 0 }
+func (l *lnet) Clone() model.Net          { return l.clone() }
 func (l *lnet) Params() []float64         { return l.p }
 func (l *lnet) ParamCount() int           { return len(l.p) }
 func (l *lnet) NewWorker() model.Worker {

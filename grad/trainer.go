@@ -1,13 +1,14 @@
 package grad
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"time"
 
+	"github.com/h2arnn/h2arnn/internal/fmath"
 	"github.com/h2arnn/h2arnn/model"
 )
 
@@ -97,33 +98,66 @@ const EstimateStep = 1<<32 - 2
 // j uses s = 2³²-1 and an estimation batch s = EstimateStep.
 func StepID(j, s int) uint64 { return uint64(j)<<32 | uint64(uint32(s)) }
 
-func (c Config) validate() error {
+// A ConfigError is a Config field outside its domain. Field is the field's
+// name ("Batch", "LR", ...), so that a caller can say it in its own terms.
+type ConfigError struct {
+	Field  string
+	Value  any
+	Reason string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("grad: Config.%s = %v: %s", e.Field, e.Value, e.Reason)
+}
+
+// Validate returns a *ConfigError for the first field outside its domain, or
+// nil. NewTrainer calls it.
+func (c Config) Validate() error {
+	bad := func(field string, v any, format string, a ...any) error {
+		return &ConfigError{Field: field, Value: v, Reason: fmt.Sprintf(format, a...)}
+	}
 	sched := c.Schedule()
 	if len(sched) == 0 {
-		return errors.New("empty β schedule: BetaCount must be at least 1")
+		return bad("BetaCount", c.BetaCount, "the schedule is empty: give at least one β")
 	}
 	for _, b := range sched {
 		if !(b > 0) || math.IsInf(b, 0) {
-			return fmt.Errorf("β %v in the schedule: every β must be positive and finite", b)
+			field := "Betas"
+			if len(c.Betas) == 0 {
+				field = "BetaStart"
+				if b != c.BetaStart {
+					field = "BetaEnd"
+				}
+			}
+			return bad(field, b, "every β of the schedule must be positive and finite")
 		}
 	}
 	switch {
 	case c.InitSteps < 0 || c.InitSteps > maxSteps:
-		return fmt.Errorf("InitSteps %d must be in [0, %d]", c.InitSteps, maxSteps)
+		return bad("InitSteps", c.InitSteps, "give a number of steps in [0, %d]", maxSteps)
 	case c.MaxStep < 0 || c.MaxStep > maxSteps:
-		return fmt.Errorf("MaxStep %d must be in [0, %d]", c.MaxStep, maxSteps)
+		return bad("MaxStep", c.MaxStep, "give a number of steps in [0, %d]", maxSteps)
 	case c.Batch < 2:
-		return fmt.Errorf("Batch %d must be at least 2", c.Batch)
+		return bad("Batch", c.Batch, "the baseline and the std need at least 2 samples per step")
 	case !(c.LR > 0) || math.IsInf(c.LR, 0):
-		return fmt.Errorf("LR %v must be positive and finite", c.LR)
-	case !(c.StdLimit >= 0):
-		return fmt.Errorf("StdLimit %v must be non-negative", c.StdLimit)
+		return bad("LR", c.LR, "the learning rate must be positive and finite, such as 1e-3")
+	case !(c.StdLimit >= 0) || math.IsInf(c.StdLimit, 0):
+		return bad("StdLimit", c.StdLimit, "give a finite number ≥ 0 (0 never stops early)")
 	case c.StatsBatches < 1:
-		return fmt.Errorf("StatsBatches %d must be at least 1", c.StatsBatches)
+		return bad("StatsBatches", c.StatsBatches, "average at least 1 batch")
 	case c.EvalSamples < 0 || c.EvalSamples == 1:
-		return fmt.Errorf("EvalSamples %d must be 0 or at least 2", c.EvalSamples)
+		return bad("EvalSamples", c.EvalSamples, "give 0 (no evaluation batch) or at least 2 samples")
 	}
 	return nil
+}
+
+// StepLimit is the step budget at schedule index j: InitSteps at the first
+// β, MaxStep at every later one.
+func (c Config) StepLimit(j int) int {
+	if j == 0 {
+		return c.InitSteps
+	}
+	return c.MaxStep
 }
 
 // Result is what the trainer reports for one β.
@@ -156,17 +190,17 @@ type Result struct {
 // taken at schedule index BetaIndex; Stopped means training at that β is
 // over (early stop or step limit) and its evaluation comes next.
 type State struct {
-	BetaIndex int
-	Beta      float64
-	StepsDone int
-	Stopped   bool
-	EarlyStop bool
+	BetaIndex int     `json:"beta_index"`
+	Beta      float64 `json:"beta"`
+	StepsDone int     `json:"steps_done"`
+	Stopped   bool    `json:"stopped"`
+	EarlyStop bool    `json:"early_stop"`
 	// Recent holds the statistics of the last (up to StatsBatches) steps at
 	// this β, oldest first.
-	Recent []Stats
+	Recent []Stats `json:"recent"`
 	// Seconds already spent at this β.
-	Seconds float64
-	Opt     OptimizerState
+	Seconds float64        `json:"seconds"`
+	Opt     OptimizerState `json:"optimizer"`
 }
 
 // Trainer runs the annealing protocol on one network.
@@ -194,12 +228,14 @@ type Trainer struct {
 	ringPos int // index of the oldest entry
 	evalBt  *model.Batch
 	sampler *model.Sampler
+	// mark is when the time of the current β was last added to pos.Seconds.
+	mark time.Time
 }
 
 // NewTrainer prepares a trainer for net with Adam (cfg.LR). The network's
 // parameters are used as they are (already initialised).
 func NewTrainer(net model.Net, cfg Config) (*Trainer, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	p := len(net.Params())
@@ -237,6 +273,9 @@ func (t *Trainer) Close() {
 	if t.est != nil {
 		t.est.Close()
 	}
+	if t.sampler != nil {
+		t.sampler.Close()
+	}
 }
 
 // State returns a deep copy of the trainer's position.
@@ -259,8 +298,8 @@ func (t *Trainer) SetState(s State) error {
 	if s.BetaIndex < len(t.sched) && s.Beta != t.sched[s.BetaIndex] {
 		return fmt.Errorf("state at β %v, the schedule has β %v at index %d", s.Beta, t.sched[s.BetaIndex], s.BetaIndex)
 	}
-	if s.StepsDone < 0 || s.StepsDone > t.limit(s.BetaIndex) {
-		return fmt.Errorf("state has %d steps done at β index %d, the limit is %d", s.StepsDone, s.BetaIndex, t.limit(s.BetaIndex))
+	if s.StepsDone < 0 || s.StepsDone > t.cfg.StepLimit(s.BetaIndex) {
+		return fmt.Errorf("state has %d steps done at β index %d, the limit is %d", s.StepsDone, s.BetaIndex, t.cfg.StepLimit(s.BetaIndex))
 	}
 	if len(s.Recent) > len(t.ring) {
 		return fmt.Errorf("state holds %d recent statistics, StatsBatches is %d", len(s.Recent), len(t.ring))
@@ -274,14 +313,6 @@ func (t *Trainer) SetState(s State) error {
 	t.ringPos, t.ringLen = 0, len(s.Recent)
 	copy(t.ring, s.Recent)
 	return nil
-}
-
-// limit is the step budget at β index j.
-func (t *Trainer) limit(j int) int {
-	if j == 0 {
-		return t.cfg.InitSteps
-	}
-	return t.cfg.MaxStep
 }
 
 func (t *Trainer) push(st Stats) {
@@ -307,66 +338,29 @@ func (t *Trainer) recentMean() Stats {
 // this call. For a network without parameters it only evaluates (Steps = 0;
 // with EvalSamples = 0 the evaluation batch has Batch samples).
 //
+// It checks ctx before every step, and the evaluation batch checks it
+// between blocks of samples: once ctx is done, Train returns the results
+// so far and ctx's error (errors.Is(err, context.Canceled)), and the
+// trainer is at a position between steps (State) from which a later Train
+// continues exactly as if it had not stopped.
+//
 // A non-finite loss or gradient ends it with an error naming β and step;
 // an error from a callback ends it and is returned (wrapped in nothing).
-func (t *Trainer) Train() ([]Result, error) {
+func (t *Trainer) Train(ctx context.Context) ([]Result, error) {
 	var results []Result
-	params := t.net.Params()
 	for t.pos.BetaIndex < len(t.sched) {
 		j := t.pos.BetaIndex
 		beta := t.sched[j]
 		t.net.SetBeta(beta)
-		begin := time.Now()
-		lim := t.limit(j)
-		if len(params) == 0 {
-			t.pos.Stopped = true
+		t.mark = time.Now()
+		if err := t.steps(ctx, j, beta); err != nil {
+			t.tick()
+			return results, err
 		}
-		for !t.pos.Stopped {
-			if t.pos.StepsDone >= lim {
-				t.pos.Stopped = true
-				break
-			}
-			s := t.pos.StepsDone
-			st := t.est.Step(beta, t.cfg.Seed, StepID(j, s), t.grad)
-			if !finite(t.est.Loss()) {
-				return results, fmt.Errorf("non-finite loss %v at β %v (index %d), step %d", t.est.Loss(), beta, j, s)
-			}
-			if !allFinite(t.grad) {
-				return results, fmt.Errorf("non-finite gradient at β %v (index %d), step %d", beta, j, s)
-			}
-			t.opt.Step(params, t.grad)
-			t.push(st)
-			t.pos.StepsDone = s + 1
-			if st.FStd < t.cfg.StdLimit {
-				t.pos.Stopped, t.pos.EarlyStop = true, true
-			} else if t.pos.StepsDone >= lim {
-				t.pos.Stopped = true
-			}
-			if t.OnStep != nil {
-				t.pos.Seconds += time.Since(begin).Seconds()
-				begin = time.Now()
-				if err := t.OnStep(j, t.pos.StepsDone, st); err != nil {
-					return results, err
-				}
-			}
+		r, err := t.evaluate(ctx, j, beta)
+		if err != nil {
+			return results, err
 		}
-		r := Result{Index: j, Beta: beta, Steps: t.pos.StepsDone, EarlyStop: t.pos.EarlyStop}
-		r.Train = t.recentMean()
-		r.Stats = r.Train
-		n := t.cfg.EvalSamples
-		if n == 0 && len(params) == 0 {
-			n = t.cfg.Batch
-		}
-		if n > 0 {
-			if t.sampler == nil {
-				t.sampler = model.NewSampler(t.net, t.cfg.Workers)
-			}
-			t.evalBt = t.sampler.Draw(t.evalBt, n, t.cfg.Seed, StepID(j, evalStep))
-			r.Eval = model.BatchStats(t.evalBt, beta)
-			r.Stats = r.Eval
-			r.Samples = t.evalBt
-		}
-		r.Seconds = t.pos.Seconds + time.Since(begin).Seconds()
 		// Advance before the callback so that State() inside it resumes at
 		// the next β.
 		t.pos = State{BetaIndex: j + 1}
@@ -385,4 +379,84 @@ func (t *Trainer) Train() ([]Result, error) {
 		}
 	}
 	return results, nil
+}
+
+// tick adds the wall time since the last tick (or the start of the β in
+// this call) to the position's Seconds.
+func (t *Trainer) tick() {
+	now := time.Now()
+	t.pos.Seconds += now.Sub(t.mark).Seconds()
+	t.mark = now
+}
+
+// steps takes the optimiser steps at schedule index j until the step budget
+// or the early stop ends them, or ctx is done (its error is returned).
+func (t *Trainer) steps(ctx context.Context, j int, beta float64) error {
+	params := t.net.Params()
+	lim := t.cfg.StepLimit(j)
+	if len(params) == 0 {
+		t.pos.Stopped = true
+	}
+	for !t.pos.Stopped {
+		if t.pos.StepsDone >= lim {
+			t.pos.Stopped = true
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s := t.pos.StepsDone
+		st := t.est.Step(beta, t.cfg.Seed, StepID(j, s), t.grad)
+		if !fmath.Finite(t.est.Loss()) {
+			return fmt.Errorf("non-finite loss %v at β %v (index %d), step %d", t.est.Loss(), beta, j, s)
+		}
+		if !allFinite(t.grad) {
+			return fmt.Errorf("non-finite gradient at β %v (index %d), step %d", beta, j, s)
+		}
+		t.opt.Step(params, t.grad)
+		t.push(st)
+		t.pos.StepsDone = s + 1
+		if st.FStd < t.cfg.StdLimit {
+			t.pos.Stopped, t.pos.EarlyStop = true, true
+		} else if t.pos.StepsDone >= lim {
+			t.pos.Stopped = true
+		}
+		t.tick()
+		if t.OnStep != nil {
+			if err := t.OnStep(j, t.pos.StepsDone, st); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// evaluate forms the Result of schedule index j once its steps are done:
+// the mean of the recent training statistics and, if configured, those of
+// an evaluation batch. Seconds covers the whole β, this evaluation included.
+func (t *Trainer) evaluate(ctx context.Context, j int, beta float64) (Result, error) {
+	r := Result{Index: j, Beta: beta, Steps: t.pos.StepsDone, EarlyStop: t.pos.EarlyStop}
+	r.Train = t.recentMean()
+	r.Stats = r.Train
+	n := t.cfg.EvalSamples
+	if n == 0 && len(t.net.Params()) == 0 {
+		n = t.cfg.Batch
+	}
+	if n > 0 {
+		if t.sampler == nil {
+			t.sampler = model.NewSampler(t.net, t.cfg.Workers)
+		}
+		var err error
+		t.evalBt, err = t.sampler.Draw(ctx, t.evalBt, n, t.cfg.Seed, StepID(j, evalStep))
+		if err != nil {
+			t.tick()
+			return r, err
+		}
+		r.Eval = model.BatchStats(t.evalBt, beta)
+		r.Stats = r.Eval
+		r.Samples = t.evalBt
+	}
+	t.tick()
+	r.Seconds = t.pos.Seconds
+	return r, nil
 }

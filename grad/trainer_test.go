@@ -1,6 +1,7 @@
 package grad
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,25 +40,38 @@ func TestDefaultSchedule(t *testing.T) {
 func TestConfigValidation(t *testing.T) {
 	m := chain(4, 1)
 	net := newLNet(m, 1, 0.1)
-	bad := []func(*Config){
-		func(c *Config) { c.BetaCount = 0 },
-		func(c *Config) { c.Betas = []float64{0.5, 0} },
-		func(c *Config) { c.Betas = []float64{math.NaN()} },
-		func(c *Config) { c.Batch = 1 },
-		func(c *Config) { c.LR = 0 },
-		func(c *Config) { c.StatsBatches = 0 },
-		func(c *Config) { c.MaxStep = -1 },
-		func(c *Config) { c.InitSteps = 1 << 31 },
-		func(c *Config) { c.EvalSamples = 1 },
-		func(c *Config) { c.StdLimit = math.NaN() },
+	bad := []struct {
+		field string
+		set   func(*Config)
+	}{
+		{"BetaCount", func(c *Config) { c.BetaCount = 0 }},
+		{"Betas", func(c *Config) { c.Betas = []float64{0.5, 0} }},
+		{"Betas", func(c *Config) { c.Betas = []float64{math.NaN()} }},
+		{"BetaStart", func(c *Config) { c.BetaStart = -1 }},
+		{"BetaEnd", func(c *Config) { c.BetaEnd = math.Inf(1) }},
+		{"Batch", func(c *Config) { c.Batch = 1 }},
+		{"LR", func(c *Config) { c.LR = 0 }},
+		{"StatsBatches", func(c *Config) { c.StatsBatches = 0 }},
+		{"MaxStep", func(c *Config) { c.MaxStep = -1 }},
+		{"InitSteps", func(c *Config) { c.InitSteps = 1 << 31 }},
+		{"EvalSamples", func(c *Config) { c.EvalSamples = 1 }},
+		{"StdLimit", func(c *Config) { c.StdLimit = math.NaN() }},
+		{"StdLimit", func(c *Config) { c.StdLimit = math.Inf(1) }},
 	}
-	for i, f := range bad {
+	for _, b := range bad {
 		c := DefaultConfig()
-		f(&c)
-		if tr, err := NewTrainer(net, c); err == nil {
+		b.set(&c)
+		tr, err := NewTrainer(net, c)
+		if err == nil {
 			tr.Close()
-			t.Errorf("bad config %d accepted", i)
 		}
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Field != b.field || !strings.Contains(err.Error(), "Config."+b.field) {
+			t.Errorf("bad %s: error %v, want a *ConfigError naming it", b.field, err)
+		}
+	}
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Errorf("the default configuration is refused: %v", err)
 	}
 }
 
@@ -96,7 +110,7 @@ func TestTrainerConvergesToExact(t *testing.T) {
 		}
 		return nil
 	}
-	res, err := tr.Train()
+	res, err := tr.Train(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +156,7 @@ func TestTrainerEarlyStop(t *testing.T) {
 		stds = append(stds, st.FStd)
 		return nil
 	}
-	res, err := tr.Train()
+	res, err := tr.Train(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +203,7 @@ func TestTrainerCallbackStop(t *testing.T) {
 		}
 		return nil
 	}
-	res, err := tr.Train()
+	res, err := tr.Train(context.Background())
 	if !errors.Is(err, stop) || len(res) != 0 {
 		t.Fatalf("Train returned %v with %d results, want the callback's error and none", err, len(res))
 	}
@@ -201,7 +215,7 @@ func TestTrainerCallbackStop(t *testing.T) {
 	defer tr2.Close()
 	calls := 0
 	tr2.OnBeta = func(r Result) error { calls++; return stop }
-	res, err = tr2.Train()
+	res, err = tr2.Train(context.Background())
 	if !errors.Is(err, stop) || len(res) != 1 || calls != 1 {
 		t.Fatalf("OnBeta stop: %v, %d results, %d calls", err, len(res), calls)
 	}
@@ -224,7 +238,7 @@ func TestTrainerResumeBitForBit(t *testing.T) {
 
 	ref := newLNet(m, 8, 0.2)
 	tr, _ := NewTrainer(ref, cfg)
-	full, err := tr.Train()
+	full, err := tr.Train(context.Background())
 	tr.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -242,7 +256,7 @@ func TestTrainerResumeBitForBit(t *testing.T) {
 		}
 		return nil
 	}
-	first, err := tr.Train()
+	first, err := tr.Train(context.Background())
 	tr.Close()
 	if !errors.Is(err, stop) || len(first) != 1 {
 		t.Fatalf("interrupted run: %v, %d results", err, len(first))
@@ -266,7 +280,7 @@ func TestTrainerResumeBitForBit(t *testing.T) {
 	if err := tr.SetState(loaded); err != nil {
 		t.Fatal(err)
 	}
-	rest, err := tr.Train()
+	rest, err := tr.Train(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +321,7 @@ func TestTrainerNonFinite(t *testing.T) {
 		}
 		return nil
 	}
-	res, err := tr.Train()
+	res, err := tr.Train(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "β 0.8") || !strings.Contains(err.Error(), "step 2") {
 		t.Fatalf("error %v, want one naming β 0.8 and step 2", err)
 	}
@@ -341,7 +355,7 @@ func TestTrainerExactNet(t *testing.T) {
 		}
 		return nil
 	}
-	res, err := tr.Train()
+	res, err := tr.Train(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,6 +369,55 @@ func TestTrainerExactNet(t *testing.T) {
 		}
 		if math.Abs(r.Stats.F-f) > 1e-12*math.Abs(f) || r.Stats.FStd > 1e-12 {
 			t.Errorf("β %v: f %.15g ± %.2g, exact %.15g", r.Beta, r.Stats.F, r.Stats.FStd, f)
+		}
+	}
+}
+
+// TestTrainerBudgetEdges: a budget of 0 steps takes none; -std-limit 0
+// never stops early, even for a batch without spread; State() inside the
+// callback of a β's last step says the β is stopped; SetState accepts the
+// first and the past-the-end positions and nothing beyond.
+func TestTrainerBudgetEdges(t *testing.T) {
+	one, _ := model.CurieWeiss(1, 1, 0) // one spin, no field: L = ln q + βH is the same for every sample
+	net, _ := model.NewNet("1p", one, model.ArchOptions{Seed: 1})
+	cfg := DefaultConfig()
+	cfg.Betas, cfg.InitSteps, cfg.MaxStep, cfg.Batch, cfg.EvalSamples, cfg.StdLimit = []float64{1, 2}, 0, 5, 8, 0, 0
+	tr, err := NewTrainer(net, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	var stoppedAtLast []bool
+	tr.OnStep = func(j, steps int, st Stats) error {
+		if st.FStd != 0 {
+			t.Errorf("a one-spin batch has f_std %v", st.FStd)
+		}
+		if steps == cfg.StepLimit(j) {
+			stoppedAtLast = append(stoppedAtLast, tr.State().Stopped)
+		}
+		return nil
+	}
+	res, err := tr.Train(context.Background())
+	if err != nil || len(res) != 2 {
+		t.Fatalf("%v, %d results", err, len(res))
+	}
+	if res[0].Steps != 0 || res[1].Steps != 5 || res[1].EarlyStop {
+		t.Errorf("steps %d and %d (early stop %v); want 0 (budget 0) and 5 (f_std 0 does not stop with -std-limit 0)", res[0].Steps, res[1].Steps, res[1].EarlyStop)
+	}
+	if len(stoppedAtLast) != 1 || !stoppedAtLast[0] {
+		t.Errorf("State().Stopped at the last step of a β: %v, want [true]", stoppedAtLast)
+	}
+	for _, c := range []struct {
+		s  State
+		ok bool
+	}{
+		{State{BetaIndex: 0, Beta: 1, Opt: NewAdam(1).State()}, true},
+		{State{BetaIndex: 2, Opt: NewAdam(1).State()}, true},
+		{State{BetaIndex: 3, Opt: NewAdam(1).State()}, false},
+		{State{BetaIndex: -1, Opt: NewAdam(1).State()}, false},
+	} {
+		if err := tr.SetState(c.s); (err == nil) != c.ok {
+			t.Errorf("SetState at index %d: %v, want accepted %v", c.s.BetaIndex, err, c.ok)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package mc_test
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/h2arnn/h2arnn/mc"
@@ -13,12 +14,12 @@ import (
 func ExampleEstimateNet() {
 	m, _ := model.CurieWeiss(50, 1, 0)
 	net, _ := model.NewNet("cw_n", m, model.ArchOptions{})
-	r, err := mc.EstimateNet(net, 1.2, mc.NetOptions{Samples: 2000, Seed: 1, NIS: true, MCMC: true})
+	r, err := mc.EstimateNet(context.Background(), net, 1.2, mc.NetOptions{Samples: 2000, Seed: 1, NIS: true, MCMC: true})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	exact := model.CWExact(50, *m.CW, 1.2)
+	exact, _ := model.CWExact(50, *m.CW, 1.2)
 	fmt.Printf("f_nis %.10f, exact %.10f\n", r.NIS.F, exact.F)
 	fmt.Printf("ESS/M %.3f, reliable %v, chain acceptance %.3f\n", r.NIS.ESS, r.NIS.Reliable, r.MCMC.Acceptance)
 	// Output:
@@ -38,7 +39,7 @@ func ExampleImportanceSampling() {
 		fmt.Println(err)
 		return
 	}
-	th, _ := model.Enumerate(m, []float64{1}, 0)
+	th, _ := model.Enumerate(context.Background(), m, []float64{1}, 0)
 	z := (r.F - th[0].F) / r.FErr
 	fmt.Printf("f_nis within 2 standard errors of exact: %v; ESS/M %.2f, reliable %v\n", z*z < 4, r.ESS, r.Reliable)
 	// Output:

@@ -1,6 +1,7 @@
 package mc
 
 import (
+	"context"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -156,7 +157,7 @@ func TestTemperingSamplesEveryTemperature(t *testing.T) {
 			energies[r] = append(energies[r], c.Energy())
 		}
 	}
-	th, err := model.Enumerate(m, betas, 1)
+	th, err := model.Enumerate(context.Background(), m, betas, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +193,7 @@ func TestMetropolisMeanEnergy(t *testing.T) {
 		t.Fatal(err)
 	}
 	betas := []float64{0.3, 1, 1.6}
-	th, err := model.Enumerate(m, betas, 1)
+	th, err := model.Enumerate(context.Background(), m, betas, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

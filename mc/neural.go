@@ -1,6 +1,7 @@
 package mc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -51,8 +52,9 @@ type NetEstimate struct {
 // asked-for unbiased estimates. The same M samples serve every estimator:
 // NIS weights them, and the chain takes them as its proposals in order.
 // Results are a pure function of the parameters, β and opt except
-// opt.Workers.
-func EstimateNet(net model.Net, beta float64, opt NetOptions) (NetEstimate, error) {
+// opt.Workers. The drawing stops once ctx is done, and EstimateNet returns
+// ctx's error.
+func EstimateNet(ctx context.Context, net model.Net, beta float64, opt NetOptions) (NetEstimate, error) {
 	if !(beta > 0) || math.IsInf(beta, 0) {
 		return NetEstimate{}, fmt.Errorf("%w: β = %v, and a free energy per spin needs β > 0", ErrBeta, beta)
 	}
@@ -67,7 +69,12 @@ func EstimateNet(net model.Net, beta float64, opt NetOptions) (NetEstimate, erro
 		return NetEstimate{}, errors.New("mc: the reweighted P(q) needs the NIS weights; set NIS too")
 	}
 	net.SetBeta(beta)
-	bt := model.NewSampler(net, opt.Workers).Draw(nil, opt.Samples, opt.Seed, opt.Step)
+	smp := model.NewSampler(net, opt.Workers)
+	bt, err := smp.Draw(ctx, nil, opt.Samples, opt.Seed, opt.Step)
+	smp.Close()
+	if err != nil {
+		return NetEstimate{}, err
+	}
 	out := NetEstimate{Beta: beta, Variational: model.BatchStats(bt, beta)}
 	if opt.NIS {
 		r, w, err := importanceSampling(bt, beta)

@@ -1,6 +1,7 @@
 package mc
 
 import (
+	"context"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -31,7 +32,7 @@ func poorNet(t testing.TB, m *model.Hamiltonian, arch string, beta float64, step
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	if _, err := tr.Train(); err != nil {
+	if _, err := tr.Train(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return net
@@ -56,9 +57,12 @@ func TestExactNetsGiveConstantWeights(t *testing.T) {
 	}{{"cw_n", cw, 0.6}, {"cw_n", cw, 1.4}, {"h2arnn", sk, 0.8}, {"h2arnn", sk, 2}} {
 		var exact model.Thermo
 		if tc.m.CW != nil {
-			exact = model.CWExact(tc.m.N, *tc.m.CW, tc.beta)
+			var err error
+			if exact, err = model.CWExact(tc.m.N, *tc.m.CW, tc.beta); err != nil {
+				t.Fatal(err)
+			}
 		} else {
-			th, err := model.Enumerate(tc.m, []float64{tc.beta}, 1)
+			th, err := model.Enumerate(context.Background(), tc.m, []float64{tc.beta}, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -68,7 +72,7 @@ func TestExactNetsGiveConstantWeights(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := EstimateNet(net, tc.beta, NetOptions{Samples: 2000, Seed: 1, NIS: true, MCMC: true, Workers: 2})
+		r, err := EstimateNet(context.Background(), net, tc.beta, NetOptions{Samples: 2000, Seed: 1, NIS: true, MCMC: true, Workers: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +129,7 @@ func TestNISCoverage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	th, err := model.Enumerate(m, []float64{beta}, 1)
+	th, err := model.Enumerate(context.Background(), m, []float64{beta}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +143,7 @@ func TestNISCoverage(t *testing.T) {
 		inF, inE, unreliable, unreliableChains := 0, 0, 0, 0
 		var ess, gap, acc, tau float64
 		for k := range trials {
-			r, err := EstimateNet(net, beta, NetOptions{Samples: samples, Seed: 11, Step: uint64(k), NIS: true, MCMC: true})
+			r, err := EstimateNet(context.Background(), net, beta, NetOptions{Samples: samples, Seed: 11, Step: uint64(k), NIS: true, MCMC: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -377,7 +381,7 @@ func TestEstimateNetWorkers(t *testing.T) {
 	net := poorNet(t, m, "1l", 1, 5)
 	var ref NetEstimate
 	for k, w := range []int{1, 2, 5} {
-		r, err := EstimateNet(net, 1, NetOptions{Samples: 700, Seed: 3, Step: 9, Workers: w, NIS: true, MCMC: true, LocalSweeps: 1, OverlapBins: 20})
+		r, err := EstimateNet(context.Background(), net, 1, NetOptions{Samples: 700, Seed: 3, Step: 9, Workers: w, NIS: true, MCMC: true, LocalSweeps: 1, OverlapBins: 20})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -408,7 +412,7 @@ func TestWeightedOverlapsReweights(t *testing.T) {
 			exact[min((m.N-d)*bins/m.N, bins-1)] += pa * pb
 		}
 	}
-	r, err := EstimateNet(net, beta, NetOptions{Samples: 5000, Seed: 2, NIS: true, OverlapBins: bins})
+	r, err := EstimateNet(context.Background(), net, beta, NetOptions{Samples: 5000, Seed: 2, NIS: true, OverlapBins: bins})
 	if err != nil {
 		t.Fatal(err)
 	}

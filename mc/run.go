@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
-	"sync"
 	"sync/atomic"
 
+	"github.com/h2arnn/h2arnn/internal/par"
 	"github.com/h2arnn/h2arnn/model"
 )
 
@@ -223,26 +222,7 @@ func (r *Run) Progress() Progress {
 // A driver that wants periodic checkpoints calls Advance with a context
 // that expires after the interval, saves State, and calls it again.
 func (r *Run) Advance(ctx context.Context, workers int) error {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	workers = min(workers, len(r.chains))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				c := int(next.Add(1) - 1)
-				if c >= len(r.chains) {
-					return
-				}
-				r.advanceChain(ctx, c)
-			}
-		}()
-	}
-	wg.Wait()
+	par.For(workers, len(r.chains), func(_, c int) { r.advanceChain(ctx, c) })
 	if r.Done() {
 		return nil
 	}

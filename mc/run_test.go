@@ -103,7 +103,7 @@ func TestRunMeanEnergy(t *testing.T) {
 		t.Fatal(err)
 	}
 	betas := []float64{0.4, 1, 1.8}
-	th, err := model.Enumerate(m, betas, 1)
+	th, err := model.Enumerate(context.Background(), m, betas, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

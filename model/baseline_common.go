@@ -3,6 +3,9 @@ package model
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
+
+	"github.com/h2arnn/h2arnn/internal/fmath"
 )
 
 // Shared pieces of the trainable baseline architectures cw_inf, 1p, 1l and
@@ -23,9 +26,9 @@ func newInitRNG(seed uint64) *rand.Rand {
 // cancellation.
 func dLogProb(x, z float64) float64 {
 	if x > 0 {
-		return sigmoid(-z)
+		return fmath.Sigmoid(-z)
 	}
-	return -sigmoid(z)
+	return -fmath.Sigmoid(z)
 }
 
 // sgn is the sign function with sgn(0) = 0 (SPEC §3).
@@ -112,12 +115,21 @@ func maskedInitBounds(fanIn, fanOut, unmasked int) (wBound, bBound float64) {
 }
 
 // trainable is what every trainable baseline (cw_inf, 1p, 1l, made) holds in
-// common, its model and its flat parameter slice, and the Net methods that
-// only read them. β enters these nets through the training loss alone, so
-// SetBeta does nothing; ParamCount is the number of trainable parameters.
+// common — its model, its flat parameter slice, the options it was built
+// with and the last β it was told — and the Net methods that only read
+// them. β enters these nets through the training loss alone, so SetBeta
+// only records it; ParamCount is the number of trainable parameters.
 type trainable struct {
-	m *Hamiltonian
-	p []float64
+	m    *Hamiltonian
+	p    []float64
+	opts ArchOptions
+	beta float64
+}
+
+// newTrainable returns the common part of a baseline with np parameters,
+// built with options opts (only those that define the net; see Save).
+func newTrainable(m *Hamiltonian, np int, opts ArchOptions) trainable {
+	return trainable{m: m, p: make([]float64, np), opts: opts, beta: opts.Beta}
 }
 
 // Size returns N.
@@ -126,12 +138,85 @@ func (t *trainable) Size() int { return t.m.N }
 // Model returns the Hamiltonian the net approximates.
 func (t *trainable) Model() *Hamiltonian { return t.m }
 
-// SetBeta does nothing: β enters only through the training loss (cw_inf's
-// analytic start is taken once, at construction).
-func (t *trainable) SetBeta(float64) {}
+// SetBeta records β (Beta returns it, Save stores it) and changes nothing
+// else: β enters only through the training loss (cw_inf's analytic start is
+// taken once, at construction).
+func (t *trainable) SetBeta(beta float64) { t.beta = beta }
+
+// Beta returns the β of the last SetBeta, or ArchOptions.Beta before any.
+func (t *trainable) Beta() float64 { return t.beta }
 
 // Params returns the flat trainable parameters (the layout is each net's).
 func (t *trainable) Params() []float64 { return t.p }
 
 // ParamCount returns len(Params()).
 func (t *trainable) ParamCount() int { return len(t.p) }
+
+func (t *trainable) options() ArchOptions { return t.opts }
+
+// clone returns a copy with its own parameters.
+func (t *trainable) clone() trainable {
+	c := *t
+	c.p = slices.Clone(t.p)
+	return c
+}
+
+// conditionals is what a baseline's worker computes spin by spin; the
+// shared loop of baselineWorker does the rest (drawing or reading each spin,
+// ln q, the conditionals and the energy).
+type conditionals interface {
+	// begin starts a new configuration.
+	begin()
+	// logit returns the logit of Q(x_i = +1 | x_<i), given the spins passed
+	// to fix since begin.
+	logit(i int) float64
+	// fix records spin i's value xi, and its logit z, for the next logits
+	// and for Backward.
+	fix(i int, xi, z float64)
+}
+
+// baselineWorker implements Sample, LogProb and Conditionals of a Worker on
+// top of a conditionals (the worker that embeds it).
+type baselineWorker struct {
+	c  conditionals
+	et *energyTracker
+}
+
+// forward runs the conditionals in order. With rng non-nil it draws x and
+// tracks its energy, otherwise it reads x; with q non-nil it sets q_i. It
+// returns ln q(x).
+func (w *baselineWorker) forward(rng *rand.Rand, x, q []float64) float64 {
+	w.c.begin()
+	if rng != nil {
+		w.et.reset()
+	}
+	logq := 0.0
+	for i := range x {
+		z := w.c.logit(i)
+		if q != nil {
+			q[i] = fmath.Sigmoid(z)
+		}
+		if rng != nil {
+			xi, lp := drawSpin(rng, z)
+			x[i] = xi
+			logq += lp
+			w.et.push(i, xi)
+		} else {
+			logq += logProbOf(x[i], z)
+		}
+		w.c.fix(i, x[i], z)
+	}
+	return logq
+}
+
+// Sample implements Worker.
+func (w *baselineWorker) Sample(rng *rand.Rand, x []float64) (logq, energy float64) {
+	logq = w.forward(rng, x, nil)
+	return logq, w.et.energy()
+}
+
+// LogProb implements Worker.
+func (w *baselineWorker) LogProb(x []float64) float64 { return w.forward(nil, x, nil) }
+
+// Conditionals implements Worker.
+func (w *baselineWorker) Conditionals(x []float64, q []float64) { w.forward(nil, x, q) }

@@ -1,10 +1,12 @@
 package model
 
 import (
+	"context"
+	"fmt"
 	"math/rand/v2"
 	"runtime"
-	"sync"
-	"sync/atomic"
+
+	"github.com/h2arnn/h2arnn/internal/par"
 )
 
 // Batch holds B samples of N spins drawn from a Net.
@@ -12,7 +14,7 @@ type Batch struct {
 	N, B int
 	// X holds the spins row-major: X[b*N+i] = x_i of sample b, ±1.
 	X []int8
-	// LogQ[b] = ln q(x_b) and Energy[b] = H(x_b).
+	// LogQ[b] = ln q(x_b) and Energy[b] = H(x_b) (total, not per spin).
 	LogQ, Energy []float64
 }
 
@@ -25,128 +27,186 @@ func (bt *Batch) Sample(b int) []float64 {
 	return x
 }
 
-// Sampler draws batches from one Net on a fixed set of goroutines. Its
-// results depend only on (seed, step) and the parameters, never on the
-// number of workers: sample b of a step always uses the stream
-// SampleRNG(seed, step, b).
+// Sampler draws samples from one Net, and evaluates ln q of given ones, on a
+// fixed set of goroutines, into slices the caller owns. Its results depend
+// only on the net's parameters and the random streams, never on the number
+// of workers: sample j of a draw for (seed, step, first) always uses the
+// stream SampleRNG(seed, step, first+j). After the first call of each kind
+// a call allocates nothing.
+//
+// A Sampler reads the net's parameters at every call, so it follows the net
+// (or the Clone it was given) as they change between calls. It must not be
+// used by several goroutines at once, nor while the net's parameters
+// change. Close releases its goroutines (they are also released when the
+// Sampler is garbage).
 type Sampler struct {
-	net     Net
-	workers []*sampleWorker
+	*samplerState
 }
 
-type sampleWorker struct {
-	w   Worker
-	src *rand.PCG
-	rng *rand.Rand
-	x   []float64
+type samplerState struct {
+	net   Net
+	n     int
+	pool  *par.Pool
+	slots []*sampleSlot
+	// block is the number of samples per task: the workers' BlockSize when
+	// they are BlockWorkers (samples run in lockstep), else 1.
+	block int
 
-	// block scratch, allocated on the first Draw with a BlockWorker
-	srcs []*rand.PCG
-	rngs []*rand.Rand
-	xs   [][]float64
+	// the arguments of the current call
+	done         <-chan struct{}
+	x            []int8
+	logq, energy []float64
+	seed, step   uint64
+	first        int
+
+	// the loop bodies as method values, bound once (binding allocates)
+	drawFn, probFn func(slot, c int)
+}
+
+// sampleSlot is one goroutine's scratch: a network worker and, for a block
+// of m samples, m reseedable streams, spin vectors and result slots.
+type sampleSlot struct {
+	w      Worker
+	bw     BlockWorker // nil: one sample at a time
+	srcs   []*rand.PCG
+	rngs   []*rand.Rand
+	xs     [][]float64
+	lq, en []float64
 }
 
 // NewSampler prepares workers goroutines' scratch for net (workers ≤ 0
 // means GOMAXPROCS).
 func NewSampler(net Net, workers int) *Sampler {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+	s := &samplerState{net: net, n: net.Size(), pool: par.NewPool(workers), block: 1}
+	for range s.pool.Workers() {
+		sl := &sampleSlot{w: net.NewWorker()}
+		if bw, ok := sl.w.(BlockWorker); ok && bw.BlockSize() > 1 {
+			sl.bw = bw
+			s.block = bw.BlockSize()
+		}
+		for range s.block {
+			src := rand.NewPCG(0, 0)
+			sl.srcs = append(sl.srcs, src)
+			sl.rngs = append(sl.rngs, rand.New(src))
+			sl.xs = append(sl.xs, make([]float64, s.n))
+		}
+		sl.lq, sl.en = make([]float64, s.block), make([]float64, s.block)
+		s.slots = append(s.slots, sl)
 	}
-	s := &Sampler{net: net}
-	for range workers {
-		src := rand.NewPCG(0, 0)
-		s.workers = append(s.workers, &sampleWorker{w: net.NewWorker(), src: src, rng: rand.New(src), x: make([]float64, net.Size())})
-	}
-	return s
+	s.drawFn, s.probFn = s.drawTask, s.probTask
+	smp := &Sampler{s}
+	runtime.AddCleanup(smp, func(p *par.Pool) { p.Close() }, s.pool)
+	return smp
 }
 
 // Workers returns the number of goroutines the sampler uses.
-func (s *Sampler) Workers() int { return len(s.workers) }
+func (s *Sampler) Workers() int { return s.pool.Workers() }
 
-// spread runs fn(slot, sw, c) for every c in [0, n), spread over the
-// sampler's goroutines (each taking the next c in turn), and returns when
-// every call has returned.
-func (s *Sampler) spread(n int, fn func(slot int, sw *sampleWorker, c int)) {
-	parallelFor(n, len(s.workers), func(slot, c int) { fn(slot, s.workers[slot], c) })
-}
+// Close stops the sampler's goroutines. It must not be used afterwards.
+func (s *Sampler) Close() { s.pool.Close() }
 
-// parallelFor calls fn(w, c) for every c in [0, n) from workers goroutines
-// (w is the goroutine's index, 0 ≤ w < workers), each claiming the next c
-// in turn, and returns when all calls have returned. Which goroutine gets
-// which c varies from run to run: callers make their results independent
-// of it (per-c outputs, or integer sums).
-func parallelFor(n, workers int, fn func(w, c int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				c := int(next.Add(1) - 1)
-				if c >= n {
-					return
-				}
-				fn(w, c)
-			}
-		}()
+// DrawInto draws m = len(logq) samples into buffers the caller owns: x
+// (m·N int8 spins ±1, row-major), logq (ln q of each sample) and energy (its
+// total energy H, not per spin; energy may be nil). Sample j uses the
+// random stream SampleRNG(seed, step, first+j), so drawing M samples in
+// chunks (first = 0, c, 2c, ...) gives the same samples as one call.
+// Workers that are BlockWorkers draw blocks of samples in lockstep without
+// keeping activations; the samples are the same.
+//
+// Between blocks of samples it checks ctx: once ctx is done it stops and
+// returns ctx's error, with the buffers partly written. It panics if the
+// buffers' lengths do not match.
+func (s *Sampler) DrawInto(ctx context.Context, x []int8, logq, energy []float64, seed, step uint64, first int) error {
+	m := len(logq)
+	if len(x) != m*s.n || (energy != nil && len(energy) != m) {
+		panic(fmt.Sprintf("model: DrawInto: %d spins, %d energies for %d samples of N = %d", len(x), len(energy), m, s.n))
 	}
-	wg.Wait()
+	s.done, s.x, s.logq, s.energy, s.seed, s.step, s.first = ctx.Done(), x, logq, energy, seed, step, first
+	s.pool.For((m+s.block-1)/s.block, s.drawFn)
+	s.x, s.logq, s.energy = nil, nil, nil
+	return ctx.Err()
 }
 
-// ForEach runs fn for every sample index b in [0, n), spread over the
-// sampler's goroutines; before the call the worker's rng is seeded with
-// SampleRNG(seed, step, b). fn receives the worker's Net worker, rng and a
-// scratch spin vector of length N. It returns when every call has returned.
-func (s *Sampler) ForEach(n int, seed, step uint64, fn func(slot int, w Worker, rng *rand.Rand, x []float64, b int)) {
-	s.spread(n, func(slot int, sw *sampleWorker, b int) {
-		SampleRNG(sw.src, seed, step, b)
-		fn(slot, sw.w, sw.rng, sw.x, b)
-	})
-}
-
-// Draw fills bt (reallocating it if its shape differs) with n samples for
-// (seed, step). Workers that are BlockWorkers draw blocks of samples in
-// lockstep without keeping activations; the samples are the same.
-func (s *Sampler) Draw(bt *Batch, n int, seed, step uint64) *Batch {
-	N := s.net.Size()
-	if bt == nil || bt.N != N || bt.B != n {
-		bt = &Batch{N: N, B: n, X: make([]int8, n*N), LogQ: make([]float64, n), Energy: make([]float64, n)}
+// drawTask draws the samples of block c of the current DrawInto.
+func (s *samplerState) drawTask(slot, c int) {
+	select {
+	case <-s.done:
+		return
+	default:
 	}
-	store := func(b int, x []float64) {
-		row := bt.X[b*N : (b+1)*N]
-		for i, v := range x {
+	sl := s.slots[slot]
+	lo := c * s.block
+	m := min(s.block, len(s.logq)-lo)
+	for j := range m {
+		SampleRNG(sl.srcs[j], s.seed, s.step, s.first+lo+j)
+	}
+	if sl.bw != nil {
+		sl.bw.ForwardBlock(sl.rngs[:m], sl.xs[:m], sl.lq[:m], sl.en[:m], false)
+	} else {
+		sl.lq[0], sl.en[0] = sl.w.Sample(sl.rngs[0], sl.xs[0])
+	}
+	for j := range m {
+		b := lo + j
+		s.logq[b] = sl.lq[j]
+		if s.energy != nil {
+			s.energy[b] = sl.en[j]
+		}
+		row := s.x[b*s.n : (b+1)*s.n]
+		for i, v := range sl.xs[j] {
 			row[i] = int8(v)
 		}
 	}
-	bw, ok := s.workers[0].w.(BlockWorker)
-	if !ok || bw.BlockSize() < 2 {
-		s.ForEach(n, seed, step, func(_ int, w Worker, rng *rand.Rand, x []float64, b int) {
-			bt.LogQ[b], bt.Energy[b] = w.Sample(rng, x)
-			store(b, x)
-		})
-		return bt
+}
+
+// LogProbBatch sets dst[b] = ln q(x_b) for the m = len(dst) configurations
+// x_b given as int8 rows of x (m·N spins ±1, row-major), on the sampler's
+// goroutines. Each value has the bits of Worker.LogProb. It panics if the
+// lengths do not match.
+func (s *Sampler) LogProbBatch(dst []float64, x []int8) {
+	m := len(dst)
+	if len(x) != m*s.n {
+		panic(fmt.Sprintf("model: LogProbBatch: %d spins for %d configurations of N = %d", len(x), m, s.n))
 	}
-	m := bw.BlockSize()
-	s.spread((n+m-1)/m, func(_ int, sw *sampleWorker, c int) {
-		for len(sw.xs) < m {
-			src := rand.NewPCG(0, 0)
-			sw.srcs, sw.rngs, sw.xs = append(sw.srcs, src), append(sw.rngs, rand.New(src)), append(sw.xs, make([]float64, N))
+	s.x, s.logq = x, dst
+	s.pool.For((m+s.block-1)/s.block, s.probFn)
+	s.x, s.logq = nil, nil
+}
+
+// probTask evaluates block c of the current LogProbBatch.
+func (s *samplerState) probTask(slot, c int) {
+	sl := s.slots[slot]
+	lo := c * s.block
+	m := min(s.block, len(s.logq)-lo)
+	for j := range m {
+		row := s.x[(lo+j)*s.n : (lo+j+1)*s.n]
+		for i, v := range row {
+			sl.xs[j][i] = float64(v)
 		}
-		lo, hi := c*m, min((c+1)*m, n)
-		for j := range hi - lo {
-			SampleRNG(sw.srcs[j], seed, step, lo+j)
-		}
-		sw.w.(BlockWorker).ForwardBlock(sw.rngs[:hi-lo], sw.xs[:hi-lo], bt.LogQ[lo:hi], bt.Energy[lo:hi], false)
-		for j := range hi - lo {
-			store(lo+j, sw.xs[j])
-		}
-	})
-	return bt
+	}
+	if sl.bw != nil {
+		sl.bw.ForwardBlock(nil, sl.xs[:m], s.logq[lo:lo+m], nil, false)
+		return
+	}
+	s.logq[lo] = sl.w.LogProb(sl.xs[0])
+}
+
+// Draw fills bt (reallocating it if its shape differs) with n samples for
+// (seed, step), sample b from the stream SampleRNG(seed, step, b), and
+// returns it; see DrawInto. Once ctx is done it returns ctx's error.
+func (s *Sampler) Draw(ctx context.Context, bt *Batch, n int, seed, step uint64) (*Batch, error) {
+	if bt == nil || bt.N != s.n || bt.B != n {
+		bt = &Batch{N: s.n, B: n, X: make([]int8, n*s.n), LogQ: make([]float64, n), Energy: make([]float64, n)}
+	}
+	return bt, s.DrawInto(ctx, bt.X, bt.LogQ, bt.Energy, seed, step, 0)
 }
 
 // SampleBatch draws n samples from net with the given seed (step 0) on
-// workers goroutines (≤ 0: GOMAXPROCS).
+// workers goroutines (≤ 0: GOMAXPROCS): sample b from the stream
+// SampleRNG(seed, 0, b). It is the one-call form of NewSampler and Draw,
+// without cancellation.
 func SampleBatch(net Net, n int, seed uint64, workers int) *Batch {
-	return NewSampler(net, workers).Draw(nil, n, seed, 0)
+	s := NewSampler(net, workers)
+	defer s.Close()
+	bt, _ := s.Draw(context.Background(), nil, n, seed, 0)
+	return bt
 }

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -140,7 +141,7 @@ func TestSamplerBlocksMatchOneSample(t *testing.T) {
 	m := skTestModel(t, 30, 5)
 	s := skTestNet(t, m, 2, false, 0.5, 6)
 	const B = 37 // not a multiple of the block size
-	bt := NewSampler(s, 2).Draw(nil, B, 9, 4)
+	bt, _ := NewSampler(s, 2).Draw(context.Background(), nil, B, 9, 4)
 	w := s.NewWorker()
 	src := rand.NewPCG(0, 0)
 	rng := rand.New(src)

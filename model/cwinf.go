@@ -1,9 +1,10 @@
 package model
 
 import (
-	"fmt"
 	"math"
-	"math/rand/v2"
+	"slices"
+
+	"github.com/h2arnn/h2arnn/internal/fmath"
 )
 
 // CWInf is the cw_inf architecture (SPEC §3), the N → ∞ limit of cw_n:
@@ -67,34 +68,29 @@ func init() {
 // NewCWInf builds cw_inf for model m: random parameters from o.Seed or, with
 // o.AnalyticInit, the analytic ones at o.Beta (Curie-Weiss models only).
 func NewCWInf(m *Hamiltonian, o ArchOptions) (*CWInf, error) {
-	if m == nil || m.N < 1 {
-		return nil, fmt.Errorf("architecture cw_inf needs a model with at least one spin")
+	if err := checkNetModel("cw_inf", m); err != nil {
+		return nil, err
 	}
 	n := m.N
-	c := &CWInf{trainable: trainable{m: m}}
-	for _, h := range m.H {
-		if h != 0 {
-			c.hasField = true
-			break
-		}
-	}
+	hasField := slices.ContainsFunc(m.H, func(h float64) bool { return h != 0 })
 	np := n + 1
-	if c.hasField {
+	if hasField {
 		np++
 	}
-	c.p = make([]float64, np)
+	opts := ArchOptions{Seed: o.Seed, AnalyticInit: o.AnalyticInit, Beta: o.Beta}
+	c := &CWInf{trainable: newTrainable(m, np, opts), hasField: hasField}
 	if !o.AnalyticInit {
 		normalFill(newInitRNG(o.Seed), c.p, 1/float64(n))
 		return c, nil
 	}
 	if m.CW == nil {
-		return nil, fmt.Errorf("cw_inf: the analytic start exists only for the Curie-Weiss model (-model cw), this model is %q; start from random parameters instead", m.Kind)
+		return nil, argErr("cw_inf", "Model", m.Kind, "the analytic start exists only for the Curie-Weiss model; start from random parameters instead")
 	}
-	if !finite(o.Beta) || o.Beta < 0 {
-		return nil, fmt.Errorf("cw_inf: the analytic start needs a finite β ≥ 0, got %v", o.Beta)
+	if err := checkBeta("cw_inf", o.Beta); err != nil {
+		return nil, err
 	}
 	beta, J, h := o.Beta, m.CW.J, m.CW.H
-	mStar := math.Abs(cwMeanFieldRoot(beta, J, h))
+	mStar := math.Abs(CWMeanFieldM(*m.CW, beta))
 	c.p[0] = 2 * beta * J / float64(n)
 	setA := func() {
 		for i := range n {
@@ -127,10 +123,10 @@ func NewCWInf(m *Hamiltonian, o ArchOptions) (*CWInf, error) {
 // (their H is not a function of M alone) and for β ≤ 0.
 func (c *CWInf) VariationalFreeEnergy(beta float64) (float64, error) {
 	if c.m.CW == nil {
-		return 0, fmt.Errorf("cw_inf: the exact variational free energy needs a Curie-Weiss model, this model is %q", c.m.Kind)
+		return 0, argErr("VariationalFreeEnergy", "Model", c.m.Kind, "the exact variational free energy of cw_inf needs a Curie-Weiss model")
 	}
-	if !(beta > 0) || !finite(beta) {
-		return 0, fmt.Errorf("cw_inf: variational free energy needs a finite β > 0, got %v", beta)
+	if !(beta > 0) || !fmath.Finite(beta) {
+		return 0, &ArgError{Func: "VariationalFreeEnergy", Arg: "Beta", Value: beta, Reason: "the free energy needs a finite inverse temperature > 0", Err: ErrInvalidBeta}
 	}
 	n := c.m.N
 	w0, w1 := c.p[0], c.p[1:n+1]
@@ -152,8 +148,8 @@ func (c *CWInf) VariationalFreeEnergy(beta float64) (float64, error) {
 			}
 			M := float64(2*k - i)
 			z := b0 + w0*M + w1[i]*sgn(M)
-			up, down := sigmoid(z), sigmoid(-z)
-			lnq += pk * (up*logSigmoid(z) + down*logSigmoid(-z))
+			up, down := fmath.Sigmoid(z), fmath.Sigmoid(-z)
+			lnq += pk * (up*fmath.LogSigmoid(z) + down*fmath.LogSigmoid(-z))
 			next[k+1] += pk * up
 			next[k] += pk * down
 		}
@@ -166,102 +162,45 @@ func (c *CWInf) VariationalFreeEnergy(beta float64) (float64, error) {
 	return (energy + lnq/beta) / float64(n), nil
 }
 
-// cwMeanFieldRoot returns the stable solution of m = tanh(β(Jm + h)), the
-// N → ∞ magnetisation of the Curie-Weiss model (SPEC §1), by bisection of
-// g(m) = m - tanh(β(Jm + h)), which is positive at m = 1.
-//
-// For J > 0 and h ≥ 0, g is convex on [0, 1] (tanh is concave for positive
-// arguments) and negative just right of 0 whenever a positive root exists
-// (h > 0, or h = 0 with βJ > 1), so bisection with g(0) treated as
-// negative converges to the largest root, the stable one; when no
-// positive root exists (h = 0, βJ ≤ 1) it converges to 0. Fields h < 0
-// follow by the symmetry m → -m. For J ≤ 0, g is increasing and the root
-// is unique in [-1, 1].
-func cwMeanFieldRoot(beta, J, h float64) float64 {
-	if h == 0 && beta*J <= 1 {
-		return 0 // the only root; bisection would stop at 2⁻²⁰⁰ instead
-	}
-	if J > 0 && h < 0 {
-		return -cwMeanFieldRoot(beta, J, -h)
-	}
-	lo, hi := 0.0, 1.0
-	if J <= 0 {
-		lo = -1
-	}
-	for range 200 {
-		mid := (lo + hi) / 2
-		if mid == lo || mid == hi {
-			break
-		}
-		if mid-math.Tanh(beta*(J*mid+h)) < 0 {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return (lo + hi) / 2
-}
-
 // Arch returns "cw_inf".
 func (c *CWInf) Arch() string { return "cw_inf" }
+
+// Clone returns a copy of the net with its own parameters.
+func (c *CWInf) Clone() Net { return &CWInf{trainable: c.clone(), hasField: c.hasField} }
 
 // NewWorker returns per-goroutine scratch.
 func (c *CWInf) NewWorker() Worker {
 	n := c.m.N
-	return &cwInfWorker{c: c, et: newEnergyTracker(c.m), mp: make([]float64, n), dz: make([]float64, n)}
+	w := &cwInfWorker{c: c, mp: make([]float64, n), dz: make([]float64, n)}
+	w.baselineWorker = baselineWorker{c: w, et: newEnergyTracker(c.m)}
+	return w
 }
 
 type cwInfWorker struct {
-	c  *CWInf
-	et *energyTracker
-	// mp[i] = M_<i and dz[i] = ∂ ln q(x)/∂ logit_i of the last sample.
+	baselineWorker
+	c *CWInf
+	// M = M_<i during a pass; mp[i] = M_<i and dz[i] = ∂ ln q(x)/∂ logit_i
+	// of the last sample.
+	M      float64
 	mp, dz []float64
 }
 
-// forward runs the conditionals in order; with rng non-nil it draws x and
-// tracks its energy, otherwise it reads x. It records M_<i and ∂ln q/∂z_i
-// for Backward and, when q is non-nil, the probabilities q_i. It returns
-// ln q(x).
-func (w *cwInfWorker) forward(rng *rand.Rand, x, q []float64) float64 {
+func (w *cwInfWorker) begin() { w.M = 0 }
+
+func (w *cwInfWorker) logit(i int) float64 {
 	c := w.c
-	n := c.m.N
-	w0, w1 := c.p[0], c.p[1:n+1]
 	b0 := 0.0
 	if c.hasField {
-		b0 = c.p[n+1]
+		b0 = c.p[c.m.N+1]
 	}
-	if rng != nil {
-		w.et.reset()
-	}
-	M, logq := 0.0, 0.0
-	for i := range x {
-		z := b0 + w0*M + w1[i]*sgn(M)
-		if q != nil {
-			q[i] = sigmoid(z)
-		}
-		if rng != nil {
-			xi, lp := drawSpin(rng, z)
-			x[i] = xi
-			logq += lp
-			w.et.push(i, xi)
-		} else {
-			logq += logProbOf(x[i], z)
-		}
-		w.mp[i] = M
-		w.dz[i] = dLogProb(x[i], z)
-		M += x[i]
-	}
-	return logq
+	return b0 + c.p[0]*w.M + c.p[1+i]*sgn(w.M)
 }
 
-func (w *cwInfWorker) Sample(rng *rand.Rand, x []float64) (logq, energy float64) {
-	logq = w.forward(rng, x, nil)
-	return logq, w.et.energy()
+func (w *cwInfWorker) fix(i int, xi, z float64) {
+	w.mp[i] = w.M
+	w.dz[i] = dLogProb(xi, z)
+	w.M += xi
 }
-
-func (w *cwInfWorker) LogProb(x []float64) float64 { return w.forward(nil, x, nil) }
-
-func (w *cwInfWorker) Conditionals(x []float64, q []float64) { w.forward(nil, x, q) }
 
 // Backward adds c·∇ln q: ∂/∂ω⁰ = Σ_i d_i M_<i, ∂/∂ω¹_i = d_i sgn(M_<i),
 // ∂/∂b⁰ = Σ_i d_i, with d_i = ∂ln q/∂z_i.

@@ -22,50 +22,58 @@ func blCWLnZ(n int, J, h, beta float64) float64 {
 	return mx + math.Log(s)
 }
 
-// cwInfExactF returns the variational free energy per spin
-// F[q]/N = E_q[ln q + βH]/(βN) of cw_inf on its Curie-Weiss model,
-// exactly: q depends on the past only through M_<i, so a dynamic program
-// over the number of up spins carries the distribution of M_<i through
-// the N steps in O(N²).
-func cwInfExactF(c *CWInf, beta float64) float64 {
-	n := c.m.N
-	p := c.Params()
-	b0 := 0.0
-	if c.hasField {
-		b0 = p[n+1]
+// cwInfF is VariationalFreeEnergy for a test that knows its arguments are
+// valid. TestCWInfVariationalFreeEnergyEnumerated checks it independently.
+func cwInfF(t *testing.T, c *CWInf, beta float64) float64 {
+	t.Helper()
+	f, err := c.VariationalFreeEnergy(beta)
+	if err != nil {
+		t.Fatal(err)
 	}
-	prob := make([]float64, n+1)
-	next := make([]float64, n+1)
-	prob[0] = 1
-	eLnQ := 0.0
-	for i := range n {
-		clear(next)
-		for k := 0; k <= i; k++ {
-			if prob[k] == 0 {
-				continue
-			}
-			M := float64(2*k - i)
-			z := b0 + p[0]*M + p[1+i]*sgn(M)
-			qp, qm := sigmoid(z), sigmoid(-z)
-			eLnQ += prob[k] * (qp*logSigmoid(z) + qm*logSigmoid(-z))
-			next[k+1] += prob[k] * qp
-			next[k] += prob[k] * qm
+	return f
+}
+
+// TestCWInfVariationalFreeEnergyEnumerated checks the dynamic program of
+// VariationalFreeEnergy against the definition F[q]/N = Σ_x q(x)(H(x) +
+// ln q(x)/β)/N summed over all 2^N configurations, with q(x) from the
+// worker's LogProb and H from the model: at random parameters, with and
+// without a field.
+func TestCWInfVariationalFreeEnergyEnumerated(t *testing.T) {
+	const n, beta = 12, 0.9
+	for _, h := range []float64{0, 0.3} {
+		m, _ := CurieWeiss(n, 1.2, h)
+		c, err := NewCWInf(m, ArchOptions{Seed: 2})
+		if err != nil {
+			t.Fatal(err)
 		}
-		prob, next = next, prob
+		blRandomise(c, 5, 0.7)
+		w := c.NewWorker()
+		x := make([]float64, n)
+		var sum, total neumaier
+		for s := range 1 << n {
+			for i := range x {
+				x[i] = float64(1 - 2*(s>>i&1))
+			}
+			lq := w.LogProb(x)
+			q := math.Exp(lq)
+			sum.add(q * (m.Energy(x) + lq/beta))
+			total.add(q)
+		}
+		want := sum.value() / n
+		got := cwInfF(t, c, beta)
+		if math.Abs(total.value()-1) > 1e-13 || math.Abs(got-want) > 1e-13*math.Abs(want) {
+			t.Errorf("h=%g: F[q]/N = %.15f, enumeration %.15f (Σq = %v)", h, got, want, total.value())
+		}
 	}
-	eH := 0.0
-	for k, pk := range prob {
-		eH += pk * cwEnergy(*c.m.CW, n, float64(2*k-n))
-	}
-	return (eLnQ + beta*eH) / (beta * float64(n))
 }
 
 // TestCWInfAnalyticFreeEnergy: with the analytic start at β = 1.5, N = 200
-// (J = 1, h = 0), the free energy estimated from 20000 samples,
-// mean(ln q + βH)/(βN), is within 1e-2 relative of the exact f, agrees
-// with the exact variational F[q]/N of the dynamic program within 5
-// standard errors, and F[q] ≥ F (variational bound). It also shows that
-// the opposite sign of ω¹ (the "-2βJ|m̃|" of the SPEC text) is much worse.
+// (J = 1, h = 0), the exact variational free energy F[q]/N is above the
+// exact f by at most 2e-4 relative (measured 1.74e-4, the figure the
+// documentation gives), and the free energy estimated from 20000 samples,
+// mean(ln q + βH)/(βN), agrees with it within 5 standard errors (≈ 5e-5
+// relative). It also shows that the opposite sign of ω¹ (the "-2βJ|m̃|" of
+// the SPEC text) is much worse.
 func TestCWInfAnalyticFreeEnergy(t *testing.T) {
 	const n, beta, draws = 200, 1.5, 20000
 	m, _ := CurieWeiss(n, 1, 0)
@@ -74,12 +82,12 @@ func TestCWInfAnalyticFreeEnergy(t *testing.T) {
 		t.Fatal(err)
 	}
 	fExact := -blCWLnZ(n, 1, 0, beta) / (beta * n)
-	cwInfCheckSampledF(t, c, beta, draws, fExact)
-	fq := cwInfExactF(c, beta)
+	cwInfCheckSampledF(t, c, beta, draws, fExact, 2e-4)
+	fq := cwInfF(t, c, beta)
 	for i := range n {
 		c.p[1+i] = -c.p[1+i]
 	}
-	fNeg := cwInfExactF(c, beta)
+	fNeg := cwInfF(t, c, beta)
 	t.Logf("with ω¹ negated: F[q]/N %.10f (rel %.2e)", fNeg, (fNeg-fExact)/math.Abs(fExact))
 	if fNeg-fExact < 3*(fq-fExact) {
 		t.Fatalf("negated ω¹ gives F[q]/N %.10f, not clearly worse than %.10f", fNeg, fq)
@@ -88,7 +96,7 @@ func TestCWInfAnalyticFreeEnergy(t *testing.T) {
 
 // TestCWInfAnalyticFreeEnergyField repeats the check with a field,
 // h = 0.2 at β = 1.2, N = 200, where the field selects the magnetised
-// state (start (B)).
+// state (start (B)): F[q]/N is within 1e-5 relative of f (measured 8.1e-6).
 func TestCWInfAnalyticFreeEnergyField(t *testing.T) {
 	const n, beta, h, draws = 200, 1.2, 0.2, 20000
 	m, _ := CurieWeiss(n, 1, h)
@@ -96,17 +104,17 @@ func TestCWInfAnalyticFreeEnergyField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cwInfCheckSampledF(t, c, beta, draws, -blCWLnZ(n, 1, h, beta)/(beta*n))
+	cwInfCheckSampledF(t, c, beta, draws, -blCWLnZ(n, 1, h, beta)/(beta*n), 1e-5)
 }
 
-// cwInfCheckSampledF asserts that the free energy per spin estimated from
-// draws samples of c, mean(ln q + βH)/(βN), is within 1e-2 relative of
-// fExact, that it agrees with the exact F[q]/N of the test's dynamic
-// program within 5 standard errors, and that F[q] ≥ F.
-func cwInfCheckSampledF(t *testing.T, c *CWInf, beta float64, draws int, fExact float64) {
+// cwInfCheckSampledF asserts that the exact variational free energy F[q]/N
+// of c lies above fExact (the variational bound) by at most maxRel
+// relative, and that the free energy per spin estimated from draws samples,
+// mean(ln q + βH)/(βN), agrees with F[q]/N within 5 standard errors.
+func cwInfCheckSampledF(t *testing.T, c *CWInf, beta float64, draws int, fExact, maxRel float64) {
 	t.Helper()
 	n := c.Size()
-	fq := cwInfExactF(c, beta)
+	fq := cwInfF(t, c, beta)
 	bt := SampleBatch(c, draws, 5, 2)
 	mean, sq := 0.0, 0.0
 	for b := range bt.B {
@@ -118,8 +126,8 @@ func cwInfCheckSampledF(t *testing.T, c *CWInf, beta float64, draws int, fExact 
 	se := math.Sqrt((sq/float64(draws) - mean*mean) / float64(draws))
 	t.Logf("f exact %.10f, F[q]/N exact %.10f (rel %.2e), samples %.10f ± %.1e (rel %.2e)",
 		fExact, fq, (fq-fExact)/math.Abs(fExact), mean, se, (mean-fExact)/math.Abs(fExact))
-	if rel := math.Abs(mean-fExact) / math.Abs(fExact); rel > 1e-2 {
-		t.Fatalf("sampled f %.8f vs exact %.8f: relative error %.3g > 1e-2", mean, fExact, rel)
+	if rel := (fq - fExact) / math.Abs(fExact); rel > maxRel {
+		t.Fatalf("F[q]/N %.10f vs exact %.10f: relative excess %.3g > %.3g", fq, fExact, rel, maxRel)
 	}
 	if fq < fExact-1e-12 {
 		t.Fatalf("F[q]/N = %.12f below the exact f %.12f", fq, fExact)
@@ -135,7 +143,7 @@ func TestCWInfAnalyticValues(t *testing.T) {
 	for _, c := range []struct{ beta, J, h float64 }{
 		{1.5, 1, 0}, {0.5, 1, 0}, {1, 1, 0}, {1.3, 1, 0.2}, {1.3, 1, -0.2}, {0.8, 1, 0.1}, {1.2, -1, 0.3},
 	} {
-		m := cwMeanFieldRoot(c.beta, c.J, c.h)
+		m := CWMeanFieldM(CWParams{J: c.J, H: c.h}, c.beta)
 		if r := m - math.Tanh(c.beta*(c.J*m+c.h)); math.Abs(r) > 1e-14 {
 			t.Fatalf("%+v: m = %v, residual %v", c, m, r)
 		}
@@ -147,10 +155,10 @@ func TestCWInfAnalyticValues(t *testing.T) {
 			t.Fatalf("%+v: root m = %v is not on the side of the field", c, m)
 		}
 	}
-	if m := cwMeanFieldRoot(0.7, 1, 0); m != 0 {
+	if m := CWMeanFieldM(CWParams{J: 1, H: 0}, 0.7); m != 0 {
 		t.Fatalf("paramagnet m = %v, want 0", m)
 	}
-	if m := cwMeanFieldRoot(1.5, 1, 0); math.Abs(m-0.8585596366401104) > 1e-15 { // reference: 10⁵ fixed-point steps in Python
+	if m := CWMeanFieldM(CWParams{J: 1, H: 0}, 1.5); math.Abs(m-0.8585596366401104) > 1e-15 { // reference: 10⁵ fixed-point steps in Python
 		t.Fatalf("β=1.5 m = %v, want 0.8585596366401104", m)
 	}
 	const n, beta = 50, 1.4
@@ -160,7 +168,7 @@ func TestCWInfAnalyticValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms0 := cwMeanFieldRoot(beta, 1.1, 0)
+	ms0 := CWMeanFieldM(CWParams{J: 1.1, H: 0}, beta)
 	p0 := c0.Params()
 	if len(p0) != n+1 || p0[0] != 2*beta*1.1/n {
 		t.Fatalf("h=0: ω⁰ %v, len %d", p0[0], len(p0))
@@ -178,7 +186,7 @@ func TestCWInfAnalyticValues(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ms := math.Abs(cwMeanFieldRoot(beta, 1.1, h))
+		ms := math.Abs(CWMeanFieldM(CWParams{J: 1.1, H: h}, beta))
 		a, b := make([]float64, n+2), make([]float64, n+2)
 		a[0], b[0] = 2*beta*1.1/n, 2*beta*1.1/n
 		for i := range n {
@@ -187,7 +195,7 @@ func TestCWInfAnalyticValues(t *testing.T) {
 		}
 		a[n+1], b[n+1] = 2*beta*h, 2*beta*(h+1.1*math.Copysign(ms, h))
 		got := append([]float64(nil), c.Params()...)
-		fOf := func(p []float64) float64 { copy(c.p, p); return cwInfExactF(c, beta) }
+		fOf := func(p []float64) float64 { copy(c.p, p); return cwInfF(t, c, beta) }
 		fA, fB := fOf(a), fOf(b)
 		want := a
 		if fB < fA {

@@ -1,8 +1,7 @@
 package model
 
 import (
-	"fmt"
-	"math/rand/v2"
+	"slices"
 
 	"github.com/h2arnn/h2arnn"
 )
@@ -36,7 +35,7 @@ func init() {
 // NewCWN builds cw_n for a Curie-Weiss model at inverse temperature beta.
 func NewCWN(m *Hamiltonian, beta float64) (*CWN, error) {
 	if m.CW == nil {
-		return nil, fmt.Errorf("architecture cw_n is exact only for the Curie-Weiss model (-model cw); this model is %q", m.Kind)
+		return nil, argErr("cw_n", "Model", m.Kind, "the architecture is exact only for the Curie-Weiss model")
 	}
 	n := m.N
 	c := &CWN{m: m, p: *m.CW, off: make([]int, n)}
@@ -88,52 +87,48 @@ func (c *CWN) SetBeta(beta float64) {
 	}
 }
 
+// Beta returns the inverse temperature the parameters are set for.
+func (c *CWN) Beta() float64 { return c.beta }
+
+func (c *CWN) options() ArchOptions { return ArchOptions{Beta: c.beta} }
+
+// Clone returns a copy of the net with its own parameters (SetBeta on one
+// does not change the other).
+func (c *CWN) Clone() Net {
+	d := *c
+	d.bp, d.bm, d.w = slices.Clone(c.bp), slices.Clone(c.bm), slices.Clone(c.w)
+	return &d
+}
+
 // NewWorker returns per-goroutine scratch.
-func (c *CWN) NewWorker() Worker { return &cwnWorker{c: c} }
+func (c *CWN) NewWorker() Worker {
+	w := &cwnWorker{c: c}
+	w.baselineWorker = baselineWorker{c: w, et: newEnergyTracker(c.m)}
+	return w
+}
 
-type cwnWorker struct{ c *CWN }
+type cwnWorker struct {
+	baselineWorker
+	c *CWN
+	M float64 // M_<i during a pass
+}
 
-// logit returns logit q_i given the past magnetisation mPast = M_<i.
-func (w *cwnWorker) logit(i int, mPast float64) float64 {
+func (w *cwnWorker) begin()                   { w.M = 0 }
+func (w *cwnWorker) fix(i int, xi, z float64) { w.M += xi }
+
+// logit returns logit q_i given the past magnetisation M_<i.
+func (w *cwnWorker) logit(i int) float64 {
 	c := w.c
 	n := c.m.N
 	o, e := c.off[i], c.off[i]+n-i
-	return 2*c.beta*(c.p.H+c.p.J/float64(n)*mPast) +
-		h2arnn.LogSumExpAffine(c.bp[o:e], c.w[o:e], mPast) -
-		h2arnn.LogSumExpAffine(c.bm[o:e], c.w[o:e], mPast)
+	return 2*c.beta*(c.p.H+c.p.J/float64(n)*w.M) +
+		h2arnn.LogSumExpAffine(c.bp[o:e], c.w[o:e], w.M) -
+		h2arnn.LogSumExpAffine(c.bm[o:e], c.w[o:e], w.M)
 }
 
 // cwEnergy is H(x) of the Curie-Weiss model from the magnetisation M.
 func cwEnergy(p CWParams, n int, M float64) float64 {
 	return -p.J/float64(n)*(M*M-float64(n))/2 - p.H*M
-}
-
-func (w *cwnWorker) Sample(rng *rand.Rand, x []float64) (logq, energy float64) {
-	M := 0.0
-	for i := range x {
-		xi, lp := drawSpin(rng, w.logit(i, M))
-		x[i] = xi
-		logq += lp
-		M += xi
-	}
-	return logq, cwEnergy(w.c.p, w.c.m.N, M)
-}
-
-func (w *cwnWorker) LogProb(x []float64) float64 {
-	M, logq := 0.0, 0.0
-	for i, xi := range x {
-		logq += logProbOf(xi, w.logit(i, M))
-		M += xi
-	}
-	return logq
-}
-
-func (w *cwnWorker) Conditionals(x []float64, q []float64) {
-	M := 0.0
-	for i, xi := range x {
-		q[i] = sigmoid(w.logit(i, M))
-		M += xi
-	}
 }
 
 // Backward does nothing: cw_n has no trainable parameters.

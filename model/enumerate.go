@@ -1,14 +1,12 @@
 package model
 
 import (
-	"fmt"
+	"context"
 	"math"
 	"math/bits"
-	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"github.com/h2arnn/h2arnn"
+	"github.com/h2arnn/h2arnn/internal/par"
 )
 
 // MaxEnumerate is the largest N that Enumerate accepts: it visits all 2^N
@@ -33,8 +31,10 @@ const enumMaxChunks = 256
 //	ln Z(β) = ln Σ_x e^{-βH(x)},  <H>, <|Σ_i x_i|> under P_β,
 //
 // and returns one Thermo per β, in the order given. Each β must pass
-// CheckBeta, else an error is returned; the couplings and fields are
-// assumed finite.
+// CheckBeta, else an *ArgError matching ErrInvalidBeta is returned; the
+// couplings and fields are assumed finite. Every 2^L states each goroutine
+// checks ctx: once ctx is done Enumerate returns ctx's error (within
+// milliseconds).
 //
 // Method. State bits are split into N-L high bits, fixed per task, and
 // L = min(10, ⌈N/2⌉) low bits that a task walks in Gray-code order, so that
@@ -59,58 +59,53 @@ const enumMaxChunks = 256
 // on one core, so N = 24 with 5 β takes ≈ 1.5 s of CPU time (≈ 0.8 s on two
 // free cores); N = 28 with 3 β took 34 s on one core, and N = 32 with 3 β
 // 6.6 minutes on one core (≈ 3–4 on two).
-func Enumerate(m *Hamiltonian, betas []float64, workers int) ([]Thermo, error) {
+func Enumerate(ctx context.Context, m *Hamiltonian, betas []float64, workers int) ([]Thermo, error) {
 	if m == nil {
-		return nil, fmt.Errorf("enumerate: no model given")
+		return nil, argErr("Enumerate", "Model", nil, "no model given")
 	}
 	n := m.N
 	if n < 1 || n > MaxEnumerate {
-		return nil, fmt.Errorf("enumerate: N = %d spins, but exhaustive enumeration visits 2^N states and is limited to 1 ≤ N ≤ %d (MaxEnumerate)", n, MaxEnumerate)
+		return nil, argErr("Enumerate", "N", n, "exhaustive enumeration visits 2^N states and is limited to 1 ≤ N ≤ %d (MaxEnumerate)", MaxEnumerate)
 	}
 	if len(m.J) != n*n || len(m.H) != n {
-		return nil, fmt.Errorf("enumerate: model of N = %d spins has %d couplings and %d fields, want %d and %d", n, len(m.J), len(m.H), n*n, n)
+		return nil, argErr("Enumerate", "Model", m.Kind, "a model of N = %d spins has %d couplings and %d fields, want %d and %d", n, len(m.J), len(m.H), n*n, n)
 	}
 	for _, b := range betas {
-		if err := CheckBeta(b); err != nil {
-			return nil, fmt.Errorf("enumerate: %v", err)
+		if err := checkBeta("Enumerate", b); err != nil {
+			return nil, err
 		}
 	}
 	if len(betas) == 0 {
 		return []Thermo{}, nil
 	}
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-
 	low := min(enumMaxLowBits, (n+1)/2)
 	tasks := uint64(1) << (n - low)
 	chunks := min(tasks, enumMaxChunks)
 	perChunk := tasks / chunks // both are powers of two
-	workers = min(workers, int(chunks))
 
+	done := ctx.Done()
 	results := make([]enumAcc, chunks)
-	var next atomic.Uint64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			st := newEnumState(m, low, betas)
-			for {
-				c := next.Add(1) - 1
-				if c >= chunks {
-					return
-				}
-				acc := newEnumAcc(len(betas))
-				for t := c * perChunk; t < (c+1)*perChunk; t++ {
-					st.runTask(t)
-					acc.fold(betas, st.e0, st.s0, st.s1, st.s2, st.s3)
-				}
-				results[c] = acc
+	states := make([]*enumState, par.Workers(workers))
+	par.For(workers, int(chunks), func(slot, c int) {
+		if states[slot] == nil {
+			states[slot] = newEnumState(m, low, betas)
+		}
+		st := states[slot]
+		acc := newEnumAcc(len(betas))
+		for t := uint64(c) * perChunk; t < uint64(c+1)*perChunk; t++ {
+			select {
+			case <-done:
+				return
+			default:
 			}
-		}()
+			st.runTask(t)
+			acc.fold(betas, st.e0, st.s0, st.s1, st.s2, st.s3)
+		}
+		results[c] = acc
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	wg.Wait()
 
 	total := newEnumAcc(len(betas))
 	for c := range results {

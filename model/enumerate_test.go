@@ -1,6 +1,7 @@
 package model
 
 import (
+	"context"
 	"flag"
 	"math"
 	"math/big"
@@ -89,12 +90,12 @@ func TestEnumerateMatchesCWExact(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := Enumerate(m, betas, 0)
+		got, err := Enumerate(context.Background(), m, betas, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i, beta := range betas {
-			exCheckThermo(t, "CW N=20 h="+ftoa(h)+" β="+ftoa(beta), got[i], CWExact(20, CWParams{J: 1, H: h}, beta), 1e-12)
+			exCheckThermo(t, "CW N=20 h="+ftoa(h)+" β="+ftoa(beta), got[i], mustCW(t, 20, CWParams{J: 1, H: h}, beta), 1e-12)
 		}
 	}
 }
@@ -106,7 +107,7 @@ func TestEnumerateMatchesNaive(t *testing.T) {
 	for seed := range uint64(12) {
 		n := 1 + int(seed%10)
 		m := exRandomModel(n, 1/math.Sqrt(float64(n)), 0.5, seed)
-		got, err := Enumerate(m, betas, 3)
+		got, err := Enumerate(context.Background(), m, betas, 3)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,7 +140,7 @@ func TestEnumerateMatchesNaive(t *testing.T) {
 func TestEnumerateManyTasks(t *testing.T) {
 	m := exRandomModel(19, 1/math.Sqrt(19), 0.3, 42)
 	betas := []float64{0.4, 1.7}
-	got, err := Enumerate(m, betas, 0)
+	got, err := Enumerate(context.Background(), m, betas, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,12 +155,12 @@ func TestEnumerateWorkerIndependence(t *testing.T) {
 	betas := []float64{0.2, 1, 3}
 	for _, n := range []int{7, 10, 16} {
 		m := exRandomModel(n, 1/math.Sqrt(float64(n)), 0.2, uint64(100+n))
-		ref, err := Enumerate(m, betas, 1)
+		ref, err := Enumerate(context.Background(), m, betas, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, w := range []int{2, 3, 7, 0} {
-			got, err := Enumerate(m, betas, w)
+			got, err := Enumerate(context.Background(), m, betas, w)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -178,7 +179,7 @@ func TestEnumerateWorkerIndependence(t *testing.T) {
 func TestEnumerateStrongCouplings(t *testing.T) {
 	m := exRandomModel(12, 10, 3, 5)
 	betas := []float64{0.01, 5}
-	got, err := Enumerate(m, betas, 2)
+	got, err := Enumerate(context.Background(), m, betas, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,24 +190,24 @@ func TestEnumerateStrongCouplings(t *testing.T) {
 
 func TestEnumerateErrors(t *testing.T) {
 	m33 := NewHamiltonian(33)
-	if _, err := Enumerate(m33, []float64{1}, 1); err == nil || !strings.Contains(err.Error(), "32") {
+	if _, err := Enumerate(context.Background(), m33, []float64{1}, 1); err == nil || !strings.Contains(err.Error(), "32") {
 		t.Errorf("N=33: error %v, want one naming the limit 32", err)
 	}
 	m := exRandomModel(4, 1, 1, 1)
 	for _, b := range []float64{-0.1, math.NaN(), math.Inf(1)} {
-		if _, err := Enumerate(m, []float64{1, b}, 1); err == nil {
+		if _, err := Enumerate(context.Background(), m, []float64{1, b}, 1); err == nil {
 			t.Errorf("β=%v accepted", b)
 		}
 	}
-	if _, err := Enumerate(nil, []float64{1}, 1); err == nil {
+	if _, err := Enumerate(context.Background(), nil, []float64{1}, 1); err == nil {
 		t.Error("nil model accepted")
 	}
 	bad := NewHamiltonian(4)
 	bad.J = bad.J[:3]
-	if _, err := Enumerate(bad, []float64{1}, 1); err == nil {
+	if _, err := Enumerate(context.Background(), bad, []float64{1}, 1); err == nil {
 		t.Error("inconsistent model accepted")
 	}
-	if r, err := Enumerate(m, nil, 1); err != nil || len(r) != 0 {
+	if r, err := Enumerate(context.Background(), m, nil, 1); err != nil || len(r) != 0 {
 		t.Errorf("no β: %v, %v", r, err)
 	}
 }
@@ -225,13 +226,13 @@ func exEnumerateCW(t *testing.T, n int) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	got, err := Enumerate(m, betas, 0)
+	got, err := Enumerate(context.Background(), m, betas, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("N=%d: %d β in %v", n, len(betas), time.Since(start))
 	for i, beta := range betas {
-		exCheckThermo(t, "CW N="+strconv.Itoa(n)+" β="+ftoa(beta), got[i], CWExact(n, CWParams{J: 1, H: 0.1}, beta), 1e-12)
+		exCheckThermo(t, "CW N="+strconv.Itoa(n)+" β="+ftoa(beta), got[i], mustCW(t, n, CWParams{J: 1, H: 0.1}, beta), 1e-12)
 	}
 }
 
@@ -261,7 +262,7 @@ func exBenchEnumerate(b *testing.B, n int) {
 	m := exRandomModel(n, 1/math.Sqrt(float64(n)), 0, 1)
 	betas := []float64{0.5, 1, 1.5, 2, 2.5}
 	for b.Loop() {
-		if _, err := Enumerate(m, betas, 0); err != nil {
+		if _, err := Enumerate(context.Background(), m, betas, 0); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,9 +1,6 @@
 package model
 
-import (
-	"fmt"
-	"math"
-)
+import "math"
 
 // Thermo holds the exact thermodynamics of one model at one inverse
 // temperature β. Energies are in the units of the couplings, β in their
@@ -22,22 +19,11 @@ type Thermo struct {
 	MAbs float64
 }
 
-// CheckBeta returns an error unless β is a finite number ≥ 0. Every exact
-// reference accepts exactly these β: Enumerate returns this error, while the
-// Curie-Weiss functions, which return no error, give NaN results for any
-// other β, so their callers validate with CheckBeta first.
-func CheckBeta(beta float64) error {
-	if math.IsNaN(beta) || math.IsInf(beta, 0) || beta < 0 {
-		return fmt.Errorf("inverse temperature β = %v: it must be a finite number ≥ 0", beta)
-	}
-	return nil
-}
-
-// nanThermo is the result of a reference called with invalid arguments.
-func nanThermo(beta float64) Thermo {
-	nan := math.NaN()
-	return Thermo{Beta: beta, LnZ: nan, F: nan, E: nan, S: nan, MAbs: nan}
-}
+// CheckBeta returns nil for a finite β ≥ 0, the inverse temperatures every
+// exact reference accepts, and otherwise an *ArgError matching
+// ErrInvalidBeta: the error Enumerate, CWExact, CWMeanField and
+// CWMagnetisation return for such a β.
+func CheckBeta(beta float64) error { return checkBeta("CheckBeta", beta) }
 
 // neumaier is a compensated (Kahan–Babuška–Neumaier) running sum: the value
 // is s + c, with the rounding error of every addition kept in c, so that the
@@ -106,9 +92,16 @@ func cwWeights(n int, p CWParams, beta float64) (lnC, en, a, prob []float64, ama
 	return lnC, en, a, prob, amax, s0
 }
 
-// cwValid reports whether (n, p, β) is a valid Curie-Weiss reference query.
-func cwValid(n int, p CWParams, beta float64) bool {
-	return n >= 1 && n <= MaxSpins && finite(p.J) && finite(p.H) && CheckBeta(beta) == nil
+// checkCW returns the *ArgError of fn for an invalid Curie-Weiss reference
+// query (n, p, β), or nil.
+func checkCW(fn string, n int, p CWParams, beta float64) error {
+	if err := checkSize(fn, n); err != nil {
+		return err
+	}
+	if err := checkCWParams(fn, p.J, p.H); err != nil {
+		return err
+	}
+	return checkBeta(fn, beta)
 }
 
 // CWExact returns the exact thermodynamics of the Curie-Weiss model of n
@@ -124,11 +117,11 @@ func cwValid(n int, p CWParams, beta float64) bool {
 // weights (compensated sums); S is Σ_k p_k (ln C(n,k) - ln p_k) with p_k = P(M = n-2k), a sum of
 // non-negative terms, so it keeps its relative accuracy when it is small.
 //
-// The caller validates the arguments: for n outside [1, MaxSpins],
-// non-finite J or h, or β rejected by CheckBeta, every field except Beta is NaN.
-func CWExact(n int, p CWParams, beta float64) Thermo {
-	if !cwValid(n, p, beta) {
-		return nanThermo(beta)
+// It returns an *ArgError for n outside [1, MaxSpins], a non-finite J or h,
+// or a β that CheckBeta refuses (that one matches ErrInvalidBeta).
+func CWExact(n int, p CWParams, beta float64) (Thermo, error) {
+	if err := checkCW("CWExact", n, p, beta); err != nil {
+		return Thermo{}, err
 	}
 	lnC, en, _, prob, amax, s0 := cwWeights(n, p, beta)
 	lnZ := amax + math.Log(s0)
@@ -152,19 +145,19 @@ func CWExact(n int, p CWParams, beta float64) Thermo {
 		E:    eAcc.value() / nf,
 		S:    sAcc.value() / nf,
 		MAbs: mAcc.value() / nf,
-	}
+	}, nil
 }
 
 // CWMagnetisation returns the exact distribution of the magnetisation of the
 // Curie-Weiss model of n spins at β: element k is P(M = n - 2k), k = 0..n,
-// and the elements sum to 1 (to rounding). Invalid arguments (as for
-// CWExact) give nil.
-func CWMagnetisation(n int, p CWParams, beta float64) []float64 {
-	if !cwValid(n, p, beta) {
-		return nil
+// and the elements sum to 1 (to rounding). Invalid arguments give the
+// errors of CWExact.
+func CWMagnetisation(n int, p CWParams, beta float64) ([]float64, error) {
+	if err := checkCW("CWMagnetisation", n, p, beta); err != nil {
+		return nil, err
 	}
 	_, _, _, prob, _, _ := cwWeights(n, p, beta)
-	return prob
+	return prob, nil
 }
 
 // cwEntropy is S(m) = -((1+m)/2) ln((1+m)/2) - ((1-m)/2) ln((1-m)/2), the
@@ -179,9 +172,11 @@ func cwEntropy(m float64) float64 {
 	return -xlogx((1+m)/2) - xlogx((1-m)/2)
 }
 
-// cwMeanFieldM returns the magnetisation of the stable, lowest free-energy
-// solution of m = tanh(β(Jm + h)) (for h = 0 and a ferromagnet, the
-// non-negative one of the symmetric pair).
+// CWMeanFieldM returns the N → ∞ magnetisation per spin of the Curie-Weiss
+// model: the stable, lowest free-energy solution of m = tanh(β(Jm + h)) (for
+// h = 0 and a ferromagnet, the non-negative one of the symmetric pair), for
+// finite J, h and β ≥ 0. It is the one mean-field solver of the package
+// (CWMeanField and cw_inf's analytic start use it).
 //
 // The root is found by bisection on g(m) = m - tanh(β(Jm + h)) rather than by
 // iterating the map, whose convergence becomes arbitrarily slow at the
@@ -195,7 +190,7 @@ func cwEntropy(m float64) float64 {
 //     and the bracket shrinks onto 0).
 //   - J < 0: g is strictly increasing on [-1, 1] with g(-1) < 0 < g(1), so
 //     its only root is bracketed by [-1, 1].
-func cwMeanFieldM(p CWParams, beta float64) float64 {
+func CWMeanFieldM(p CWParams, beta float64) float64 {
 	g := func(m, h float64) float64 { return m - math.Tanh(beta*(p.J*m+h)) }
 	lo, hi, h, sign := -1.0, 1.0, p.H, 1.0
 	if p.J >= 0 {
@@ -227,21 +222,24 @@ func cwMeanFieldM(p CWParams, beta float64) float64 {
 
 // CWMeanField returns the N → ∞ thermodynamics of the Curie-Weiss model at
 // inverse temperature β (SPEC §1): m solves m = tanh(β(Jm + h)) at the
-// stable root of lowest free energy (see cwMeanFieldM for how it is found),
+// stable root of lowest free energy (see CWMeanFieldM for how it is found),
 // and per spin
 //
 //	F = -(S(m)/β + J m²/2 + h m),  E = -(J m²/2 + h m),  S = S(m),  MAbs = |m|.
 //
 // LnZ is NaN (Z has no finite-N meaning here). For h = 0 below the
 // transition m = 0 and F = -ln 2/β; above it the two roots ±m are
-// degenerate and MAbs = |m|. At β = 0, F = -Inf. Invalid arguments
-// (non-finite J or h, β rejected by CheckBeta) give NaN fields; the caller
-// validates.
-func CWMeanField(p CWParams, beta float64) Thermo {
-	if !finite(p.J) || !finite(p.H) || CheckBeta(beta) != nil {
-		return nanThermo(beta)
+// degenerate and MAbs = |m|. At β = 0, F = -Inf. A non-finite J or h, or a
+// β that CheckBeta refuses, gives an *ArgError (the latter matching
+// ErrInvalidBeta).
+func CWMeanField(p CWParams, beta float64) (Thermo, error) {
+	if err := checkCWParams("CWMeanField", p.J, p.H); err != nil {
+		return Thermo{}, err
 	}
-	m := cwMeanFieldM(p, beta)
+	if err := checkBeta("CWMeanField", beta); err != nil {
+		return Thermo{}, err
+	}
+	m := CWMeanFieldM(p, beta)
 	e := -(p.J*m*m/2 + p.H*m)
 	s := cwEntropy(m)
 	return Thermo{
@@ -251,5 +249,5 @@ func CWMeanField(p CWParams, beta float64) Thermo {
 		E:    e,
 		S:    s,
 		MAbs: math.Abs(m),
-	}
+	}, nil
 }

@@ -1,9 +1,12 @@
 package model
 
 import (
+	"errors"
 	"math"
 	"math/big"
 	"testing"
+
+	"github.com/h2arnn/h2arnn/internal/fmath"
 )
 
 // exPrec is the working precision (bits) of the big-float references.
@@ -117,7 +120,7 @@ func TestCWExactAgainstBigFloat(t *testing.T) {
 			for _, beta := range []float64{0.1, 0.5, 1, 1.3, 2} {
 				p := CWParams{J: 1, H: h}
 				lnZ, f, e, s, mabs := exCWBig(n, p, beta)
-				got := CWExact(n, p, beta)
+				got := mustCW(t, n, p, beta)
 				if got.Beta != beta {
 					t.Errorf("Beta = %v, want %v", got.Beta, beta)
 				}
@@ -144,7 +147,7 @@ func TestCWExactAgainstBigFloat(t *testing.T) {
 
 func TestCWExactSmallAndLimits(t *testing.T) {
 	// N = 1: Z = 2 cosh(βh), no pairs.
-	got := CWExact(1, CWParams{J: 1, H: 0.7}, 0.9)
+	got := mustCW(t, 1, CWParams{J: 1, H: 0.7}, 0.9)
 	if want := math.Log(2 * math.Cosh(0.9*0.7)); exRel(got.LnZ, want) > 1e-15 {
 		t.Errorf("N=1 ln Z = %v, want %v", got.LnZ, want)
 	}
@@ -152,30 +155,62 @@ func TestCWExactSmallAndLimits(t *testing.T) {
 		t.Errorf("N=1 e = %v, want %v", got.E, want)
 	}
 	// β = 0: ln Z = N ln 2, s = ln 2, e = 0 for h = 0 (since <M²> = N), F = -Inf.
-	z := CWExact(50, CWParams{J: 1}, 0)
+	z := mustCW(t, 50, CWParams{J: 1}, 0)
 	if exRel(z.LnZ, 50*math.Ln2) > 1e-15 || exRel(z.S, math.Ln2) > 1e-15 || math.Abs(z.E) > 1e-16 || !math.IsInf(z.F, -1) {
 		t.Errorf("β=0: %+v", z)
 	}
 	// Largest N: finite, and s within (0, ln 2].
-	big := CWExact(MaxSpins, CWParams{J: 1}, 1.3)
-	if !finite(big.F) || big.S <= 0 || big.S > math.Ln2 || big.MAbs <= 0 || big.MAbs > 1 {
+	big := mustCW(t, MaxSpins, CWParams{J: 1}, 1.3)
+	if !fmath.Finite(big.F) || big.S <= 0 || big.S > math.Ln2 || big.MAbs <= 0 || big.MAbs > 1 {
 		t.Errorf("N=%d: %+v", MaxSpins, big)
 	}
-	// Invalid arguments give NaN (callers validate with CheckBeta).
+	// Invalid arguments give an *ArgError naming the argument; a bad β
+	// matches ErrInvalidBeta, as Enumerate's does.
 	for _, bad := range []struct {
 		n    int
+		p    CWParams
 		beta float64
-	}{{0, 1}, {MaxSpins + 1, 1}, {10, -0.5}, {10, math.NaN()}, {10, math.Inf(1)}} {
-		if r := CWExact(bad.n, CWParams{J: 1}, bad.beta); !math.IsNaN(r.F) || !math.IsNaN(r.E) {
-			t.Errorf("CWExact(%d, β=%v) = %+v, want NaN", bad.n, bad.beta, r)
+		arg  string
+	}{{0, CWParams{J: 1}, 1, "N"}, {MaxSpins + 1, CWParams{J: 1}, 1, "N"}, {10, CWParams{J: math.NaN()}, 1, "J"},
+		{10, CWParams{J: 1, H: math.Inf(1)}, 1, "H"}, {10, CWParams{J: 1}, -0.5, "Beta"}, {10, CWParams{J: 1}, math.NaN(), "Beta"},
+		{10, CWParams{J: 1}, math.Inf(1), "Beta"}} {
+		_, err1 := CWExact(bad.n, bad.p, bad.beta)
+		_, err2 := CWMagnetisation(bad.n, bad.p, bad.beta)
+		errs := []error{err1, err2}
+		if bad.arg != "N" {
+			_, err3 := CWMeanField(bad.p, bad.beta)
+			errs = append(errs, err3)
 		}
-		if CWMagnetisation(bad.n, CWParams{J: 1}, bad.beta) != nil {
-			t.Errorf("CWMagnetisation(%d, β=%v) not nil", bad.n, bad.beta)
+		for _, err := range errs {
+			var ae *ArgError
+			if !errors.As(err, &ae) || ae.Arg != bad.arg {
+				t.Errorf("n=%d %+v β=%v: error %v, want an *ArgError for %s", bad.n, bad.p, bad.beta, err, bad.arg)
+			}
+			if errors.Is(err, ErrInvalidBeta) != (bad.arg == "Beta") {
+				t.Errorf("n=%d %+v β=%v: errors.Is(%v, ErrInvalidBeta) = %v", bad.n, bad.p, bad.beta, err, !(bad.arg == "Beta"))
+			}
 		}
 	}
-	if r := CWMeanField(CWParams{J: 1}, -1); !math.IsNaN(r.F) {
-		t.Errorf("CWMeanField(β=-1) = %+v, want NaN", r)
+}
+
+// mustCW is CWExact for arguments the test knows to be valid.
+func mustCW(t testing.TB, n int, p CWParams, beta float64) Thermo {
+	t.Helper()
+	th, err := CWExact(n, p, beta)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return th
+}
+
+// mustMF is CWMeanField for arguments the test knows to be valid.
+func mustMF(t testing.TB, p CWParams, beta float64) Thermo {
+	t.Helper()
+	th, err := CWMeanField(p, beta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return th
 }
 
 func TestCheckBeta(t *testing.T) {
@@ -185,8 +220,8 @@ func TestCheckBeta(t *testing.T) {
 		}
 	}
 	for _, b := range []float64{-1e-300, -1, math.NaN(), math.Inf(1), math.Inf(-1)} {
-		if CheckBeta(b) == nil {
-			t.Errorf("CheckBeta(%v) accepted", b)
+		if err := CheckBeta(b); !errors.Is(err, ErrInvalidBeta) {
+			t.Errorf("CheckBeta(%v) = %v, want an error matching ErrInvalidBeta", b, err)
 		}
 	}
 }
@@ -196,7 +231,10 @@ func TestCWMagnetisation(t *testing.T) {
 		for _, beta := range []float64{0.5, 1, 1.7} {
 			n := 40
 			p := CWParams{J: 1, H: h}
-			pm := CWMagnetisation(n, p, beta)
+			pm, err := CWMagnetisation(n, p, beta)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if len(pm) != n+1 {
 				t.Fatalf("len = %d, want %d", len(pm), n+1)
 			}
@@ -211,7 +249,7 @@ func TestCWMagnetisation(t *testing.T) {
 			if math.Abs(sum-1) > 1e-14 {
 				t.Errorf("h=%g β=%g: Σ P = %v", h, beta, sum)
 			}
-			if r := exRel(mabs, CWExact(n, p, beta).MAbs); r > 1e-14 {
+			if r := exRel(mabs, mustCW(t, n, p, beta).MAbs); r > 1e-14 {
 				t.Errorf("h=%g β=%g: |m| from the distribution differs from CWExact by %.2g", h, beta, r)
 			}
 			// P(M) ∝ C(n,k) e^{-βH(M)}: the ratio of neighbours is known exactly.
@@ -251,8 +289,8 @@ func TestLnBinomRow(t *testing.T) {
 func TestCWMeanField(t *testing.T) {
 	for _, p := range []CWParams{{1, 0}, {1, 0.3}, {1, -0.3}, {0.5, 0.1}, {-1, 0.4}, {2, 0}} {
 		for _, beta := range []float64{0.1, 0.5, 0.99, 1, 1.01, 1.3, 2, 10} {
-			r := CWMeanField(p, beta)
-			m := cwMeanFieldM(p, beta)
+			r := mustMF(t, p, beta)
+			m := CWMeanFieldM(p, beta)
 			if math.Abs(m-math.Tanh(beta*(p.J*m+p.H))) > 1e-14 {
 				t.Errorf("J=%g h=%g β=%g: m=%v does not solve m = tanh(β(Jm+h))", p.J, p.H, beta, m)
 			}
@@ -276,13 +314,13 @@ func TestCWMeanField(t *testing.T) {
 	}
 	// Paramagnet: m = 0 and f = -ln 2/β for βJ ≤ 1, h = 0.
 	for _, beta := range []float64{0.1, 0.5, 0.9, 1} {
-		r := CWMeanField(CWParams{J: 1}, beta)
+		r := mustMF(t, CWParams{J: 1}, beta)
 		if r.MAbs != 0 || exRel(r.F, -math.Ln2/beta) > 1e-15 || r.E != 0 {
 			t.Errorf("β=%g: %+v, want m=0, f=%v", beta, r, -math.Ln2/beta)
 		}
 	}
 	// Ferromagnet just above the transition: m² ≈ 3(β-1) (Landau).
-	r := CWMeanField(CWParams{J: 1}, 1.0001)
+	r := mustMF(t, CWParams{J: 1}, 1.0001)
 	if want := math.Sqrt(3 * 0.0001); math.Abs(r.MAbs-want) > 1e-5*want*100 {
 		t.Errorf("β=1.0001: |m| = %v, want ≈ %v", r.MAbs, want)
 	}
@@ -293,10 +331,10 @@ func TestCWMeanField(t *testing.T) {
 func TestCWExactApproachesMeanField(t *testing.T) {
 	for _, p := range []CWParams{{1, 0}, {1, 0.3}} {
 		for _, beta := range []float64{0.5, 1.3, 2} {
-			inf := CWMeanField(p, beta)
+			inf := mustMF(t, p, beta)
 			prev := math.Inf(1)
 			for _, n := range []int{100, 1000, 5000, 20000} {
-				d := math.Abs(CWExact(n, p, beta).F - inf.F)
+				d := math.Abs(mustCW(t, n, p, beta).F - inf.F)
 				if d >= prev {
 					t.Errorf("J=%g h=%g β=%g: |f_N - f_∞| = %.3g at N=%d, not below %.3g", p.J, p.H, beta, d, n, prev)
 				}
@@ -305,7 +343,7 @@ func TestCWExactApproachesMeanField(t *testing.T) {
 			if prev > 5e-4 {
 				t.Errorf("J=%g h=%g β=%g: |f_20000 - f_∞| = %.3g", p.J, p.H, beta, prev)
 			}
-			if d := math.Abs(CWExact(20000, p, beta).MAbs - inf.MAbs); d > 1e-2 {
+			if d := math.Abs(mustCW(t, 20000, p, beta).MAbs - inf.MAbs); d > 1e-2 {
 				t.Errorf("J=%g h=%g β=%g: |m| at N=20000 differs from the mean field by %.3g", p.J, p.H, beta, d)
 			}
 		}

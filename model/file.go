@@ -113,7 +113,7 @@ func (l *entryList) firstPair(lo, hi int32) int32 {
 // MaxSpins² matrices.
 func readCouplings(couplings io.Reader, cname string, fields io.Reader, fname string, n, maxN int) (*Hamiltonian, error) {
 	if n > maxN {
-		return nil, fmt.Errorf("-n %d: at most %d spins are supported (dense couplings); give a smaller N", n, maxN)
+		return nil, argErr("ReadCouplings", "N", n, "at most %d spins are supported (the couplings are a dense N×N matrix)", maxN)
 	}
 	limit := maxN
 	if n > 0 {

@@ -1,10 +1,11 @@
 package model
 
 import (
-	"fmt"
 	"math"
 	"math/bits"
 	"math/rand/v2"
+
+	"github.com/h2arnn/h2arnn/internal/fmath"
 )
 
 // MaxExactNet is the largest N the exact h2arnn network accepts: its second
@@ -38,7 +39,7 @@ func init() {
 // NewExactNet builds the exact network for m (N ≤ MaxExactNet).
 func NewExactNet(m *Hamiltonian, beta float64) (*ExactNet, error) {
 	if m.N > MaxExactNet {
-		return nil, fmt.Errorf("architecture h2arnn is exact but exponentially wide: N=%d is above its limit of %d spins; use -n %d or less, or a polynomial architecture (cw_n, sk_krsb, ...)", m.N, MaxExactNet, MaxExactNet)
+		return nil, argErr("h2arnn", "N", m.N, "the exact net is exponentially wide and limited to N ≤ %d (MaxExactNet); use a smaller model or a polynomial architecture (cw_n, sk_krsb, ...)", MaxExactNet)
 	}
 	e := &ExactNet{m: m, beta: beta, inner: make([][]float64, m.N)}
 	n := m.N
@@ -91,6 +92,18 @@ func (e *ExactNet) Model() *Hamiltonian { return e.m }
 
 // SetBeta sets the inverse temperature (the tables do not depend on it).
 func (e *ExactNet) SetBeta(beta float64) { e.beta = beta }
+
+// Beta returns the inverse temperature the net is set for.
+func (e *ExactNet) Beta() float64 { return e.beta }
+
+func (e *ExactNet) options() ArchOptions { return ArchOptions{Beta: e.beta} }
+
+// Clone returns a copy of the net (SetBeta on one does not change the other;
+// the β-independent tables are shared, read-only).
+func (e *ExactNet) Clone() Net {
+	c := *e
+	return &c
+}
 
 // Params returns nil: the exact network has no trainable parameters.
 func (e *ExactNet) Params() []float64 { return nil }
@@ -185,7 +198,7 @@ func (w *exactWorker) LogProb(x []float64) float64 {
 func (w *exactWorker) Conditionals(x []float64, q []float64) {
 	w.pf.reset()
 	for i, xi := range x {
-		q[i] = sigmoid(w.logit(i))
+		q[i] = fmath.Sigmoid(w.logit(i))
 		w.pf.push(i, xi)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/h2arnn/h2arnn/internal/fmath"
 )
 
 // Hamiltonian is H(x) = -Σ_{i<j} J_ij x_i x_j - Σ_i h_i x_i with a dense
@@ -56,11 +58,11 @@ func (m *Hamiltonian) Row(i int) []float64 { return m.J[i*m.N : (i+1)*m.N] }
 
 // CurieWeiss returns the Curie-Weiss model J_ij = j/n for every pair, h_i = h.
 func CurieWeiss(n int, j, h float64) (*Hamiltonian, error) {
-	if err := checkSize(n); err != nil {
+	if err := checkSize("CurieWeiss", n); err != nil {
 		return nil, err
 	}
-	if !finite(j) || !finite(h) {
-		return nil, fmt.Errorf("-J %v and -field %v must be finite numbers", j, h)
+	if err := checkCWParams("CurieWeiss", j, h); err != nil {
+		return nil, err
 	}
 	m := NewHamiltonian(n)
 	for a := 0; a < n; a++ {
@@ -85,11 +87,11 @@ func CurieWeiss(n int, j, h float64) (*Hamiltonian, error) {
 // and the couplings are j/√n · NormFloat64() drawn for the pairs in row-major
 // order (i = 0..n-1, then j = i+1..n-1).
 func SherringtonKirkpatrick(n int, j, h float64, seed uint64) (*Hamiltonian, error) {
-	if err := checkSize(n); err != nil {
+	if err := checkSize("SherringtonKirkpatrick", n); err != nil {
 		return nil, err
 	}
-	if !finite(j) || !finite(h) {
-		return nil, fmt.Errorf("-J %v and -field %v must be finite numbers", j, h)
+	if err := checkCWParams("SherringtonKirkpatrick", j, h); err != nil {
+		return nil, err
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x5eed5eed5eed5eed))
 	m := NewHamiltonian(n)
@@ -109,17 +111,29 @@ func SherringtonKirkpatrick(n int, j, h float64, seed uint64) (*Hamiltonian, err
 // reasonable allocation (20000² float64 = 3.2 GB).
 const MaxSpins = 20000
 
-func checkSize(n int) error {
+// checkSize returns fn's *ArgError for a number of spins outside
+// [1, MaxSpins], or nil.
+func checkSize(fn string, n int) error {
 	if n <= 0 {
-		return fmt.Errorf("-n %d: the number of spins must be at least 1", n)
+		return argErr(fn, "N", n, "the number of spins must be at least 1")
 	}
 	if n > MaxSpins {
-		return fmt.Errorf("-n %d: at most %d spins are supported (dense couplings)", n, MaxSpins)
+		return argErr(fn, "N", n, "at most %d spins are supported (the couplings are a dense N×N matrix)", MaxSpins)
 	}
 	return nil
 }
 
-func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+// checkCWParams returns fn's *ArgError for a non-finite coupling scale j or
+// field h, or nil.
+func checkCWParams(fn string, j, h float64) error {
+	if !fmath.Finite(j) {
+		return argErr(fn, "J", j, "the coupling scale must be a finite number")
+	}
+	if !fmath.Finite(h) {
+		return argErr(fn, "H", h, "the field must be a finite number")
+	}
+	return nil
+}
 
 // Energy returns H(x) for one configuration of ±1 spins.
 func (m *Hamiltonian) Energy(x []float64) float64 {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/h2arnn/h2arnn/internal/fmath"
 )
 
 // Ising2DParams are the numbers of a two-dimensional Ising model on an
@@ -27,13 +29,13 @@ type Ising2DParams struct {
 // (Ising2DExact) has it.
 func Ising2D(lx, ly int, j, h float64) (*Hamiltonian, error) {
 	if lx < 2 || ly < 2 {
-		return nil, fmt.Errorf("ising2d: a %d × %d torus; each side must be at least 2", lx, ly)
+		return nil, argErr("Ising2D", "L", min(lx, ly), "a %d × %d torus; each side must be at least 2", lx, ly)
 	}
-	if err := checkSize(lx * ly); err != nil || lx > MaxSpins || ly > MaxSpins {
-		return nil, fmt.Errorf("ising2d: %d × %d spins; at most %d are supported (dense couplings)", lx, ly, MaxSpins)
+	if lx > MaxSpins || ly > MaxSpins || lx*ly > MaxSpins {
+		return nil, argErr("Ising2D", "L", max(lx, ly), "a %d × %d torus has more than the %d spins supported (the couplings are a dense N×N matrix)", lx, ly, MaxSpins)
 	}
-	if !finite(j) || !finite(h) {
-		return nil, fmt.Errorf("ising2d: J %v and h %v must be finite numbers", j, h)
+	if err := checkCWParams("Ising2D", j, h); err != nil {
+		return nil, err
 	}
 	n := lx * ly
 	m := NewHamiltonian(n)
@@ -84,19 +86,20 @@ var ErrNoExactFormula = errors.New("no exact finite-size formula")
 // maps the model onto the ferromagnet with |J|, with the same Z and E; with
 // an odd side the antiferromagnet is frustrated and the formula does not
 // apply. A field, or J < 0 with an odd side, gives ErrNoExactFormula;
-// J = 0 gives the free spins' Z = 2^N. β must pass CheckBeta.
+// J = 0 gives the free spins' Z = 2^N. A β that CheckBeta refuses gives
+// an *ArgError matching ErrInvalidBeta, as every exact reference does.
 func Ising2DExact(p Ising2DParams, beta float64) (Thermo, error) {
-	if err := CheckBeta(beta); err != nil {
-		return nanThermo(beta), err
+	if err := checkBeta("Ising2DExact", beta); err != nil {
+		return Thermo{}, err
 	}
-	if p.Lx < 2 || p.Ly < 2 || !finite(p.J) || !finite(p.H) {
-		return nanThermo(beta), fmt.Errorf("ising2d: invalid model %d × %d, J = %v, h = %v", p.Lx, p.Ly, p.J, p.H)
+	if p.Lx < 2 || p.Ly < 2 || !fmath.Finite(p.J) || !fmath.Finite(p.H) {
+		return Thermo{}, argErr("Ising2DExact", "Model", fmt.Sprintf("%d×%d J=%v h=%v", p.Lx, p.Ly, p.J, p.H), "not a valid 2D Ising torus")
 	}
 	if p.H != 0 {
-		return nanThermo(beta), fmt.Errorf("%w for the 2D Ising model in a field (h = %v)", ErrNoExactFormula, p.H)
+		return Thermo{}, fmt.Errorf("%w for the 2D Ising model in a field (h = %v)", ErrNoExactFormula, p.H)
 	}
 	if p.J < 0 && (p.Lx%2 == 1 || p.Ly%2 == 1) {
-		return nanThermo(beta), fmt.Errorf("%w for the frustrated antiferromagnet on a %d × %d torus (an odd side)", ErrNoExactFormula, p.Lx, p.Ly)
+		return Thermo{}, fmt.Errorf("%w for the frustrated antiferromagnet on a %d × %d torus (an odd side)", ErrNoExactFormula, p.Lx, p.Ly)
 	}
 	nSpins := float64(p.Lx * p.Ly)
 	j := math.Abs(p.J)

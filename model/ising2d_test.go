@@ -1,6 +1,7 @@
 package model
 
 import (
+	"context"
 	"errors"
 	"math"
 	"testing"
@@ -81,7 +82,7 @@ func TestKaufmanAgainstEnumeration(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			th, err := Enumerate(m, betas, 1)
+			th, err := Enumerate(context.Background(), m, betas, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -160,8 +161,8 @@ func TestKaufmanLimits(t *testing.T) {
 		}
 	}
 	for _, b := range []float64{-1, math.NaN()} {
-		if _, err := Ising2DExact(p, b); err == nil {
-			t.Errorf("β=%v accepted", b)
+		if _, err := Ising2DExact(p, b); !errors.Is(err, ErrInvalidBeta) {
+			t.Errorf("β=%v: %v, want an error matching ErrInvalidBeta", b, err)
 		}
 	}
 }

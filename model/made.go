@@ -1,9 +1,6 @@
 package model
 
 import (
-	"fmt"
-	"math/rand/v2"
-
 	"github.com/h2arnn/h2arnn"
 )
 
@@ -74,17 +71,18 @@ const maxMADEParams = 1 << 30
 // NewMADE builds made of depth o.Depth (≥ 1) and width o.Width (≥ 1 when
 // the depth is at least 2) for model m, initialised from o.Seed.
 func NewMADE(m *Hamiltonian, o ArchOptions) (*MADE, error) {
-	if m == nil || m.N < 1 {
-		return nil, fmt.Errorf("architecture made needs a model with at least one spin")
+	if err := checkNetModel("made", m); err != nil {
+		return nil, err
 	}
 	if o.Depth < 1 {
-		return nil, fmt.Errorf("made: depth %d: the number of masked layers must be at least 1", o.Depth)
+		return nil, argErr("made", "Depth", o.Depth, "the number of masked layers must be at least 1")
 	}
 	if o.Depth >= 2 && o.Width < 1 {
-		return nil, fmt.Errorf("made: width %d: the channels per spin must be at least 1 for depth %d", o.Width, o.Depth)
+		return nil, argErr("made", "Width", o.Width, "the channels per spin must be at least 1 for depth %d", o.Depth)
 	}
 	n, d := m.N, o.Depth
-	net := &MADE{trainable: trainable{m: m}, depth: d, width: o.Width, maxOut: 1}
+	opts := ArchOptions{Depth: d, Width: o.Width, Seed: o.Seed, Beta: o.Beta}
+	net := &MADE{trainable: trainable{m: m, opts: opts, beta: o.Beta}, depth: d, width: o.Width, maxOut: 1}
 	if d == 1 {
 		net.layers = []madeLayer{{in: 1, out: 1, exclusive: true}}
 	} else {
@@ -100,7 +98,7 @@ func NewMADE(m *Hamiltonian, o ArchOptions) (*MADE, error) {
 	for k := range net.layers {
 		ly := &net.layers[k]
 		if float64(ly.out)*float64(n)*float64(ly.in)*float64(n) > 2*maxMADEParams {
-			return nil, fmt.Errorf("made: depth %d, width %d at N=%d needs more than %d parameters; use a smaller width or depth", d, o.Width, n, maxMADEParams)
+			return nil, argErr("made", "Width", o.Width, "depth %d, width %d at N = %d needs more than %d parameters; use a smaller width or depth", d, o.Width, n, maxMADEParams)
 		}
 		ly.wOff = make([]int, ly.out*n)
 		for i := range n {
@@ -112,7 +110,7 @@ func NewMADE(m *Hamiltonian, o ArchOptions) (*MADE, error) {
 		ly.bOff = total
 		total += ly.out * n
 		if total > maxMADEParams {
-			return nil, fmt.Errorf("made: depth %d, width %d at N=%d needs more than %d parameters; use a smaller width or depth", d, o.Width, n, maxMADEParams)
+			return nil, argErr("made", "Width", o.Width, "depth %d, width %d at N = %d needs more than %d parameters; use a smaller width or depth", d, o.Width, n, maxMADEParams)
 		}
 	}
 	net.slope0 = total
@@ -162,11 +160,18 @@ func (net *MADE) BiasIndex(k, i, c int) int {
 // output of dense layer k (k = 0..Depth-2).
 func (net *MADE) SlopeIndex(k int) int { return net.slope0 + k }
 
+// Clone returns a copy of the net with its own parameters.
+func (net *MADE) Clone() Net {
+	c := *net
+	c.trainable = net.clone()
+	return &c
+}
+
 // NewWorker returns per-goroutine scratch: for one sample, every layer's
 // pre-activations and every hidden activation, O(d w N) numbers.
 func (net *MADE) NewWorker() Worker {
 	n, d := net.m.N, net.depth
-	w := &madeWorker{net: net, et: newEnergyTracker(net.m), x: make([]float64, n),
+	w := &madeWorker{net: net, x: make([]float64, n),
 		pre: make([][]float64, d), act: make([][]float64, d-1),
 		dOut: make([]float64, n*net.maxOut), dIn: make([]float64, n*net.maxOut)}
 	for k := range net.layers {
@@ -175,12 +180,13 @@ func (net *MADE) NewWorker() Worker {
 			w.act[k] = make([]float64, n*net.layers[k].out)
 		}
 	}
+	w.baselineWorker = baselineWorker{c: w, et: newEnergyTracker(net.m)}
 	return w
 }
 
 type madeWorker struct {
+	baselineWorker
 	net *MADE
-	et  *energyTracker
 	// x is the last sample; pre[k] the pre-activations of dense layer k
 	// (pre[d-1] holds the logits z_i); act[k] = PReLU_k(pre[k]).
 	x   []float64
@@ -191,70 +197,44 @@ type madeWorker struct {
 	dOut, dIn []float64
 }
 
-// forward computes the network in degree order; with rng non-nil it draws
-// x and tracks its energy, otherwise it reads x. It keeps x and all
-// activations for Backward and, when q is non-nil, sets q_i. It returns
-// ln q(x).
-func (w *madeWorker) forward(rng *rand.Rand, x, q []float64) float64 {
+func (w *madeWorker) begin() {}
+
+// logit computes the units of degree i of every layer (they need x_<i and
+// the units of degree ≤ i below) and returns z_i.
+func (w *madeWorker) logit(i int) float64 {
 	net := w.net
 	p := net.p
 	last := len(net.layers) - 1
-	if rng != nil {
-		w.et.reset()
-	}
-	logq := 0.0
-	for i := range x {
-		for k := range net.layers {
-			ly := &net.layers[k]
-			in := w.x
-			if k > 0 {
-				in = w.act[k-1]
-			}
-			L := ly.rowLen(i)
-			in = in[:L]
-			pre := w.pre[k]
-			for c := range ly.out {
-				u := i*ly.out + c
-				o := ly.wOff[u]
-				pre[u] = p[ly.bOff+u] + h2arnn.Dot(p[o:o+L], in)
-			}
-			if k < last {
-				a := p[net.slope0+k]
-				act := w.act[k]
-				for u := i * ly.out; u < (i+1)*ly.out; u++ {
-					if h := pre[u]; h > 0 {
-						act[u] = h
-					} else {
-						act[u] = a * h
-					}
+	for k := range net.layers {
+		ly := &net.layers[k]
+		in := w.x
+		if k > 0 {
+			in = w.act[k-1]
+		}
+		L := ly.rowLen(i)
+		in = in[:L]
+		pre := w.pre[k]
+		for c := range ly.out {
+			u := i*ly.out + c
+			o := ly.wOff[u]
+			pre[u] = p[ly.bOff+u] + h2arnn.Dot(p[o:o+L], in)
+		}
+		if k < last {
+			a := p[net.slope0+k]
+			act := w.act[k]
+			for u := i * ly.out; u < (i+1)*ly.out; u++ {
+				if h := pre[u]; h > 0 {
+					act[u] = h
+				} else {
+					act[u] = a * h
 				}
 			}
 		}
-		z := w.pre[last][i]
-		if q != nil {
-			q[i] = sigmoid(z)
-		}
-		if rng != nil {
-			xi, lp := drawSpin(rng, z)
-			x[i] = xi
-			logq += lp
-			w.et.push(i, xi)
-		} else {
-			logq += logProbOf(x[i], z)
-		}
-		w.x[i] = x[i]
 	}
-	return logq
+	return w.pre[last][i]
 }
 
-func (w *madeWorker) Sample(rng *rand.Rand, x []float64) (logq, energy float64) {
-	logq = w.forward(rng, x, nil)
-	return logq, w.et.energy()
-}
-
-func (w *madeWorker) LogProb(x []float64) float64 { return w.forward(nil, x, nil) }
-
-func (w *madeWorker) Conditionals(x []float64, q []float64) { w.forward(nil, x, q) }
+func (w *madeWorker) fix(i int, xi, z float64) { w.x[i] = xi }
 
 // Backward back-propagates ln q(x) of the last sample layer by layer from
 // the logits down, adding c·∂ln q/∂θ into each accumulator. The error

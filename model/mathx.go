@@ -2,20 +2,6 @@ package model
 
 import "math"
 
-// logSigmoid is ln σ(z) = min(z,0) - log1p(e^{-|z|}), accurate in both tails.
-func logSigmoid(z float64) float64 {
-	return math.Min(z, 0) - math.Log1p(math.Exp(-math.Abs(z)))
-}
-
-// sigmoid is σ(z) = 1/(1+e^{-z}) evaluated from e^{-|z|}.
-func sigmoid(z float64) float64 {
-	e := math.Exp(-math.Abs(z))
-	if z >= 0 {
-		return 1 / (1 + e)
-	}
-	return e / (1 + e)
-}
-
 // logAddExp returns ln(e^a + e^b) without overflow.
 func logAddExp(a, b float64) float64 {
 	if a < b {

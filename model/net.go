@@ -3,6 +3,8 @@ package model
 import (
 	"math"
 	"math/rand/v2"
+
+	"github.com/h2arnn/h2arnn/internal/fmath"
 )
 
 // Net is one autoregressive network q(x) = Π_i q(x_i | x_<i) over N spins.
@@ -22,8 +24,12 @@ type Net interface {
 	Model() *Hamiltonian
 	// SetBeta tells the net the inverse temperature. Nets whose parameters
 	// are fixed analytically (h2arnn, cw_n) recompute them; trainable nets
-	// ignore it (β enters their training only through the loss).
+	// only record it (β enters their training only through the loss; the
+	// trainer sets the β it trains at, and Save stores it).
 	SetBeta(beta float64)
+	// Beta returns the β of the last SetBeta (before any, the one the net
+	// was built with, ArchOptions.Beta).
+	Beta() float64
 	// Params is the flat slice of trainable parameters (nil for nets with
 	// none). Optimisers update it in place; its layout matches the gradient
 	// slices given to Worker.Backward.
@@ -33,6 +39,12 @@ type Net interface {
 	ParamCount() int
 	// NewWorker returns fresh scratch space for one goroutine.
 	NewWorker() Worker
+	// Clone returns a deep copy: the same architecture on the same model
+	// with its own parameters (and β), so that one can keep sampling from
+	// a snapshot while the other is trained. Refresh a snapshot without
+	// allocating by copying: copy(snap.Params(), net.Params()) (and
+	// snap.SetBeta(net.Beta()) for the analytic nets).
+	Clone() Net
 }
 
 // Worker evaluates a Net on one sample at a time. It keeps the activations
@@ -118,7 +130,7 @@ func splitmix64(z uint64) uint64 {
 // drawSpin returns +1 with probability σ(z) and -1 otherwise, together with
 // ln of the probability of the drawn value, computed without cancellation.
 func drawSpin(rng *rand.Rand, z float64) (x, logp float64) {
-	e, sp, _ := sigmoids(z)
+	e, sp, _ := fmath.Sigmoids(z)
 	return drawFrom(rng, z, e, sp)
 }
 
@@ -130,26 +142,10 @@ func drawFrom(rng *rand.Rand, z, e, sp float64) (x, logp float64) {
 	return -1, math.Min(-z, 0) - math.Log1p(e)
 }
 
-// sigmoids returns e = e^{-|z|}, σ(z) and σ(-z) from one exponential, with
-// the bits of sigmoid(z) and sigmoid(-z); ln σ(±z) = min(±z, 0) - log1p(e)
-// is logSigmoid's.
-func sigmoids(z float64) (e, sp, sm float64) {
-	e = math.Exp(-math.Abs(z))
-	a, b := 1/(1+e), e/(1+e)
-	sp, sm = b, a
-	if z >= 0 {
-		sp = a
-	}
-	if -z < 0 {
-		sm = b
-	}
-	return e, sp, sm
-}
-
 // logProbOf returns ln Q(x_i | x_<i) for the spin value x given logit z.
 func logProbOf(x, z float64) float64 {
 	if x > 0 {
-		return logSigmoid(z)
+		return fmath.LogSigmoid(z)
 	}
-	return logSigmoid(-z)
+	return fmath.LogSigmoid(-z)
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/h2arnn/h2arnn/internal/fmath"
 	"github.com/h2arnn/h2arnn/internal/npy"
 )
 
@@ -426,7 +427,7 @@ func (z *npzReader) assemble(e *sparseEntries, dim, N int) (*Hamiltonian, error)
 			return nil, z.fail(e.jName, "entry %d: column index %d is outside 0..%d", k, j, dim-1)
 		}
 		v := e.v[k]
-		if !finite(v) {
+		if !fmath.Finite(v) {
 			return nil, z.fail("data.npy", "entry %d (%d, %d): value %v is not a finite number", k, i, j, v)
 		}
 		if i == j {

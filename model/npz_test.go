@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/h2arnn/h2arnn/internal/fmath"
 )
 
 // The fixtures in testdata/npz were written by numpy 1.24 (scipy was not
@@ -567,7 +569,7 @@ func checkFuzzedNPZ(t *testing.T, data []byte, n int) {
 			t.Fatalf("h[%d]=%v J[%d][%d]=%v", i, m.H[i], i, i, m.Coupling(i, i))
 		}
 		for j := 0; j < m.N; j++ {
-			if v := m.Coupling(i, j); !finite(v) || v != m.Coupling(j, i) {
+			if v := m.Coupling(i, j); !fmath.Finite(v) || v != m.Coupling(j, i) {
 				t.Fatalf("J[%d][%d]=%v J[%d][%d]=%v", i, j, v, j, i, m.Coupling(j, i))
 			}
 		}

@@ -1,9 +1,6 @@
 package model
 
 import (
-	"fmt"
-	"math/rand/v2"
-
 	"github.com/h2arnn/h2arnn"
 )
 
@@ -28,11 +25,11 @@ func init() {
 
 // NewOneL builds 1l for model m with parameters drawn from o.Seed.
 func NewOneL(m *Hamiltonian, o ArchOptions) (*OneL, error) {
-	if m == nil || m.N < 1 {
-		return nil, fmt.Errorf("architecture 1l needs a model with at least one spin")
+	if err := checkNetModel("1l", m); err != nil {
+		return nil, err
 	}
 	n := m.N
-	l := &OneL{trainable{m: m, p: make([]float64, n*(n+1)/2)}}
+	l := &OneL{newTrainable(m, n*(n+1)/2, ArchOptions{Seed: o.Seed, Beta: o.Beta})}
 	wb, bb := maskedInitBounds(n, n, n*(n-1)/2)
 	rng := newInitRNG(o.Seed)
 	uniformFill(rng, l.p[:n], bb)
@@ -49,56 +46,32 @@ func (l *OneL) row(p []float64, i int) []float64 {
 // Arch returns "1l".
 func (l *OneL) Arch() string { return "1l" }
 
+// Clone returns a copy of the net with its own parameters.
+func (l *OneL) Clone() Net { return &OneL{l.clone()} }
+
 // NewWorker returns per-goroutine scratch.
 func (l *OneL) NewWorker() Worker {
 	n := l.m.N
-	return &oneLWorker{l: l, et: newEnergyTracker(l.m), x: make([]float64, n), dz: make([]float64, n)}
+	w := &oneLWorker{l: l, x: make([]float64, n), dz: make([]float64, n)}
+	w.baselineWorker = baselineWorker{c: w, et: newEnergyTracker(l.m)}
+	return w
 }
 
 type oneLWorker struct {
-	l  *OneL
-	et *energyTracker
+	baselineWorker
+	l *OneL
 	// x is the last sample and dz[i] = ∂ ln q(x)/∂ logit_i.
 	x, dz []float64
 }
 
-// forward runs the conditionals in order; with rng non-nil it draws x and
-// tracks its energy, otherwise it reads x. It keeps x and ∂ln q/∂z_i for
-// Backward and, when q is non-nil, sets the probabilities q_i. It returns
-// ln q(x).
-func (w *oneLWorker) forward(rng *rand.Rand, x, q []float64) float64 {
-	l := w.l
-	if rng != nil {
-		w.et.reset()
-	}
-	logq := 0.0
-	for i := range x {
-		z := l.p[i] + h2arnn.Dot(l.row(l.p, i), w.x[:i])
-		if q != nil {
-			q[i] = sigmoid(z)
-		}
-		if rng != nil {
-			xi, lp := drawSpin(rng, z)
-			x[i] = xi
-			logq += lp
-			w.et.push(i, xi)
-		} else {
-			logq += logProbOf(x[i], z)
-		}
-		w.x[i] = x[i]
-		w.dz[i] = dLogProb(x[i], z)
-	}
-	return logq
+func (w *oneLWorker) begin() {}
+func (w *oneLWorker) logit(i int) float64 {
+	return w.l.p[i] + h2arnn.Dot(w.l.row(w.l.p, i), w.x[:i])
 }
-
-func (w *oneLWorker) Sample(rng *rand.Rand, x []float64) (logq, energy float64) {
-	logq = w.forward(rng, x, nil)
-	return logq, w.et.energy()
+func (w *oneLWorker) fix(i int, xi, z float64) {
+	w.x[i] = xi
+	w.dz[i] = dLogProb(xi, z)
 }
-
-func (w *oneLWorker) LogProb(x []float64) float64 { return w.forward(nil, x, nil) }
-
-func (w *oneLWorker) Conditionals(x []float64, q []float64) { w.forward(nil, x, q) }
 
 // Backward adds c·∇ln q: ∂/∂b_i = d_i and ∂/∂W_is = d_i x_s, with
 // d_i = ∂ln q/∂z_i.

@@ -1,10 +1,5 @@
 package model
 
-import (
-	"fmt"
-	"math/rand/v2"
-)
-
 // OneP is the 1p architecture (SPEC §3): one weight per conditional acting
 // on the magnetisation of the past,
 //
@@ -22,10 +17,10 @@ func init() {
 
 // NewOneP builds 1p for model m with weights drawn from o.Seed.
 func NewOneP(m *Hamiltonian, o ArchOptions) (*OneP, error) {
-	if m == nil || m.N < 1 {
-		return nil, fmt.Errorf("architecture 1p needs a model with at least one spin")
+	if err := checkNetModel("1p", m); err != nil {
+		return nil, err
 	}
-	p := &OneP{trainable{m: m, p: make([]float64, m.N)}}
+	p := &OneP{newTrainable(m, m.N, ArchOptions{Seed: o.Seed, Beta: o.Beta})}
 	normalFill(newInitRNG(o.Seed), p.p, 1/float64(m.N))
 	return p, nil
 }
@@ -33,58 +28,33 @@ func NewOneP(m *Hamiltonian, o ArchOptions) (*OneP, error) {
 // Arch returns "1p".
 func (p *OneP) Arch() string { return "1p" }
 
+// Clone returns a copy of the net with its own parameters.
+func (p *OneP) Clone() Net { return &OneP{p.clone()} }
+
 // NewWorker returns per-goroutine scratch.
 func (p *OneP) NewWorker() Worker {
 	n := p.m.N
-	return &onePWorker{p: p, et: newEnergyTracker(p.m), mp: make([]float64, n), dz: make([]float64, n)}
+	w := &onePWorker{p: p, mp: make([]float64, n), dz: make([]float64, n)}
+	w.baselineWorker = baselineWorker{c: w, et: newEnergyTracker(p.m)}
+	return w
 }
 
 type onePWorker struct {
-	p  *OneP
-	et *energyTracker
-	// mp[i] = M_<i and dz[i] = ∂ ln q(x)/∂ logit_i of the last sample.
+	baselineWorker
+	p *OneP
+	// M = M_<i during a pass; mp[i] = M_<i and dz[i] = ∂ ln q(x)/∂ logit_i
+	// of the last sample.
+	M      float64
 	mp, dz []float64
 }
 
-// forward runs the conditionals in order; with rng non-nil it draws x and
-// tracks its energy, otherwise it reads x. It records M_<i and ∂ln q/∂z_i for Backward and,
-// when q is non-nil, the probabilities q_i. It returns ln q(x).
-func (w *onePWorker) forward(rng *rand.Rand, x, q []float64) float64 {
-	wt := w.p.p
-	M, logq := 0.0, 0.0
-	if rng != nil {
-		w.et.reset()
-	}
-	for i := range x {
-		z := wt[i] * M
-		if q != nil {
-			q[i] = sigmoid(z)
-		}
-		if rng != nil {
-			xi, lp := drawSpin(rng, z)
-			x[i] = xi
-			logq += lp
-		} else {
-			logq += logProbOf(x[i], z)
-		}
-		w.mp[i] = M
-		w.dz[i] = dLogProb(x[i], z)
-		if rng != nil {
-			w.et.push(i, x[i])
-		}
-		M += x[i]
-	}
-	return logq
+func (w *onePWorker) begin()              { w.M = 0 }
+func (w *onePWorker) logit(i int) float64 { return w.p.p[i] * w.M }
+func (w *onePWorker) fix(i int, xi, z float64) {
+	w.mp[i] = w.M
+	w.dz[i] = dLogProb(xi, z)
+	w.M += xi
 }
-
-func (w *onePWorker) Sample(rng *rand.Rand, x []float64) (logq, energy float64) {
-	logq = w.forward(rng, x, nil)
-	return logq, w.et.energy()
-}
-
-func (w *onePWorker) LogProb(x []float64) float64 { return w.forward(nil, x, nil) }
-
-func (w *onePWorker) Conditionals(x []float64, q []float64) { w.forward(nil, x, q) }
 
 // Backward adds c·∂ln q/∂w_i = c·(∂ln q/∂z_i)·M_<i for both accumulators.
 func (w *onePWorker) Backward(cA float64, gA []float64, cC float64, gC []float64) {

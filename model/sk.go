@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/h2arnn/h2arnn"
+	"github.com/h2arnn/h2arnn/internal/fmath"
 )
 
 // SK is the sk_rs / sk_krsb architecture of SPEC §3: for conditional i,
@@ -47,6 +49,8 @@ type SK struct {
 	k     int
 	train bool
 	p     []float64
+	opts  ArchOptions
+	beta  float64
 	// condOff[i] is the offset of conditional i's block in p; condOff[N] is
 	// where the first layer starts (= len(p) when it is fixed).
 	condOff []int
@@ -76,19 +80,20 @@ func init() {
 // for model m, with a trainable first layer when o.TrainFirstLayer, and
 // parameters initialised from o.Seed (see SK).
 func NewSK(m *Hamiltonian, o ArchOptions) (*SK, error) {
-	if m == nil || m.N < 1 {
-		return nil, fmt.Errorf("architecture sk_krsb needs a model with at least one spin")
+	if err := checkNetModel("sk_krsb", m); err != nil {
+		return nil, err
 	}
 	if o.K < 0 {
-		return nil, fmt.Errorf("sk_krsb: -k %d: the number of RSB steps must be 0 (sk_rs) or more", o.K)
+		return nil, argErr("sk_krsb", "K", o.K, "the number of RSB steps must be 0 (sk_rs) or more")
 	}
 	n, k := m.N, o.K
 	// Parameters plus one worker's activations are ≈ (2k+3)N² + 2(k+1)N²
 	// floats; refuse sizes that cannot be allocated rather than panic.
 	if need := (4*float64(k) + 5) * float64(n) * float64(n); need > skMaxFloats {
-		return nil, fmt.Errorf("sk_krsb: N=%d with k=%d needs about %.3g GB per worker; use a smaller -n or -k", n, k, need*8/1e9)
+		return nil, argErr("sk_krsb", "N", n, "with K = %d the net needs about %.3g GB per worker; use a smaller N or K", k, need*8/1e9)
 	}
-	s := &SK{m: m, k: k, train: o.TrainFirstLayer, condOff: make([]int, n+1)}
+	s := &SK{m: m, k: k, train: o.TrainFirstLayer, condOff: make([]int, n+1), beta: o.Beta,
+		opts: ArchOptions{K: k, TrainFirstLayer: o.TrainFirstLayer, FirstLayerStd: o.FirstLayerStd, Seed: o.Seed, Beta: o.Beta}}
 	off := 0
 	for i := range n {
 		s.condOff[i] = off
@@ -100,7 +105,7 @@ func NewSK(m *Hamiltonian, o ArchOptions) (*SK, error) {
 	}
 	s.p = make([]float64, off)
 	if !(o.FirstLayerStd >= 0) || math.IsInf(o.FirstLayerStd, 0) {
-		return nil, fmt.Errorf("sk_krsb: initial first-layer scale %v must be finite and ≥ 0", o.FirstLayerStd)
+		return nil, argErr("sk_krsb", "FirstLayerStd", o.FirstLayerStd, "the initial first-layer scale must be finite and ≥ 0")
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, skInitStream))
 	std := 1 / float64(n)
@@ -138,9 +143,22 @@ func (s *SK) Size() int { return s.m.N }
 // Model returns the Hamiltonian.
 func (s *SK) Model() *Hamiltonian { return s.m }
 
-// SetBeta does nothing: β enters sk_krsb only through the training loss
-// (the 2β of the exact form is learned by w⁰_i).
-func (s *SK) SetBeta(float64) {}
+// SetBeta records β (Beta returns it, Save stores it) and changes nothing
+// else: β enters sk_krsb only through the training loss (the 2β of the
+// exact form is learned by w⁰_i).
+func (s *SK) SetBeta(beta float64) { s.beta = beta }
+
+// Beta returns the β of the last SetBeta, or ArchOptions.Beta before any.
+func (s *SK) Beta() float64 { return s.beta }
+
+func (s *SK) options() ArchOptions { return s.opts }
+
+// Clone returns a copy of the net with its own parameters.
+func (s *SK) Clone() Net {
+	c := *s
+	c.p = slices.Clone(s.p)
+	return &c
+}
 
 // Params returns the flat trainable parameters in the layout documented on SK.
 func (s *SK) Params() []float64 { return s.p }
@@ -373,7 +391,7 @@ func (w *skWorker) logit(l *skLane, i int, f, a []float64) float64 {
 func (w *skWorker) setSpin(l *skLane, i int, z float64, rng *rand.Rand, x, q []float64) {
 	// one exponential for the draw, ln Q and δ (the bits of drawSpin,
 	// logProbOf and sigmoid)
-	e, sp, sm := sigmoids(z)
+	e, sp, sm := fmath.Sigmoids(z)
 	if q != nil {
 		q[i] = sp
 	}

@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
-	"runtime"
+
+	"github.com/h2arnn/h2arnn/internal/par"
 )
 
 // Stats are the per-spin figures of one batch at inverse temperature β
@@ -18,53 +19,104 @@ import (
 //	MAbs = mean_b |Σ_i x_{b,i}| / N  absolute magnetisation per spin
 //
 // At β = 0, F and FStd are ±Inf or NaN (division by zero), as the
-// definition gives.
+// definition gives. The JSON names are those of every file and result line
+// the command writes.
 type Stats struct {
-	F, FStd, E, EMin, S, MAbs float64
+	F    float64 `json:"f"`
+	FStd float64 `json:"f_std"`
+	E    float64 `json:"e"`
+	EMin float64 `json:"e_min"`
+	S    float64 `json:"s"`
+	MAbs float64 `json:"m_abs"`
 }
 
-// BatchStats returns the Stats of bt at β. Means are compensated sums and
-// the std is computed in two passes (about the mean), so that a nearly
-// zero-variance batch (an exact network) reports a std at rounding level
-// rather than the cancellation error of E[L²] - E[L]². An empty batch gives
-// NaN in every field.
+// BatchStats returns the Stats of bt at β (a StatsAccumulator given the
+// whole batch). An empty batch gives NaN in every field.
 func BatchStats(bt *Batch, beta float64) Stats {
 	if bt == nil || bt.B <= 0 || bt.N <= 0 {
-		nan := math.NaN()
-		return Stats{nan, nan, nan, nan, nan, nan}
+		return NewStatsAccumulator(beta, 1).Stats()
 	}
-	nb, n := bt.B, bt.N
-	var lAcc, eAcc, qAcc neumaier
-	emin := math.Inf(1)
-	mSum := 0 // integer: exact
-	for b := range nb {
-		lAcc.add(bt.LogQ[b] + beta*bt.Energy[b])
-		eAcc.add(bt.Energy[b])
-		qAcc.add(bt.LogQ[b])
-		emin = math.Min(emin, bt.Energy[b])
+	a := NewStatsAccumulator(beta, bt.N)
+	a.Add(bt.X, bt.LogQ, bt.Energy)
+	return a.Stats()
+}
+
+// StatsAccumulator forms the Stats of samples given in parts — a batch
+// drawn chunk by chunk — without keeping them: the Stats of the parts
+// added so far are those of one batch holding them all, in the order
+// added. Means are compensated sums; the std is taken about the first
+// sample's L (a shift that keeps the one-pass sums free of cancellation:
+// an exact net, whose L_b all equal -ln Z, reports a std at rounding level,
+// not the rounding error of E[L²] - E[L]²). Magnetisations are summed as
+// integers, exactly.
+type StatsAccumulator struct {
+	beta     float64
+	n        int
+	count    int
+	shift    float64 // L of the first sample
+	l, d, d2 neumaier
+	e, q     neumaier
+	emin     float64
+	mSum     int64
+}
+
+// NewStatsAccumulator starts the statistics at β of samples of n spins.
+func NewStatsAccumulator(beta float64, n int) *StatsAccumulator {
+	return &StatsAccumulator{beta: beta, n: n, emin: math.Inf(1)}
+}
+
+// Add adds m = len(logq) samples: x holds their m·N spins (±1, row-major),
+// logq and energy their ln q and total energies H. It panics if the
+// lengths do not match.
+func (a *StatsAccumulator) Add(x []int8, logq, energy []float64) {
+	m := len(logq)
+	if len(energy) != m || len(x) != m*a.n {
+		panic(fmt.Sprintf("model: StatsAccumulator.Add: %d spins and %d energies for %d samples of N = %d", len(x), len(energy), m, a.n))
+	}
+	for b := range m {
+		l := logq[b] + a.beta*energy[b]
+		if a.count == 0 && b == 0 {
+			a.shift = l
+		}
+		a.l.add(l)
+		d := l - a.shift
+		a.d.add(d)
+		a.d2.add(d * d)
+		a.e.add(energy[b])
+		a.q.add(logq[b])
+		a.emin = math.Min(a.emin, energy[b])
 		M := 0
-		for _, v := range bt.X[b*n : (b+1)*n] {
+		for _, v := range x[b*a.n : (b+1)*a.n] {
 			M += int(v)
 		}
 		if M < 0 {
 			M = -M
 		}
-		mSum += M
+		a.mSum += int64(M)
 	}
-	bf, nf := float64(nb), float64(n)
-	mean := lAcc.value() / bf
-	var vAcc neumaier
-	for b := range nb {
-		d := bt.LogQ[b] + beta*bt.Energy[b] - mean
-		vAcc.add(d * d)
+	a.count += m
+}
+
+// Count returns the number of samples added.
+func (a *StatsAccumulator) Count() int { return a.count }
+
+// Stats returns the statistics of the samples added so far (NaN in every
+// field before any).
+func (a *StatsAccumulator) Stats() Stats {
+	if a.count == 0 {
+		nan := math.NaN()
+		return Stats{nan, nan, nan, nan, nan, nan}
 	}
+	bf, nf, beta := float64(a.count), float64(a.n), a.beta
+	md := a.d.value() / bf
+	v := math.Max(a.d2.value()/bf-md*md, 0)
 	return Stats{
-		F:    mean / (beta * nf),
-		FStd: math.Sqrt(vAcc.value()/bf) / (beta * nf),
-		E:    eAcc.value() / bf / nf,
-		EMin: emin / nf,
-		S:    -qAcc.value() / bf / nf,
-		MAbs: float64(mSum) / bf / nf,
+		F:    a.l.value() / bf / (beta * nf),
+		FStd: math.Sqrt(v) / (beta * nf),
+		E:    a.e.value() / bf / nf,
+		EMin: a.emin / nf,
+		S:    -a.q.value() / bf / nf,
+		MAbs: float64(a.mSum) / bf / nf,
 	}
 }
 
@@ -130,13 +182,13 @@ func OverlapCounts(bt *Batch, workers int) []int64 {
 	}
 	n, nb := bt.N, bt.B
 	packed, nw := packSpins(bt)
-	counts := make([][]int64, overlapWorkers(nb, workers))
-	parallelFor(rowBlocks(nb), len(counts), func(w, blk int) {
-		if counts[w] == nil {
-			counts[w] = make([]int64, n+1)
+	counts := make([][]int64, par.Workers(workers))
+	par.For(workers, rowBlocks(nb), func(slot, blk int) {
+		if counts[slot] == nil {
+			counts[slot] = make([]int64, n+1)
 		}
 		for a := blk * overlapRowBlock; a < min((blk+1)*overlapRowBlock, nb-1); a++ {
-			overlapRow(counts[w], packed, nw, a, nb)
+			overlapRow(counts[slot], packed, nw, a, nb)
 		}
 	})
 	total := make([]int64, n+1)
@@ -263,15 +315,6 @@ func packSpins(bt *Batch) (packed []uint64, nw int) {
 // samples a of the pairs (a, b > a) of nb samples: rows 0..nb-2.
 func rowBlocks(nb int) int { return (nb - 1 + overlapRowBlock - 1) / overlapRowBlock }
 
-// overlapWorkers is the number of goroutines worth starting for the pairs
-// of nb samples when workers are asked for (≤ 0: GOMAXPROCS).
-func overlapWorkers(nb, workers int) int {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	return max(1, min(workers, rowBlocks(nb)))
-}
-
 // WeightedOverlaps is Overlaps with every pair (a, b) counted with weight
 // weights[a]·weights[b] (one finite weight ≥ 0 per sample) instead of 1:
 // with importance weights w_b ∝ P(x_b)/q(x_b) of samples drawn from q it
@@ -297,8 +340,8 @@ func WeightedOverlaps(bt *Batch, weights []float64, bins, workers int) []float64
 	}
 	packed, nw := packSpins(bt)
 	hist := make([][]float64, rowBlocks(nb))
-	rows := make([][]float64, overlapWorkers(nb, workers)) // per-goroutine Σ_b w_b by distance
-	parallelFor(rowBlocks(nb), len(rows), func(w, blk int) {
+	rows := make([][]float64, par.Workers(workers)) // per-goroutine Σ_b w_b by distance
+	par.For(workers, rowBlocks(nb), func(w, blk int) {
 		if rows[w] == nil {
 			rows[w] = make([]float64, n+1)
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/h2arnn/h2arnn/model"
 	"github.com/h2arnn/h2arnn/output"
 )
 
@@ -25,7 +26,7 @@ func Example() {
 		return
 	}
 	for _, beta := range []float64{0.5, 1} {
-		row := output.StatsRow{Beta: beta, F: -1.5 / beta, Steps: 1000}
+		row := output.StatsRow{Beta: beta, Stats: model.Stats{F: -1.5 / beta}, Steps: 1000}
 		row.SetExact(-1.5/beta - 1e-6)
 		if err := stats.Write(row); err != nil { // on disk when Write returns
 			fmt.Println(err)

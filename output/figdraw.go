@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/h2arnn/h2arnn/internal/fmath"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -103,7 +104,7 @@ func (f *Figure) panel(pn FigPanel) (*plot.Plot, error) {
 		var upper plotter.XYs
 		for _, pt := range s.Points {
 			x, y := tx(pt.X), ty(pt.Y)
-			if !finite(x) || !finite(y) {
+			if !fmath.Finite(x) || !fmath.Finite(y) {
 				continue // 0 on a log axis
 			}
 			line = append(line, plotter.XY{X: x, Y: y})
@@ -111,7 +112,7 @@ func (f *Figure) panel(pn FigPanel) (*plot.Plot, error) {
 			if !slices.Contains(xs, pt.X) {
 				xs = append(xs, pt.X)
 			}
-			if lo, hi := ty(pt.Lo), ty(pt.Hi); finite(lo) && finite(hi) {
+			if lo, hi := ty(pt.Lo), ty(pt.Hi); fmath.Finite(lo) && fmath.Finite(hi) {
 				band = append(band, plotter.XY{X: x, Y: lo})
 				upper = append(upper, plotter.XY{X: x, Y: hi})
 				ylo, yhi = math.Min(ylo, lo), math.Max(yhi, hi)

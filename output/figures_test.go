@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/h2arnn/h2arnn/internal/grid"
+	"github.com/h2arnn/h2arnn/model"
 )
 
 // skRuns builds a Figure-5-like set of runs: nets "ref" and "net" on
@@ -22,7 +23,7 @@ func skRuns() []GridRun {
 		r := GridRun{RunInfo: RunInfo{Figure: "fig5", ID: label, Model: "sk", N: n, Instance: inst, Label: label, Arch: label, TrainSeed: inst, Params: params},
 			Run: Run{Overlaps: map[float64][]float64{}}}
 		for _, b := range []float64{1, 2} {
-			r.Run.Stats = append(r.Run.Stats, StatsRow{Beta: b, F: f(b), FStd: 0.1, Steps: 7, Seconds: 1.5})
+			r.Run.Stats = append(r.Run.Stats, StatsRow{Beta: b, Stats: model.Stats{F: f(b), FStd: 0.1}, Steps: 7, Seconds: 1.5})
 		}
 		i := float64(inst)
 		r.Run.Overlaps[2] = []float64{i / 10, 2 * i / 10, 3 * i / 10, 4 * i / 10}
@@ -141,7 +142,7 @@ func TestPaperFigureScaling(t *testing.T) {
 	}{{10, 1e-3, 3e-3}, {20, 2e-3, -4e-3}} {
 		r := GridRun{RunInfo: RunInfo{Figure: "fig4", Model: "cw", N: c.n, Label: "1p", Params: c.n}}
 		for k, e := range []float64{c.e1, c.e2} {
-			s := StatsRow{Beta: float64(k + 1), F: -1 + e}
+			s := StatsRow{Beta: float64(k + 1), Stats: model.Stats{F: -1 + e}}
 			s.SetExact(-1)
 			r.Run.Stats = append(r.Run.Stats, s)
 		}

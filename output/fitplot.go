@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"math"
 
+	"github.com/h2arnn/h2arnn/internal/fmath"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -37,7 +38,7 @@ func PlotFitCurves(runs []FitCurve, pathNoExt string) error {
 	for k, r := range runs {
 		var rs plotter.XYs
 		for _, row := range r.Rows {
-			if finite(row.PearsonAbs) {
+			if fmath.Finite(row.PearsonAbs) {
 				rs = append(rs, plotter.XY{X: float64(row.Epoch), Y: row.PearsonAbs})
 			}
 		}
@@ -49,10 +50,10 @@ func PlotFitCurves(runs []FitCurve, pathNoExt string) error {
 		}
 		var train, val plotter.XYs
 		for _, row := range r.Rows {
-			if finite(row.TrainNLL) {
+			if fmath.Finite(row.TrainNLL) {
 				train = append(train, plotter.XY{X: float64(row.Epoch), Y: row.TrainNLL})
 			}
-			if finite(row.ValNLL) {
+			if fmath.Finite(row.ValNLL) {
 				val = append(val, plotter.XY{X: float64(row.Epoch), Y: row.ValNLL})
 				yMax = math.Max(yMax, row.ValNLL)
 			}
@@ -84,7 +85,7 @@ func PlotFitCurves(runs []FitCurve, pathNoExt string) error {
 	if drawn == 0 {
 		return errors.New("no epoch with a finite negative log-likelihood to draw")
 	}
-	if finite(yMax) && finite(yMin) && yMax > yMin {
+	if fmath.Finite(yMax) && fmath.Finite(yMin) && yMax > yMin {
 		p.Y.Min, p.Y.Max = yMin-0.05*(yMax-yMin), yMax+0.05*(yMax-yMin)
 	}
 	if withR == 0 {
@@ -135,7 +136,7 @@ func PlotCouplings(panels []CouplingPanel, pathNoExt string) error {
 		s.Radius = vg.Points(1.4)
 		p.Add(s)
 		p.Legend.Add(fmt.Sprintf("pairs i < j (%d)", len(pts)), s)
-		if finite(pn.Slope) && finite(pn.Intercept) {
+		if fmath.Finite(pn.Slope) && fmath.Finite(pn.Intercept) {
 			l, err := plotter.NewLine(plotter.XYs{{X: 0, Y: pn.Intercept}, {X: xmax, Y: pn.Intercept + pn.Slope*xmax}})
 			if err != nil {
 				return err

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/h2arnn/h2arnn/model"
 )
 
 func TestWriteNPYInt8(t *testing.T) {
@@ -142,32 +144,30 @@ func sameRow(a, b StatsRow) bool {
 			return false
 		}
 	}
-	if a.Steps != b.Steps || a.HasExact != b.HasExact || a.HasEstimate != b.HasEstimate {
+	if a.Steps != b.Steps || (a.Exact == nil) != (b.Exact == nil) || (a.Estimates == nil) != (b.Estimates == nil) {
 		return false
 	}
-	if a.HasEstimate {
-		ea, eb := a.Est.Values(), b.Est.Values()
+	if a.Estimates != nil {
+		ea, eb := a.Estimates.Values(), b.Estimates.Values()
 		for k := range ea {
 			if !sameFloat(ea[k], eb[k]) {
 				return false
 			}
 		}
 	}
-	return !a.HasExact || (sameFloat(a.FExact, b.FExact) && sameFloat(a.RelErr, b.RelErr))
+	return a.Exact == nil || (sameFloat(a.FExact, b.FExact) && sameFloat(a.RelErr, b.RelErr))
 }
 
 func testRows() []StatsRow {
 	rows := []StatsRow{
-		{Beta: 0.1, F: -6.931471805599453, FStd: 1e-17, E: -0.05, EMin: -0.4, S: 0.69, MAbs: 0.17, Steps: 5000, Seconds: 12.25},
-		{Beta: 1.3000000000000003, F: -1.0 / 3, FStd: math.SmallestNonzeroFloat64, E: math.MaxFloat64, EMin: -math.MaxFloat64, S: math.NaN(), MAbs: math.Inf(1), Steps: 17, Seconds: math.Inf(-1)},
-		{Beta: 2, F: -1.0000000000000002, FStd: 0, E: -0, EMin: -1, S: 2.2250738585072014e-308, MAbs: 1, Steps: 1000, Seconds: 0.001},
+		{Beta: 0.1, Stats: model.Stats{F: -6.931471805599453, FStd: 1e-17, E: -0.05, EMin: -0.4, S: 0.69, MAbs: 0.17}, Steps: 5000, Seconds: 12.25},
+		{Beta: 1.3000000000000003, Stats: model.Stats{F: -1.0 / 3, FStd: math.SmallestNonzeroFloat64, E: math.MaxFloat64, EMin: -math.MaxFloat64, S: math.NaN(), MAbs: math.Inf(1)}, Steps: 17, Seconds: math.Inf(-1)},
+		{Beta: 2, Stats: model.Stats{F: -1.0000000000000002, FStd: 0, E: -0, EMin: -1, S: 2.2250738585072014e-308, MAbs: 1}, Steps: 1000, Seconds: 0.001},
 	}
 	rows[0].SetExact(-6.931471805599454)
 	rows[2].SetExact(-1)
-	rows[0].Est = Estimates{FNIS: -6.9314718056, FNISErr: 1e-9, ESS: 0.97, ParetoK: 0.21, ENIS: -0.051, ENISErr: 2e-3, ENMCMC: -0.049, ENMCMCErr: 3e-3, Acceptance: 0.95, TauInt: 0.52}
-	rows[0].HasEstimate = true
-	rows[2].Est = Estimates{FNIS: -1.0000001, FNISErr: math.Inf(1), ESS: 5e-4, ParetoK: math.NaN(), ENIS: -1, ENISErr: 0, ENMCMC: -1, ENMCMCErr: 0, Acceptance: 0.01, TauInt: 40}
-	rows[2].HasEstimate = true
+	rows[0].Estimates = &Estimates{FNIS: -6.9314718056, FNISErr: 1e-9, ESS: 0.97, ParetoK: 0.21, ENIS: -0.051, ENISErr: 2e-3, ENMCMC: -0.049, ENMCMCErr: 3e-3, Acceptance: 0.95, TauInt: 0.52}
+	rows[2].Estimates = &Estimates{FNIS: -1.0000001, FNISErr: math.Inf(1), ESS: 5e-4, ParetoK: math.NaN(), ENIS: -1, ENISErr: 0, ENMCMC: -1, ENMCMCErr: 0, Acceptance: 0.01, TauInt: 40}
 	return rows
 }
 
@@ -210,8 +210,12 @@ func TestStatsRoundTrip(t *testing.T) {
 		}
 		for k := range rows {
 			want := rows[k]
-			want.HasExact = want.HasExact && layout.Exact
-			want.HasEstimate = want.HasEstimate && layout.Estimate
+			if !layout.Exact {
+				want.Exact = nil
+			}
+			if !layout.Estimate {
+				want.Estimates = nil
+			}
 			if !sameRow(got[k], want) {
 				t.Errorf("%+v row %d:\n got %+v\nwant %+v", layout, k, got[k], want)
 			}
@@ -238,20 +242,20 @@ func TestStatsRoundTrip(t *testing.T) {
 }
 
 func TestSetExact(t *testing.T) {
-	r := StatsRow{F: -1.1}
+	r := StatsRow{Stats: model.Stats{F: -1.1}}
 	r.SetExact(-1)
-	if !r.HasExact || r.FExact != -1 || math.Abs(r.RelErr+0.1) > 1e-15 {
+	if r.Exact == nil || r.FExact != -1 || math.Abs(r.RelErr+0.1) > 1e-15 {
 		t.Errorf("SetExact(-1) with F=-1.1: %+v, want rel_err -0.1 (below the bound)", r)
 	}
-	r = StatsRow{F: -0.9}
+	r = StatsRow{Stats: model.Stats{F: -0.9}}
 	if r.SetExact(-1); math.Abs(r.RelErr-0.1) > 1e-15 {
 		t.Errorf("SetExact(-1) with F=-0.9: rel_err %v, want +0.1 (above the bound)", r.RelErr)
 	}
-	r = StatsRow{F: 0.5}
+	r = StatsRow{Stats: model.Stats{F: 0.5}}
 	if r.SetExact(0); !math.IsInf(r.RelErr, 1) {
 		t.Errorf("f_exact=0: rel_err %v, want +Inf", r.RelErr)
 	}
-	r = StatsRow{F: 0}
+	r = StatsRow{Stats: model.Stats{F: 0}}
 	if r.SetExact(0); r.RelErr != 0 {
 		t.Errorf("f = f_exact = 0: rel_err %v, want 0", r.RelErr)
 	}
@@ -279,7 +283,7 @@ func TestReadStatsErrors(t *testing.T) {
 	path := filepath.Join(dir, "s.csv")
 	os.WriteFile(path, []byte("f,extra,beta\r\n-1.5,zz,0.5\r\n"), 0o644)
 	rows, _, err := ReadStats(path)
-	if err != nil || len(rows) != 1 || rows[0].Beta != 0.5 || rows[0].F != -1.5 || !math.IsNaN(rows[0].E) || rows[0].HasExact {
+	if err != nil || len(rows) != 1 || rows[0].Beta != 0.5 || rows[0].F != -1.5 || !math.IsNaN(rows[0].E) || rows[0].Exact != nil {
 		t.Errorf("pandas-style file: %+v %v", rows, err)
 	}
 }
@@ -319,7 +323,7 @@ func TestResumeStats(t *testing.T) {
 	if len(kept) != 2 || !sameRow(kept[0], rows[0]) || !sameRow(kept[1], rows[1]) {
 		t.Fatalf("kept %+v", kept)
 	}
-	extra := StatsRow{Beta: 1.35, F: -1.25, Steps: 3}
+	extra := StatsRow{Beta: 1.35, Stats: model.Stats{F: -1.25}, Steps: 3}
 	if err := w.Write(extra); err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +332,7 @@ func TestResumeStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 3 || !sameRow(got[1], rows[1]) || got[2].Beta != 1.35 || got[2].HasExact {
+	if len(got) != 3 || !sameRow(got[1], rows[1]) || got[2].Beta != 1.35 || got[2].Exact != nil {
 		t.Errorf("after resume: %+v", got)
 	}
 }
@@ -408,8 +412,12 @@ func TestSummaryAndLoadRun(t *testing.T) {
 	if !strings.HasPrefix(string(b), "{\n  \"arch\": \"sk_1rsb\",\n") || !strings.HasSuffix(string(b), "}\n") {
 		t.Errorf("summary:\n%s", b)
 	}
-	if err := WriteSummary(filepath.Join(dir, SummaryFile), map[string]float64{"f": math.NaN()}); err == nil {
-		t.Error("NaN in JSON accepted")
+	// An undefined figure is written as null (None in Python), not refused.
+	if err := WriteSummary(filepath.Join(dir, "nan.json"), map[string]float64{"f": math.NaN(), "g": math.Inf(-1), "h": 1.5}); err != nil {
+		t.Error(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "nan.json")); string(b) != "{\n  \"f\": null,\n  \"g\": null,\n  \"h\": 1.5\n}\n" {
+		t.Errorf("summary with NaN and -Inf:\n%s", b)
 	}
 	WriteOverlaps(dir, 1.3, []float64{1, 0, 0, 1})
 	WriteOverlaps(dir, 2, []float64{0, 1, 1, 0})

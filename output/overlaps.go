@@ -75,43 +75,46 @@ func WriteOverlaps(dir string, beta float64, hist []float64) error {
 	return WriteOverlapsCSV(filepath.Join(dir, OverlapsFile), hist)
 }
 
-// ReadOverlapsCSV reads a file written by WriteOverlapsCSV and returns the
-// densities. It checks the header and that the bins are the equal bins on
-// [-1, 1] in order (to a relative 1e-9, so that files rewritten with fewer
-// digits still read); errors name the file and line.
+// ReadOverlapsCSV reads a file written by WriteOverlapsCSV (CSV as
+// encoding/csv reads it, so a file re-saved with quotes reads too) and
+// returns the densities. It checks the header and that the bins are the
+// equal bins on [-1, 1] in order (to a relative 1e-9, so that files
+// rewritten with fewer digits still read); errors name the file and line.
 func ReadOverlapsCSV(path string) ([]float64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	if !sc.Scan() || strings.TrimSpace(sc.Text()) != "q_low,q_high,density" {
+	cr := newCSVReader(f)
+	rec, err := cr.Read()
+	if err != nil || len(rec) != 3 || strings.TrimSpace(rec[0]) != "q_low" || strings.TrimSpace(rec[1]) != "q_high" || strings.TrimSpace(rec[2]) != "density" {
 		return nil, fmt.Errorf("%s:1: header must be q_low,q_high,density", path)
 	}
-	type bin struct{ lo, hi, d float64 }
+	type bin struct {
+		lo, hi, d float64
+		line      int
+	}
 	var bins []bin
-	line := 1
-	for sc.Scan() {
-		line++
-		t := strings.TrimSpace(sc.Text())
-		if t == "" {
-			continue
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
 		}
-		fs := strings.Split(t, ",")
-		if len(fs) != 3 {
-			return nil, fmt.Errorf("%s:%d: want 3 fields q_low,q_high,density, found %d", path, line, len(fs))
+		if err != nil {
+			return nil, csvErr(path, err)
+		}
+		line, _ := cr.FieldPos(0)
+		if len(rec) != 3 {
+			return nil, fmt.Errorf("%s:%d: want 3 fields q_low,q_high,density, found %d", path, line, len(rec))
 		}
 		var v [3]float64
-		for k, s := range fs {
+		for k, s := range rec {
 			if v[k], err = strconv.ParseFloat(strings.TrimSpace(s), 64); err != nil {
 				return nil, fmt.Errorf("%s:%d: %q is not a number", path, line, s)
 			}
 		}
-		bins = append(bins, bin{v[0], v[1], v[2]})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		bins = append(bins, bin{v[0], v[1], v[2], line})
 	}
 	if len(bins) == 0 {
 		return nil, fmt.Errorf("%s: no bins", path)
@@ -120,7 +123,7 @@ func ReadOverlapsCSV(path string) ([]float64, error) {
 	for k, b := range bins {
 		lo, hi := binEdges(k, len(bins))
 		if math.Abs(b.lo-lo) > 1e-9 || math.Abs(b.hi-hi) > 1e-9 {
-			return nil, fmt.Errorf("%s:%d: bin [%v, %v] is not bin %d of %d equal bins on [-1, 1] ([%v, %v])", path, k+2, b.lo, b.hi, k, len(bins), lo, hi)
+			return nil, fmt.Errorf("%s:%d: bin [%v, %v] is not bin %d of %d equal bins on [-1, 1] ([%v, %v])", path, b.line, b.lo, b.hi, k, len(bins), lo, hi)
 		}
 		out[k] = b.d
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/h2arnn/h2arnn/internal/fmath"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -37,7 +38,7 @@ const RelErrFloor = 0x1p-53
 // pathNoExt+".png" and pathNoExt+".svg", each atomically.
 //
 // The figure has two panels sharing the β axis, and a third one when some
-// run has unbiased estimates (StatsRow.HasEstimate; see nisPanel). The upper one shows f, and
+// run has unbiased estimates (StatsRow.Estimates; see nisPanel). The upper one shows f, and
 // the exact f as a thin black dashed line for runs that have it. The lower
 // one, on a log axis, shows the relative error |f − f_exact|/|f_exact| of
 // the runs with an exact reference (values below RelErrFloor drawn at it);
@@ -47,59 +48,102 @@ const RelErrFloor = 0x1p-53
 // are told apart by their directory name. Rows with a NaN or infinite f are
 // skipped. It is an error if no run has a row to draw.
 func PlotFreeEnergy(runs []Run, pathNoExt string) error {
+	fig, err := freeEnergyData(runs)
+	if err != nil {
+		return err
+	}
+	nis, err := nisPanel(runs, fig.relErr)
+	if err != nil {
+		return err
+	}
+	return fig.save(pathNoExt, nis)
+}
+
+// feSeries is what the free-energy figure draws for run k.
+type feSeries struct {
+	k     int
+	label string
+	// f and exact are (β, f) and (β, f_exact); lower is (β, log10 of the
+	// lower panel's value).
+	f, exact, lower plotter.XYs
+}
+
+// feFigure is the free-energy figure as data: what PlotFreeEnergy draws.
+type feFigure struct {
+	series []feSeries
+	// relErr says that the lower panel shows relative errors (else the
+	// per-sample std).
+	relErr bool
+	// lo and hi are the extreme values of the lower panel (log10; lo = +Inf
+	// when it has no point and is left out).
+	lo, hi float64
+}
+
+// freeEnergyData computes the points of the free-energy figure of runs.
+func freeEnergyData(runs []Run) (feFigure, error) {
 	labels := runLabels(runs)
+	fig := feFigure{lo: math.Inf(1), hi: math.Inf(-1)}
+	for _, r := range runs {
+		for _, s := range r.Stats {
+			fig.relErr = fig.relErr || (s.Exact != nil && fmath.Finite(s.FExact))
+		}
+	}
+	for k, r := range runs {
+		sr := feSeries{k: k, label: labels[k]}
+		for _, s := range r.Stats {
+			if !fmath.Finite(s.Beta) || !fmath.Finite(s.F) {
+				continue
+			}
+			sr.f = append(sr.f, plotter.XY{X: s.Beta, Y: s.F})
+			switch {
+			case fig.relErr && s.Exact != nil && fmath.Finite(s.FExact):
+				sr.exact = append(sr.exact, plotter.XY{X: s.Beta, Y: s.FExact})
+				// f_exact = 0 gives an infinite relative error, which no
+				// axis can show.
+				if e := math.Abs(RelErr(s.F, s.FExact)); fmath.Finite(e) {
+					sr.lower = append(sr.lower, plotter.XY{X: s.Beta, Y: math.Log10(math.Max(e, RelErrFloor))})
+				}
+			case !fig.relErr && fmath.Finite(s.FStd) && s.FStd >= 0:
+				// A spread below the float64 resolution of f itself is
+				// zero in all but name; draw it at that resolution.
+				floor := math.Max(RelErrFloor*math.Abs(s.F), math.SmallestNonzeroFloat64)
+				sr.lower = append(sr.lower, plotter.XY{X: s.Beta, Y: math.Log10(math.Max(s.FStd, floor))})
+			}
+		}
+		if len(sr.f) > 0 {
+			fig.series = append(fig.series, sr)
+		}
+		for _, p := range sr.lower {
+			fig.lo, fig.hi = math.Min(fig.lo, p.Y), math.Max(fig.hi, p.Y)
+		}
+	}
+	if len(fig.series) == 0 {
+		return fig, errors.New("plot free energy: no run has a row with a finite β and f")
+	}
+	return fig, nil
+}
+
+// save draws the figure, with the NIS panel nis below if it is not nil,
+// and writes it as PNG and SVG.
+func (fig feFigure) save(pathNoExt string, nis *plot.Plot) error {
 	top := newPlot("Variational free energy", labelBeta, labelF)
 	// f falls steeply as -ln2/β at small β, so the lower right corner is
 	// the one place the curves leave free for the legend.
 	top.Legend.Top = false
 	bottom := newPlot("Relative error against the exact free energy", labelBeta, labelRelErr)
 	bottom.Legend = plot.NewLegend() // the upper panel's legend serves both
-	anyExact := false
-	for _, r := range runs {
-		for _, s := range r.Stats {
-			anyExact = anyExact || (s.HasExact && finite(s.FExact))
-		}
-	}
-	if !anyExact {
+	if !fig.relErr {
 		bottom.Title.Text = "Spread of the per-sample free energy (0 for an exact network)"
 		bottom.Y.Label.Text = labelFStd
 	}
-	drawn := 0
-	lo, hi := math.Inf(1), math.Inf(-1) // range of the lower panel
 	exactLegend := false
-	for k, r := range runs {
-		var f, ex, low plotter.XYs
-		for _, s := range r.Stats {
-			if !finite(s.Beta) || !finite(s.F) {
-				continue
-			}
-			f = append(f, plotter.XY{X: s.Beta, Y: s.F})
-			if anyExact {
-				if s.HasExact && finite(s.FExact) {
-					ex = append(ex, plotter.XY{X: s.Beta, Y: s.FExact})
-					// f_exact = 0 gives an infinite relative error,
-					// which no axis can show.
-					if e := relErr(s.F, s.FExact); finite(e) {
-						low = append(low, plotter.XY{X: s.Beta, Y: e})
-					}
-				}
-			} else if finite(s.FStd) && s.FStd >= 0 {
-				// A spread below the float64 resolution of f itself is
-				// zero in all but name; draw it at that resolution.
-				floor := math.Max(RelErrFloor*math.Abs(s.F), math.SmallestNonzeroFloat64)
-				low = append(low, plotter.XY{X: s.Beta, Y: math.Max(s.FStd, floor)})
-			}
-		}
-		if len(f) == 0 {
-			continue
-		}
-		drawn++
-		c := plotutil.Color(k)
-		if err := addLinePoints(top, f, c, k, labels[k]); err != nil {
+	for _, sr := range fig.series {
+		c := plotutil.Color(sr.k)
+		if err := addLinePoints(top, sr.f, c, sr.k, sr.label); err != nil {
 			return err
 		}
-		if len(ex) > 0 {
-			l, err := plotter.NewLine(ex)
+		if len(sr.exact) > 0 {
+			l, err := plotter.NewLine(sr.exact)
 			if err != nil {
 				return err
 			}
@@ -112,30 +156,16 @@ func PlotFreeEnergy(runs []Run, pathNoExt string) error {
 				exactLegend = true
 			}
 		}
-		if len(low) > 0 {
-			for i := range low {
-				if anyExact {
-					low[i].Y = math.Max(low[i].Y, RelErrFloor)
-				}
-				low[i].Y = math.Log10(low[i].Y) // see setLogY
-				lo, hi = math.Min(lo, low[i].Y), math.Max(hi, low[i].Y)
-			}
-			if err := addLinePoints(bottom, low, c, k, ""); err != nil {
+		if len(sr.lower) > 0 {
+			if err := addLinePoints(bottom, sr.lower, c, sr.k, ""); err != nil {
 				return err
 			}
 		}
 	}
-	if drawn == 0 {
-		return errors.New("plot free energy: no run has a row with a finite β and f")
-	}
 	panels := []*plot.Plot{top}
-	if !math.IsInf(lo, 1) {
-		setLogY(bottom, lo, hi)
+	if !math.IsInf(fig.lo, 1) {
+		setLogY(bottom, fig.lo, fig.hi)
 		panels = append(panels, bottom)
-	}
-	nis, err := nisPanel(runs, anyExact)
-	if err != nil {
-		return err
 	}
 	if nis != nil {
 		panels = append(panels, nis)
@@ -155,26 +185,26 @@ func PlotFreeEnergy(runs []Run, pathNoExt string) error {
 	return savePanels(panels, 6*vg.Inch, h, pathNoExt)
 }
 
-// nisGap returns, for the rows of r with unbiased estimates (HasEstimate,
+// nisGap returns, for the rows of r with unbiased estimates (Estimates,
 // finite f, FNIS and FNISErr), the variational and the NIS free energies
 // minus a reference with the NIS standard error: the reference is the exact
 // f when exact is true (rows without one are skipped), else the NIS value
 // itself, so that the variational gap shows above an NIS line at zero.
 func nisGap(r Run, exact bool) (variational, nis plotter.XYs, nisErr []float64) {
 	for _, s := range r.Stats {
-		if !s.HasEstimate || !finite(s.Beta) || !finite(s.F) || !finite(s.Est.FNIS) || !finite(s.Est.FNISErr) {
+		if s.Estimates == nil || !fmath.Finite(s.Beta) || !fmath.Finite(s.F) || !fmath.Finite(s.FNIS) || !fmath.Finite(s.FNISErr) {
 			continue
 		}
-		ref := s.Est.FNIS
+		ref := s.FNIS
 		if exact {
-			if !s.HasExact || !finite(s.FExact) {
+			if s.Exact == nil || !fmath.Finite(s.FExact) {
 				continue
 			}
 			ref = s.FExact
 		}
 		variational = append(variational, plotter.XY{X: s.Beta, Y: s.F - ref})
-		nis = append(nis, plotter.XY{X: s.Beta, Y: s.Est.FNIS - ref})
-		nisErr = append(nisErr, s.Est.FNISErr)
+		nis = append(nis, plotter.XY{X: s.Beta, Y: s.FNIS - ref})
+		nisErr = append(nisErr, s.FNISErr)
 	}
 	return variational, nis, nisErr
 }
@@ -203,7 +233,7 @@ func nisPanel(runs []Run, exact bool) (*plot.Plot, error) {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, r := range runs {
 		for _, s := range r.Stats {
-			if finite(s.Beta) {
+			if fmath.Finite(s.Beta) {
 				lo, hi = math.Min(lo, s.Beta), math.Max(hi, s.Beta)
 			}
 		}
@@ -263,6 +293,33 @@ func nisPanel(runs []Run, exact bool) (*plot.Plot, error) {
 // without overlap histograms, or whose nearest one is undefined (NaN), are
 // skipped; it is an error if none is left.
 func PlotOverlaps(runs []Run, beta float64, pathNoExt string) error {
+	fig, err := overlapsData(runs, beta)
+	if err != nil {
+		return err
+	}
+	return fig.save(pathNoExt)
+}
+
+// pqSeries is the P(q) step line of run k.
+type pqSeries struct {
+	k     int
+	label string
+	// steps passes through both edges of every bin at the bin's density.
+	steps plotter.XYs
+}
+
+// pqFigure is the overlap figure as data: what PlotOverlaps draws.
+type pqFigure struct {
+	title  string
+	series []pqSeries
+	// top is the highest density drawn, yMax the top of the axis (room for
+	// the legend above the peaks; 0 leaves it to gonum).
+	top, yMax float64
+}
+
+// overlapsData computes the points of the overlap figure of runs at the
+// stored β nearest to beta.
+func overlapsData(runs []Run, beta float64) (pqFigure, error) {
 	labels := runLabels(runs)
 	// used[k] is the β drawn for run k, NaN if it has no histogram.
 	used := make([]float64, len(runs))
@@ -278,16 +335,10 @@ func PlotOverlaps(runs []Run, beta float64, pathNoExt string) error {
 			same = same && math.Abs(b-first) <= 1e-6
 		}
 	}
-	title := "Overlap distribution"
+	fig := pqFigure{title: "Overlap distribution"}
 	if same && !math.IsNaN(first) {
-		title += " at β = " + fmtG(first)
+		fig.title += " at β = " + fmtG(first)
 	}
-	p := newPlot(title, "overlap q of two samples  (x·y / N)", "probability density P(q)")
-	p.X.Min, p.X.Max = -1, 1
-	p.X.Tick.Marker = niceTicks{}
-	p.Y.Min = 0
-	drawn := 0
-	top := 0.0
 	for k, r := range runs {
 		b := used[k]
 		if math.IsNaN(b) {
@@ -296,34 +347,45 @@ func PlotOverlaps(runs []Run, beta float64, pathNoExt string) error {
 		hist := r.Overlaps[b]
 		// A step line through both edges of every bin draws the histogram
 		// as flat tops, which reads better than bars when runs overlap.
-		xy := make(plotter.XYs, 0, 2*len(hist))
+		sr := pqSeries{k: k, label: labels[k], steps: make(plotter.XYs, 0, 2*len(hist))}
+		if !same {
+			sr.label += " (β = " + fmtG(b) + ")"
+		}
 		for i, d := range hist {
 			lo, hi := binEdges(i, len(hist))
-			xy = append(xy, plotter.XY{X: lo, Y: d}, plotter.XY{X: hi, Y: d})
-			if finite(d) {
-				top = math.Max(top, d)
-			}
+			sr.steps = append(sr.steps, plotter.XY{X: lo, Y: d}, plotter.XY{X: hi, Y: d})
+			fig.top = math.Max(fig.top, d)
 		}
-		l, err := plotter.NewLine(xy)
+		fig.series = append(fig.series, sr)
+	}
+	if len(fig.series) == 0 {
+		return fig, errors.New("plot overlaps: no run has an overlap histogram")
+	}
+	if fig.top > 0 {
+		fig.yMax = 1.25 * fig.top
+	}
+	return fig, nil
+}
+
+// save draws the figure and writes it as PNG and SVG.
+func (fig pqFigure) save(pathNoExt string) error {
+	p := newPlot(fig.title, "overlap q of two samples  (x·y / N)", "probability density P(q)")
+	p.X.Min, p.X.Max = -1, 1
+	p.X.Tick.Marker = niceTicks{}
+	p.Y.Min = 0
+	for _, sr := range fig.series {
+		l, err := plotter.NewLine(sr.steps)
 		if err != nil {
-			return fmt.Errorf("plot overlaps: run %s: %w", labels[k], err)
+			return fmt.Errorf("plot overlaps: run %s: %w", sr.label, err)
 		}
-		l.Color = plotutil.Color(k)
-		l.Dashes = plotutil.Dashes(k)
+		l.Color = plotutil.Color(sr.k)
+		l.Dashes = plotutil.Dashes(sr.k)
 		l.Width = vg.Points(1.5)
 		p.Add(l)
-		name := labels[k]
-		if !same {
-			name += " (β = " + fmtG(b) + ")"
-		}
-		p.Legend.Add(name, l)
-		drawn++
+		p.Legend.Add(sr.label, l)
 	}
-	if drawn == 0 {
-		return errors.New("plot overlaps: no run has an overlap histogram")
-	}
-	if top > 0 {
-		p.Y.Max = 1.25 * top // headroom for the legend above the peaks
+	if fig.yMax > 0 {
+		p.Y.Max = fig.yMax
 	}
 	return savePanels([]*plot.Plot{p}, 6*vg.Inch, 4*vg.Inch, pathNoExt)
 }
@@ -461,32 +523,27 @@ func runLabels(runs []Run) []string {
 // (NaN marks an undefined one, which is skipped).
 func drawable(hist []float64) bool {
 	for _, d := range hist {
-		if !finite(d) {
+		if !fmath.Finite(d) {
 			return false
 		}
 	}
 	return len(hist) > 0
 }
 
-func relErr(f, exact float64) float64 {
-	d := math.Abs(f - exact)
-	if d == 0 {
-		return 0
-	}
-	return d / math.Abs(exact)
-}
-
-func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-
 func fmtG(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 
 // niceTicks labels multiples of a step 1, 2 or 5 × 10^k chosen to give 5 to
-// 10 labels, with an unlabelled minor tick half way between them.
+// 10 labels, with an unlabelled minor tick half way between them. An empty
+// range gets one label, a non-finite one none.
 type niceTicks struct{}
 
 func (niceTicks) Ticks(min, max float64) []plot.Tick {
-	if !(max > min) || !finite(min) || !finite(max) {
-		return plot.DefaultTicks{}.Ticks(min, max)
+	if !fmath.Finite(min) || !fmath.Finite(max) {
+		return nil
+	}
+	if !(max > min) {
+		// gonum's own ticker panics on an empty range; one label says it all
+		return []plot.Tick{{Value: min, Label: strconv.FormatFloat(min, 'g', 6, 64)}}
 	}
 	step := math.Pow(10, math.Floor(math.Log10((max-min)/10)))
 	for _, m := range []float64{1, 2, 5, 10} {

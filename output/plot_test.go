@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/h2arnn/h2arnn/model"
 )
 
 // plotDir is where the plot tests write; set H2ARNN_PLOT_DIR to keep the
@@ -40,7 +42,7 @@ func demoRuns() []Run {
 			case 2:
 				f = exact * (1 - 0.004*math.Exp(-10*(beta-1.3)*(beta-1.3)) - 1e-4)
 			}
-			row := StatsRow{Beta: beta, F: f, FStd: math.Abs(f-exact) + 1e-6, Steps: 1000}
+			row := StatsRow{Beta: beta, Stats: model.Stats{F: f, FStd: math.Abs(f-exact) + 1e-6}, Steps: 1000}
 			if k < 2 {
 				row.SetExact(exact)
 			}
@@ -112,7 +114,7 @@ func TestPlotFreeEnergy(t *testing.T) {
 	if err := PlotFreeEnergy(nil, filepath.Join(dir, "none")); err == nil {
 		t.Error("plot of no runs accepted")
 	}
-	if err := PlotFreeEnergy([]Run{{Label: "x", Stats: []StatsRow{{Beta: 1, F: math.NaN()}}}}, filepath.Join(dir, "none")); err == nil {
+	if err := PlotFreeEnergy([]Run{{Label: "x", Stats: []StatsRow{{Beta: 1, Stats: model.Stats{F: math.NaN()}}}}}, filepath.Join(dir, "none")); err == nil {
 		t.Error("plot of only NaN rows accepted")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "none.png")); err == nil {
@@ -133,12 +135,13 @@ func TestPlotNISPanel(t *testing.T) {
 				continue
 			}
 			s := &runs[k].Stats[i]
-			s.HasEstimate = true
-			s.Est.FNIS = s.F - 0.9*(s.F-s.FExact)
-			if !s.HasExact {
-				s.Est.FNIS = s.F - 1e-3
+			s.Estimates = &Estimates{}
+			if s.Exact != nil {
+				s.FNIS = s.F - 0.9*(s.F-s.FExact)
+			} else {
+				s.FNIS = s.F - 1e-3
 			}
-			s.Est.FNISErr = 2e-4 + 1e-5*float64(i)
+			s.FNISErr = 2e-4 + 1e-5*float64(i)
 		}
 	}
 	v, n, e := nisGap(runs[1], true)
@@ -146,8 +149,8 @@ func TestPlotNISPanel(t *testing.T) {
 		t.Fatalf("%d, %d, %d points, want 30 (39 rows, every fourth without estimates)", len(v), len(n), len(e))
 	}
 	s := runs[1].Stats[5]
-	if v[4].X != s.Beta || v[4].Y != s.F-s.FExact || n[4].Y != s.Est.FNIS-s.FExact || e[4] != s.Est.FNISErr {
-		t.Errorf("point 4: %v %v ± %v, want β %v, %v, %v ± %v", v[4], n[4], e[4], s.Beta, s.F-s.FExact, s.Est.FNIS-s.FExact, s.Est.FNISErr)
+	if v[4].X != s.Beta || v[4].Y != s.F-s.FExact || n[4].Y != s.FNIS-s.FExact || e[4] != s.FNISErr {
+		t.Errorf("point 4: %v %v ± %v, want β %v, %v, %v ± %v", v[4], n[4], e[4], s.Beta, s.F-s.FExact, s.FNIS-s.FExact, s.FNISErr)
 	}
 	if v, _, _ := nisGap(runs[2], true); len(v) != 0 {
 		t.Errorf("a run without exact values gave %d gap points against the exact f", len(v))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -104,17 +105,10 @@ func hasBeta(m map[float64][]float64, beta float64) bool {
 func nearestBeta(m map[float64][]float64, beta float64) (float64, bool) {
 	best, found := 0.0, false
 	for b := range m {
-		d, bd := abs(b-beta), abs(best-beta)
+		d, bd := math.Abs(b-beta), math.Abs(best-beta)
 		if !found || d < bd || (d == bd && b < best) {
 			best, found = b, true
 		}
 	}
 	return best, found
-}
-
-func abs(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }

@@ -1,8 +1,8 @@
 package output
 
 import (
-	"bufio"
 	"bytes"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -11,54 +11,58 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/h2arnn/h2arnn/model"
 )
 
-// StatsRow holds the figures of one β of a run (SPEC §4). Energies are per
-// spin in units of the coupling scale J; β is in units of 1/J.
+// StatsRow is the record of one β of a run, the one type every output
+// holds its figures in: a row of stats.csv, an entry of summary.json's
+// "results" and, embedded, the JSON line that train prints (sample's line
+// embeds its parts). Energies are per spin in units of the coupling scale
+// J; β is in units of 1/J. Its JSON (through MarshalJSON) writes an
+// undefined figure as null.
 type StatsRow struct {
-	Beta float64 // inverse temperature β
-	F    float64 // variational free energy per spin f = mean(L)/(βN)
-	FStd float64 // standard deviation of the per-sample free energy std(L)/(βN)
-	E    float64 // energy per spin e = <H>/N
-	EMin float64 // lowest sampled energy per spin, min_b H(x_b)/N
-	S    float64 // entropy per spin s = -<ln q>/N
-	MAbs float64 // absolute magnetisation <|Σ_i x_i|>/N
+	// Beta is the inverse temperature β.
+	Beta float64 `json:"beta"`
+	// Stats are the six figures of SPEC §4: f, f_std, e, e_min, s, m_abs
+	// (see model.Stats).
+	model.Stats
 	// Steps is the number of optimiser steps taken at this β.
-	Steps int
+	Steps int `json:"steps"`
 	// Seconds is the wall-clock time spent at this β.
-	Seconds float64
-	// FExact is the exact free energy per spin and RelErr the signed
-	// relative error (F - FExact) / |FExact| (≥ 0 up to sampling noise, as
-	// the variational f bounds the exact one from above); both are
-	// meaningful only if HasExact. Set all three with SetExact.
-	FExact, RelErr float64
-	HasExact       bool
-	// Est holds the unbiased estimates of the β (train -estimate),
-	// meaningful only if HasEstimate.
-	Est         Estimates
-	HasEstimate bool
+	Seconds float64 `json:"seconds"`
+	// Exact compares F with the exact free energy; nil without a reference.
+	*Exact
+	// Estimates are the unbiased estimates of the β (train -estimate); nil
+	// without.
+	*Estimates
 }
 
 // Estimates are the neural importance sampling (NIS) and neural MCMC
 // figures of one β (package mc): per spin, in units of the coupling scale.
 type Estimates struct {
 	// FNIS = -ln Ẑ/(βN) with its standard error FNISErr (delta method).
-	FNIS, FNISErr float64
+	FNIS    float64 `json:"f_nis"`
+	FNISErr float64 `json:"f_nis_err"`
 	// ESS is the relative effective sample size (Σw)²/(M·Σw²) ∈ [1/M, 1],
 	// and ParetoK the fitted tail shape of the weights (mc.Weights.ParetoK;
 	// NaN when undefined): error bars hold for ParetoK ≲ 0.7.
-	ESS, ParetoK float64
+	ESS     float64 `json:"ess"`
+	ParetoK float64 `json:"pareto_k"`
 	// ENIS is the reweighted energy per spin with its standard error.
-	ENIS, ENISErr float64
+	ENIS    float64 `json:"e_nis"`
+	ENISErr float64 `json:"e_nis_err"`
 	// ENMCMC is the chain's mean energy per spin with its standard error
 	// corrected by TauInt, the chain's integrated autocorrelation time of
 	// e (in steps); Acceptance is its acceptance rate.
-	ENMCMC, ENMCMCErr  float64
-	Acceptance, TauInt float64
+	ENMCMC     float64 `json:"e_nmcmc"`
+	ENMCMCErr  float64 `json:"e_nmcmc_err"`
+	Acceptance float64 `json:"acceptance"`
+	TauInt     float64 `json:"tau_int"`
 }
 
 // Values returns the estimates in the order of EstimateColumns.
-func (e Estimates) Values() []float64 {
+func (e *Estimates) Values() []float64 {
 	return []float64{e.FNIS, e.FNISErr, e.ESS, e.ParetoK, e.ENIS, e.ENISErr, e.ENMCMC, e.ENMCMCErr, e.Acceptance, e.TauInt}
 }
 
@@ -67,17 +71,32 @@ func (e *Estimates) fields() []*float64 {
 	return []*float64{&e.FNIS, &e.FNISErr, &e.ESS, &e.ParetoK, &e.ENIS, &e.ENISErr, &e.ENMCMC, &e.ENMCMCErr, &e.Acceptance, &e.TauInt}
 }
 
-// SetExact records the exact free energy per spin fExact and the signed
-// relative error (F - fExact) / |fExact| of the row's F (±Inf if fExact is
-// 0 and F is not, 0 if both are 0).
-func (r *StatsRow) SetExact(fExact float64) {
-	r.FExact = fExact
-	r.HasExact = true
-	r.RelErr = 0
-	if d := r.F - fExact; d != 0 {
-		r.RelErr = d / math.Abs(fExact)
-	}
+// Exact is a variational free energy compared with the exact one.
+type Exact struct {
+	// FExact is the exact free energy per spin.
+	FExact float64 `json:"f_exact"`
+	// RelErr is the signed relative error (f - FExact)/|FExact|: ≥ 0 up to
+	// sampling noise, as the variational f bounds the exact one from above.
+	RelErr float64 `json:"rel_err"`
 }
+
+// NewExact compares the variational free energy per spin f with the exact
+// fExact (see RelErr).
+func NewExact(f, fExact float64) *Exact { return &Exact{FExact: fExact, RelErr: RelErr(f, fExact)} }
+
+// RelErr is the signed relative error (f - exact)/|exact| that the runs
+// report as rel_err: ±Inf if exact is 0 and f is not, 0 if both are.
+func RelErr(f, exact float64) float64 {
+	d := f - exact
+	if d == 0 {
+		return 0
+	}
+	return d / math.Abs(exact)
+}
+
+// SetExact records the exact free energy per spin fExact and the relative
+// error of the row's F against it.
+func (r *StatsRow) SetExact(fExact float64) { r.Exact = NewExact(r.F, fExact) }
 
 // StatsColumns are the columns of stats.csv in order; ExactColumns follow
 // them when the run has an exact reference, and EstimateColumns (the
@@ -189,8 +208,8 @@ func ResumeStats(path string, layout StatsLayout, keep int) (*StatsWriter, []Sta
 // Write appends one row and syncs the file. Floats are written with the
 // shortest decimal form that parses back to the same float64 (strconv 'g',
 // -1); NaN and infinities as nan, inf and -inf, which numpy and pandas read.
-// In a file with the exact (estimate) columns, a row without HasExact
-// (HasEstimate) leaves them empty (pandas and numpy.genfromtxt read empty
+// In a file with the exact (estimate) columns, a row without Exact
+// (Estimates) leaves them empty (pandas and numpy.genfromtxt read empty
 // fields as NaN). In a file without them, a row's exact (estimate) fields
 // are not written.
 func (w *StatsWriter) Write(r StatsRow) error {
@@ -209,23 +228,31 @@ func (w *StatsWriter) Write(r StatsRow) error {
 	b = append(b, ',')
 	b = appendFloat(b, r.Seconds)
 	if w.layout.Exact {
-		b = appendGroup(b, r.HasExact, []float64{r.FExact, r.RelErr})
+		var vs []float64
+		if r.Exact != nil {
+			vs = []float64{r.FExact, r.RelErr}
+		}
+		b = appendGroup(b, len(ExactColumns), vs)
 	}
 	if w.layout.Estimate {
-		b = appendGroup(b, r.HasEstimate, r.Est.Values())
+		var vs []float64
+		if r.Estimates != nil {
+			vs = r.Estimates.Values()
+		}
+		b = appendGroup(b, len(EstimateColumns), vs)
 	}
 	b = append(b, '\n')
 	w.buf = b
 	return w.commit(b)
 }
 
-// appendGroup appends a comma and then the values separated by commas, or
-// only the commas if !has.
-func appendGroup(b []byte, has bool, vs []float64) []byte {
-	for _, v := range vs {
+// appendGroup appends n fields, each a comma and then the value of vs, or
+// only the commas when vs is nil.
+func appendGroup(b []byte, n int, vs []float64) []byte {
+	for k := range n {
 		b = append(b, ',')
-		if has {
-			b = appendFloat(b, v)
+		if vs != nil {
+			b = appendFloat(b, vs[k])
 		}
 	}
 	return b
@@ -271,13 +298,13 @@ func appendFloat(b []byte, v float64) []byte {
 }
 
 // ReadStats reads a stats file written by StatsWriter (or edited by hand or
-// by pandas, as long as the columns keep their names). Columns are matched
-// by name, in any order; beta and f are required, any other column of
-// StatsColumns, ExactColumns or EstimateColumns that is missing reads as
-// NaN (steps as 0), and unknown columns are ignored. HasExact is set for
-// rows whose f_exact is present and not empty, HasEstimate for rows whose
-// f_nis is. It returns the rows in file order and the header's
-// column names. Errors name the file and line.
+// re-saved by pandas, quotes included, as long as the columns keep their
+// names); it is CSV as encoding/csv reads it. Columns are matched by name,
+// in any order; beta and f are required, any other column of StatsColumns,
+// ExactColumns or EstimateColumns that is missing reads as NaN (steps as
+// 0), and unknown columns are ignored. A row has Exact when its f_exact is
+// present and not empty, Estimates when its f_nis is. It returns the rows in file order and the header's column names.
+// Errors name the file and the line (blank lines counted).
 func ReadStats(path string) ([]StatsRow, []string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -287,18 +314,42 @@ func ReadStats(path string) ([]StatsRow, []string, error) {
 	return parseStats(f, path)
 }
 
+// maxCSVLine bounds the bytes of a stats or overlaps file read back; real
+// files are a few kilobytes.
+const maxCSVBytes = 64 << 20
+
+// newCSVReader returns a reader of CSV records from r (at most maxCSVBytes)
+// that accepts rows of any length (the callers check them) and blanks
+// around fields.
+func newCSVReader(r io.Reader) *csv.Reader {
+	cr := csv.NewReader(io.LimitReader(r, maxCSVBytes))
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	cr.ReuseRecord = true
+	return cr
+}
+
+// csvErr turns an encoding/csv error into "name:line: message".
+func csvErr(name string, err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s:%d: %v; not a CSV file", name, pe.Line, pe.Err)
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
 func parseStats(r io.Reader, name string) ([]StatsRow, []string, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	if !sc.Scan() {
-		if err := sc.Err(); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", name, err)
-		}
+	cr := newCSVReader(r)
+	rec, err := cr.Read()
+	if err == io.EOF {
 		return nil, nil, fmt.Errorf("%s: empty file; a stats file starts with the header %s", name, strings.TrimSpace(header(StatsLayout{})))
 	}
-	hdr := strings.Split(strings.TrimRight(sc.Text(), "\r"), ",")
+	if err != nil {
+		return nil, nil, csvErr(name, err)
+	}
+	hdr := make([]string, len(rec))
 	col := map[string]int{}
-	for k, c := range hdr {
+	for k, c := range rec {
 		c = strings.TrimSpace(c)
 		hdr[k] = c
 		if _, dup := col[c]; dup {
@@ -308,76 +359,88 @@ func parseStats(r io.Reader, name string) ([]StatsRow, []string, error) {
 	}
 	for _, need := range []string{"beta", "f"} {
 		if _, ok := col[need]; !ok {
-			return nil, nil, fmt.Errorf("%s:1: no %q column in header %q", name, need, sc.Text())
+			return nil, nil, fmt.Errorf("%s:1: no %q column in header %q", name, need, strings.Join(hdr, ","))
 		}
 	}
 	var rows []StatsRow
-	line := 1
-	for sc.Scan() {
-		line++
-		text := strings.TrimRight(sc.Text(), "\r")
-		if strings.TrimSpace(text) == "" {
-			continue
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
 		}
-		fields := strings.Split(text, ",")
-		if len(fields) != len(hdr) {
-			return nil, nil, fmt.Errorf("%s:%d: %d fields, the header has %d", name, line, len(fields), len(hdr))
+		if err != nil {
+			return nil, nil, csvErr(name, err)
 		}
-		get := func(c string) (float64, bool, error) {
-			k, ok := col[c]
-			if !ok {
-				return math.NaN(), false, nil
-			}
-			s := strings.TrimSpace(fields[k])
-			if s == "" {
-				return math.NaN(), false, nil
-			}
-			v, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				return 0, false, fmt.Errorf("%s:%d: column %s: %q is not a number", name, line, c, s)
-			}
-			return v, true, nil
-		}
-		var row StatsRow
-		var err error
-		for _, p := range []struct {
-			c string
-			v *float64
-		}{{"beta", &row.Beta}, {"f", &row.F}, {"f_std", &row.FStd}, {"e", &row.E}, {"e_min", &row.EMin},
-			{"s", &row.S}, {"m_abs", &row.MAbs}, {"seconds", &row.Seconds}, {"rel_err", &row.RelErr}} {
-			if *p.v, _, err = get(p.c); err != nil {
-				return nil, nil, err
-			}
-		}
-		if row.FExact, row.HasExact, err = get("f_exact"); err != nil {
-			return nil, nil, err
-		}
-		for k, v := range row.Est.fields() {
-			var has bool
-			if *v, has, err = get(EstimateColumns[k]); err != nil {
-				return nil, nil, err
-			}
-			if k == 0 {
-				row.HasEstimate = has
-			}
-		}
-		if k, ok := col["steps"]; ok {
-			s := strings.TrimSpace(fields[k])
-			if s != "" {
-				st, err := strconv.Atoi(s)
-				if err != nil {
-					return nil, nil, fmt.Errorf("%s:%d: column steps: %q is not a whole number", name, line, s)
-				}
-				row.Steps = st
-			}
+		line, _ := cr.FieldPos(0)
+		row, err := statsRowOf(rec, col, len(hdr))
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s:%d: %v", name, line, err)
 		}
 		rows = append(rows, row)
 	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, nil, fmt.Errorf("%s:%d: line too long; not a stats file", name, line+1)
-		}
-		return nil, nil, fmt.Errorf("%s: %w", name, err)
-	}
 	return rows, hdr, nil
+}
+
+// statsRowOf decodes one data record given the header's column indices.
+func statsRowOf(rec []string, col map[string]int, width int) (StatsRow, error) {
+	if len(rec) != width {
+		return StatsRow{}, fmt.Errorf("%d fields, the header has %d", len(rec), width)
+	}
+	get := func(c string) (float64, bool, error) {
+		k, ok := col[c]
+		if !ok {
+			return math.NaN(), false, nil
+		}
+		s := strings.TrimSpace(rec[k])
+		if s == "" {
+			return math.NaN(), false, nil
+		}
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return 0, false, fmt.Errorf("column %s: %q is not a number", c, s)
+		}
+		return v, true, nil
+	}
+	var row StatsRow
+	for _, p := range []struct {
+		c string
+		v *float64
+	}{{"beta", &row.Beta}, {"f", &row.F}, {"f_std", &row.FStd}, {"e", &row.E}, {"e_min", &row.EMin},
+		{"s", &row.S}, {"m_abs", &row.MAbs}, {"seconds", &row.Seconds}} {
+		var err error
+		if *p.v, _, err = get(p.c); err != nil {
+			return row, err
+		}
+	}
+	fx, has, err := get("f_exact")
+	if err != nil {
+		return row, err
+	}
+	rel, _, err := get("rel_err")
+	if err != nil {
+		return row, err
+	}
+	if has {
+		row.Exact = &Exact{FExact: fx, RelErr: rel}
+	}
+	var est Estimates
+	for k, v := range est.fields() {
+		var hasEst bool
+		if *v, hasEst, err = get(EstimateColumns[k]); err != nil {
+			return row, err
+		}
+		if k == 0 && hasEst {
+			row.Estimates = &est
+		}
+	}
+	if k, ok := col["steps"]; ok {
+		if s := strings.TrimSpace(rec[k]); s != "" {
+			st, err := strconv.Atoi(s)
+			if err != nil {
+				return row, fmt.Errorf("column steps: %q is not a whole number", s)
+			}
+			row.Steps = st
+		}
+	}
+	return row, nil
 }

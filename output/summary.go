@@ -1,6 +1,7 @@
 package output
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,16 +10,19 @@ import (
 )
 
 // WriteSummary writes v as indented JSON (two spaces, a final newline) to
-// path, atomically (see WriteFileAtomic). NaN and infinite floats cannot be
-// written in JSON: marshal them yourself (e.g. as null) or the call fails
-// and leaves any previous file in place. LoadRun reads the "label" and
+// path, atomically (see WriteFileAtomic), through MarshalJSON: NaN and
+// infinite floats are written as null. LoadRun reads the "label" and
 // "arch" string fields of the top-level object to name the run.
 func WriteSummary(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
+	raw, err := MarshalJSON(v)
 	if err != nil {
 		return fmt.Errorf("summary %s: %w", path, err)
 	}
-	b = append(b, '\n')
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		return fmt.Errorf("summary %s: %w", path, err)
+	}
+	b := append(buf.Bytes(), '\n')
 	return WriteFileAtomic(path, func(w io.Writer) error {
 		_, err := w.Write(b)
 		return err

@@ -67,15 +67,11 @@ func Tidy(runs []GridRun, reference map[string]string) []TidyRow {
 	for _, r := range runs {
 		for _, s := range r.Run.Stats {
 			t := TidyRow{RunInfo: r.RunInfo, StatsRow: s, FRef: math.NaN(), RelDiff: math.NaN()}
-			if !s.HasExact {
-				t.FExact, t.RelErr = math.NaN(), math.NaN()
+			if s.Exact == nil {
+				t.Exact = &Exact{FExact: math.NaN(), RelErr: math.NaN()}
 			}
 			if f, ok := ref[key{r.Figure, r.N, r.Instance, betaKey(s.Beta)}]; ok {
-				t.FRef = f
-				t.RelDiff = 0
-				if d := s.F - f; d != 0 {
-					t.RelDiff = d / math.Abs(f)
-				}
+				t.FRef, t.RelDiff = f, RelErr(s.F, f)
 			}
 			out = append(out, t)
 		}

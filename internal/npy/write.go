@@ -66,6 +66,69 @@ func checkShape(n int, shape []int) error {
 	return nil
 }
 
+// Writer writes one .npy array whose shape is known before its data: the
+// header first, then the items in C order, a part at a time, so that an
+// array larger than memory can be written as it is produced. Close checks
+// that the items fill the shape.
+type Writer struct {
+	bw      *bufio.Writer
+	want    int // items the shape holds
+	written int
+	buf     []byte
+}
+
+// NewWriter writes the header of an array of dtype descr ("|i1" or "<f8",
+// the dtypes of WriteInt8s and WriteFloat64s) and shape to w.
+func NewWriter(w io.Writer, descr string, shape ...int) (*Writer, error) {
+	h := Header{Shape: shape, ItemSize: 1}
+	n := h.Items()
+	if err := checkShape(n, shape); err != nil || n < 0 {
+		return nil, fmt.Errorf("npy: shape %v is not a valid shape", shape)
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if _, err := bw.Write(AppendHeader(nil, descr, shape)); err != nil {
+		return nil, err
+	}
+	return &Writer{bw: bw, want: n}, nil
+}
+
+// WriteInt8s writes the next len(x) items of an "|i1" array.
+func (w *Writer) WriteInt8s(x []int8) error {
+	w.buf = w.buf[:0]
+	for _, v := range x {
+		w.buf = append(w.buf, byte(v))
+	}
+	return w.write(len(x))
+}
+
+// WriteFloat64s writes the next len(x) items of a "<f8" array.
+func (w *Writer) WriteFloat64s(x []float64) error {
+	w.buf = w.buf[:0]
+	for _, v := range x {
+		w.buf = binary.LittleEndian.AppendUint64(w.buf, math.Float64bits(v))
+	}
+	return w.write(len(x))
+}
+
+// write writes the items in w.buf, n of them.
+func (w *Writer) write(n int) error {
+	if w.written+n > w.want {
+		return fmt.Errorf("npy: %d items written, the shape holds %d", w.written+n, w.want)
+	}
+	w.written += n
+	_, err := w.bw.Write(w.buf)
+	return err
+}
+
+// Close flushes the array; it fails if the items written do not fill the
+// shape. It does not close the underlying writer.
+func (w *Writer) Close() error {
+	if w.written != w.want {
+		return fmt.Errorf("npy: %d items written, the shape holds %d", w.written, w.want)
+	}
+	return w.bw.Flush()
+}
+
 // WriteInt8 writes x as a C-ordered int8 array of the given shape (for
 // samples: (rows, N), row-major). It fails, writing nothing, if the values
 // do not fill the shape.
@@ -73,12 +136,14 @@ func WriteInt8(w io.Writer, x []int8, shape ...int) error {
 	if err := checkShape(len(x), shape); err != nil {
 		return err
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	bw.Write(AppendHeader(nil, "|i1", shape))
-	for _, v := range x {
-		bw.WriteByte(byte(v))
+	nw, err := NewWriter(w, "|i1", shape...)
+	if err != nil {
+		return err
 	}
-	return bw.Flush()
+	if err := nw.WriteInt8s(x); err != nil {
+		return err
+	}
+	return nw.Close()
 }
 
 // WriteFloat64 writes x as a C-ordered little-endian float64 array of the
@@ -88,14 +153,14 @@ func WriteFloat64(w io.Writer, x []float64, shape ...int) error {
 	if err := checkShape(len(x), shape); err != nil {
 		return err
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	bw.Write(AppendHeader(nil, "<f8", shape))
-	var b [8]byte
-	for _, v := range x {
-		binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
-		bw.Write(b[:])
+	nw, err := NewWriter(w, "<f8", shape...)
+	if err != nil {
+		return err
 	}
-	return bw.Flush()
+	if err := nw.WriteFloat64s(x); err != nil {
+		return err
+	}
+	return nw.Close()
 }
 
 // ArchiveWriter writes an uncompressed .npz archive whose bytes depend only

@@ -95,7 +95,8 @@ logs=%s
 workers=%d
 
 # run ID COMMAND FLAGS...: skip the run if DIR/runs/ID is complete, resume it
-# if it holds a checkpoint, else start it with 'h2arnn COMMAND FLAGS'; its
+# if it holds a checkpoint (train's checkpoint.h2arnn, fit's and mcmc's
+# checkpoint.json), else start it with 'h2arnn COMMAND FLAGS'; its
 # output is appended to logs/ID.out and logs/ID.err.
 run() {
 	id=$1
@@ -108,7 +109,7 @@ run() {
 	fi
 	mkdir -p "$logs"
 	echo "$id: task $SLURM_ARRAY_TASK_ID of job $SLURM_ARRAY_JOB_ID on $(hostname)"
-	if [ -f "$dir/checkpoint.json" ]; then
+	if [ -f "$dir/checkpoint.h2arnn" ] || [ -f "$dir/checkpoint.json" ]; then
 		exec "$bin" "$cmd" -resume "$dir" -workers "$workers" -quiet >>"$logs/$id.out" 2>>"$logs/$id.err"
 	fi
 	exec "$bin" "$cmd" "$@" -out "$dir" -workers "$workers" -quiet >>"$logs/$id.out" 2>>"$logs/$id.err"
