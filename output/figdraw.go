@@ -3,7 +3,6 @@ package output
 import (
 	"fmt"
 	"image/color"
-	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -41,12 +40,10 @@ func (f *Figure) Draw(pathNoExt string) error {
 		}
 	}
 	const w, h = 11 * vg.Inch, 7.5 * vg.Inch
-	for _, format := range []string{"png", "svg"} {
-		c, err := draw.NewFormattedCanvas(w, h, format)
-		if err != nil {
-			return err
-		}
-		dc := draw.New(c)
+	for _, p := range append(slices.Clip(top), bottom...) {
+		setDrawableRanges(p)
+	}
+	return saveFigure(w, h, pathNoExt, func(dc draw.Canvas) {
 		tf := plot.New().Title.TextStyle
 		tf.XAlign = draw.XCenter
 		dc.FillText(tf, vg.Point{X: w / 2, Y: h - 0.25*vg.Inch}, f.Title)
@@ -65,14 +62,7 @@ func (f *Figure) Draw(pathNoExt string) error {
 				p.Draw(cs[0][k])
 			}
 		}
-		if err := WriteFileAtomic(pathNoExt+"."+format, func(wr io.Writer) error {
-			_, err := c.WriteTo(wr)
-			return err
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
+	})
 }
 
 // panel builds one panel's plot. Log and symlog axes are drawn as linear
@@ -162,7 +152,7 @@ func (f *Figure) panel(pn FigPanel) (*plot.Plot, error) {
 	default:
 		p.Y.Max = yhi + 0.15*(yhi-ylo)
 	}
-	if pn.XLog {
+	if pn.XLog && len(xs) > 0 { // none when every y is 0 on a log axis
 		slices.Sort(xs)
 		p.X.Tick.Marker = valueTicks(xs)
 		lo, hi := math.Log10(xs[0]), math.Log10(xs[len(xs)-1])
