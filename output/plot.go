@@ -325,7 +325,7 @@ func nisPanel(rows [][]StatsRow, exact bool) (*plot.Plot, error) {
 		if len(v) == 0 {
 			continue
 		}
-		shift := (float64(k) - float64(len(rows)-1)/2) * 0.01 * (hi - lo)
+		shift := nisShift(k, len(rows), lo, hi)
 		n = slices.Clone(n)
 		for i := range n {
 			n[i].X += shift
@@ -365,6 +365,13 @@ func nisPanel(rows [][]StatsRow, exact bool) (*plot.Plot, error) {
 	zero.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
 	p.Add(zero)
 	return p, nil
+}
+
+// nisShift is how far along β nisPanel draws the NIS points of run k of
+// runs, for a β range [lo, hi]: (k - (runs-1)/2) · 1 % of the range, so
+// that the runs' points sit side by side, centred on their β.
+func nisShift(k, runs int, lo, hi float64) float64 {
+	return (float64(k) - float64(runs-1)/2) * 0.01 * (hi - lo)
 }
 
 // OverlapsNotes returns what PlotOverlaps(runs, beta, ...) leaves out: one
@@ -465,6 +472,16 @@ func overlapsData(runs []Run, beta float64) (pqFigure, error) {
 
 // save draws the figure and writes it as PNG and SVG.
 func (fig pqFigure) save(pathNoExt string) error {
+	p, err := fig.plot()
+	if err != nil {
+		return err
+	}
+	return savePanels([]*plot.Plot{p}, 6*vg.Inch, 4*vg.Inch, pathNoExt)
+}
+
+// plot builds the figure's one panel: q over [-1, 1], the density from 0
+// to yMax (or what gonum chooses without one).
+func (fig pqFigure) plot() (*plot.Plot, error) {
 	p := newPlot(fig.title, "overlap q of two samples  (x·y / N)", "probability density P(q)")
 	p.X.Min, p.X.Max = -1, 1
 	p.X.Tick.Marker = niceTicks{}
@@ -472,7 +489,7 @@ func (fig pqFigure) save(pathNoExt string) error {
 	for _, sr := range fig.series {
 		l, err := plotter.NewLine(sr.steps)
 		if err != nil {
-			return fmt.Errorf("plot overlaps: run %s: %w", sr.label, err)
+			return nil, fmt.Errorf("plot overlaps: run %s: %w", sr.label, err)
 		}
 		l.Color = plotutil.Color(sr.k)
 		l.Dashes = plotutil.Dashes(sr.k)
@@ -483,7 +500,7 @@ func (fig pqFigure) save(pathNoExt string) error {
 	if fig.yMax > 0 {
 		p.Y.Max = fig.yMax
 	}
-	return savePanels([]*plot.Plot{p}, 6*vg.Inch, 4*vg.Inch, pathNoExt)
+	return p, nil
 }
 
 func newPlot(title, x, y string) *plot.Plot {

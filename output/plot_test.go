@@ -552,3 +552,72 @@ func TestSaveFigurePanic(t *testing.T) {
 		t.Errorf("files written: %v", names)
 	}
 }
+
+// TestPlotDetails pins what the figures' smaller rules say: an NIS error
+// of 0 is drawn and a negative one is not; a zero f_std is drawn at 2^-53·|f|;
+// NIS points of k runs sit side by side around their β; the P(q) panel
+// spans q ∈ [-1, 1] and densities from 0 to yMax; an empty histogram is not
+// drawable; runs with one label and no directory are numbered.
+func TestPlotDetails(t *testing.T) {
+	s := StatsRow{Beta: 1, Stats: model.Stats{F: -2}, Estimates: &Estimates{FNIS: -2, FNISErr: 0}}
+	if !nisDrawable(s) {
+		t.Error("an NIS error of 0 is not drawn")
+	}
+	s.FNISErr = -1e-300
+	if nisDrawable(s) {
+		t.Error("a negative NIS error is drawn")
+	}
+	fig, err := freeEnergyData([]Run{{Stats: []StatsRow{{Beta: 1, Stats: model.Stats{F: -2, FStd: 0}}}}})
+	if err != nil || len(fig.series[0].lower) != 1 || fig.series[0].lower[0].Y != math.Log10(RelErrFloor*2) {
+		t.Errorf("zero f_std drawn at %v (%v), want log10(2^-53·2)", fig.series[0].lower, err)
+	}
+	if a, b, c := nisShift(0, 3, 1, 3), nisShift(1, 3, 1, 3), nisShift(3, 4, 0, 1); a != -0.02 || b != 0 || c != 0.015 {
+		t.Errorf("NIS shifts %v %v %v, want -0.02, 0, 0.015", a, b, c)
+	}
+	pq, err := overlapsData([]Run{{Overlaps: map[float64][]float64{1: {0.5, 1.5}}}}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pq.plot()
+	if err != nil || p.X.Min != -1 || p.X.Max != 1 || p.Y.Min != 0 || p.Y.Max != 1.25*1.5 {
+		t.Errorf("P(q) axes x [%v, %v], y [%v, %v] (%v)", p.X.Min, p.X.Max, p.Y.Min, p.Y.Max, err)
+	}
+	if drawable(nil) || drawable([]float64{}) || !drawable([]float64{0}) {
+		t.Error("drawable: an empty histogram drawn or a zero one not")
+	}
+	if got := runLabels([]Run{{Label: "a"}, {Label: "a"}}); got[0] != "a #1" || got[1] != "a #2" {
+		t.Errorf("labels %q", got)
+	}
+	if got := plotText("x\uffff\u0085"); got != `x\uffff\u0085` {
+		t.Errorf("plotText: %q", got)
+	}
+}
+
+// TestTicksAtTheEnds: a minor tick exactly at either end of the range is
+// kept; minor decade ticks stop at the top decade and appear over at most
+// 6 decades.
+func TestTicksAtTheEnds(t *testing.T) {
+	_, minor := tickSet(niceTicks{}.Ticks(0, 1.1))
+	if !slices.Contains(minor, 1.1) {
+		t.Errorf("[0, 1.1]: minor ticks %v lack 1.1", minor)
+	}
+	_, minor = tickSet(niceTicks{}.Ticks(-0.1, 1))
+	if !slices.Contains(minor, -0.1) {
+		t.Errorf("[-0.1, 1]: minor ticks %v lack -0.1", minor)
+	}
+	labels, minor := tickSet(decadeTicks{}.Ticks(-6, 0))
+	if len(labels) != 7 || len(minor) != 6*8 || slices.Max(minor) > 0 {
+		t.Errorf("[-6, 0]: %d labels, %d minor ticks up to %v; want 7 and 48 below 0", len(labels), len(minor), slices.Max(minor))
+	}
+	if _, minor := tickSet(decadeTicks{}.Ticks(-7, 0)); len(minor) != 0 {
+		t.Errorf("[-7, 0]: %d minor ticks, want none over 7 decades", len(minor))
+	}
+}
+
+// TestSaveFigureWriteError: a figure that cannot be written is an error.
+func TestSaveFigureWriteError(t *testing.T) {
+	base := filepath.Join(t.TempDir(), "missing", "fig")
+	if err := saveFigure(vg.Inch, vg.Inch, base, func(draw.Canvas) {}); err == nil {
+		t.Error("a figure in a missing directory reported written")
+	}
+}
