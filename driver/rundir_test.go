@@ -399,3 +399,39 @@ func TestResumeRefusesEditedCheckpoint(t *testing.T) {
 		t.Errorf("the unedited checkpoint: status %d %q", st, errs)
 	}
 }
+
+// TestResumeCleansUp: the temporary files a killed run leaves (from
+// output.WriteFileAtomic) are removed by -resume, and a stats.csv whose
+// last row lost its final newline still resumes; the run ends as an
+// uninterrupted one.
+func TestResumeCleansUp(t *testing.T) {
+	root := t.TempDir()
+	ref := filepath.Join(root, "ref")
+	st, refOut, errs := runCLI(tinyTrain(ref)...)
+	if st != 0 {
+		t.Fatalf("uninterrupted: status %d %q", st, errs)
+	}
+	dir := filepath.Join(root, "run")
+	testStop = func(j, steps int, betaEnd bool) bool { return j == 1 && betaEnd }
+	st, out, errs := runCLI(tinyTrain(dir)...)
+	testStop = nil
+	if st != exitSignal {
+		t.Fatalf("status %d %q", st, errs)
+	}
+	temps := []string{".checkpoint.h2arnn" + output.TempSuffix + "4242", ".stats.csv" + output.TempSuffix + "17", ".samples.npy" + output.TempSuffix + "99"}
+	for _, name := range temps {
+		writeTemp(t, dir, name, "partial")
+	}
+	stats := filepath.Join(dir, output.StatsFile)
+	b, _ := os.ReadFile(stats)
+	if !bytes.HasSuffix(b, []byte("\n")) {
+		t.Fatal("stats.csv without a final newline already")
+	}
+	os.WriteFile(stats, bytes.TrimSuffix(b, []byte("\n")), 0o644)
+	resumeMatches(t, ref, dir, jsonNoSeconds(t, out), jsonNoSeconds(t, refOut), "-quiet")
+	for _, name := range temps {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			t.Errorf("%s left after the resume", name)
+		}
+	}
+}
