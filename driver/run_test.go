@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -71,7 +72,7 @@ func jsonNoSeconds(t *testing.T, out string) []map[string]any {
 // writes).
 func sameRun(t *testing.T, ref, dir string) {
 	t.Helper()
-	sameRunFiles(t, ref, dir, 8) // 3 samples_beta, samples.npy, 3 overlaps_beta, overlaps.csv
+	sameRunFiles(t, ref, dir, 8) // 3 samples_b<k>, samples.npy, 3 overlaps_b<k>, overlaps.csv
 }
 
 // sameRunFiles is sameRun for runs with files samples and overlaps files.
@@ -316,8 +317,14 @@ func TestRunFiles(t *testing.T) {
 	if err != nil || !slices.Equal(ov, model.Overlaps(bt, 20, 1)) {
 		t.Errorf("overlaps.csv: %v %v", err, ov)
 	}
-	if _, err := os.Stat(filepath.Join(dir, samplesFileFor(1.5))); err != nil || samplesFileFor(1.5) != "samples_beta1.5.npy" {
-		t.Errorf("per-β samples: %v", err)
+	for k := range 3 {
+		name := fmt.Sprintf("samples_b%d.npy", k)
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("per-β samples: %v", err)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "samples_b2.npy")); !bytes.Equal(b, wantNPY) {
+		t.Error("samples_b2.npy is not the last evaluation batch")
 	}
 	// -save-samples none writes no samples; last writes only samples.npy.
 	for _, c := range []struct {

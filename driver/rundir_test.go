@@ -435,3 +435,44 @@ func TestResumeCleansUp(t *testing.T) {
 		}
 	}
 }
+
+// TestSaveSamplesCloseBetas: with -save-samples every, β closer than the 6
+// digits the file names once held get files of their own, named by β
+// index; each samples file is the evaluation batch of its β (one per β,
+// all different), and LoadRun files each histogram under its β in full
+// precision.
+func TestSaveSamplesCloseBetas(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	args := slices.Concat(tinyTrain(dir), []string{"-beta-range", "1,1.000001,3", "-estimate", "0"})
+	if st, _, errs := runCLI(args...); st != 0 {
+		t.Fatalf("status %d %q", st, errs)
+	}
+	rows, _, err := output.ReadStats(filepath.Join(dir, output.StatsFile))
+	if err != nil || len(rows) != 3 || rows[1].Beta != 1.0000005 {
+		t.Fatalf("stats: %v %+v", err, rows)
+	}
+	seen := map[string]bool{}
+	for k := range 3 {
+		b, err := os.ReadFile(filepath.Join(dir, output.PerBetaFile("samples", ".npy", k, 3)))
+		if err != nil || seen[string(b)] {
+			t.Errorf("samples of β index %d: %v, or the same as another β's", k, err)
+		}
+		seen[string(b)] = true
+		if _, err := os.Stat(filepath.Join(dir, output.PerBetaFile("overlaps", ".csv", k, 3))); err != nil {
+			t.Errorf("overlaps of β index %d: %v", k, err)
+		}
+	}
+	last, _ := os.ReadFile(filepath.Join(dir, output.SamplesFile))
+	if !seen[string(last)] {
+		t.Error("samples.npy is not the last β's samples")
+	}
+	run, err := output.LoadRun(dir)
+	if err != nil || len(run.Overlaps) != 3 {
+		t.Fatalf("LoadRun: %v, %d histograms", err, len(run.Overlaps))
+	}
+	for _, r := range rows {
+		if run.Overlaps[r.Beta] == nil {
+			t.Errorf("no histogram under β %v", r.Beta)
+		}
+	}
+}

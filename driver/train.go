@@ -117,7 +117,7 @@ func newTrainFlagSet(stderr io.Writer) (*flagSet, *modelFlags, *trainFlags, *pro
 	fs.BoolVar(&tf.force, "force", false, "write into a non-empty -out that holds no h2arnn run, replacing files of the run's names there (a directory holding a run is refused even so: -resume it or remove it)")
 	fs.IntVar(&tf.overlapBins, "overlap-bins", 100, "bins of the overlap histogram P(q) on [-1, 1] (0: none)")
 	fs.IntVar(&tf.checkpointEvery, "checkpoint-every", 100, "also write DIR/"+checkpointFile+" every this many steps (0: only at the end of each β and on interrupt)")
-	fs.StringVar(&tf.saveSamples, "save-samples", "last", "evaluation samples and P(q) to keep: last (samples.npy, overlaps.csv of the last β), every (also samples_beta<β>.npy, overlaps_beta<β>.csv at each β), overlaps (as last, plus overlaps_beta<β>.csv at each β) or none")
+	fs.StringVar(&tf.saveSamples, "save-samples", "last", "evaluation samples and P(q) to keep: last (samples.npy, overlaps.csv of the last β), every (also samples_b<k>.npy, overlaps_b<k>.csv at each β, k its index in the schedule from 0, zero-padded; its β in full precision is row k+1 of stats.csv), overlaps (as last, plus overlaps_b<k>.csv at each β) or none")
 	fs.StringVar(&tf.resume, "resume", "", "continue the interrupted run in `DIR` from its checkpoint, with its saved flags (flags given too must agree)")
 	fs.BoolVar(&tf.quiet, "quiet", false, "no progress lines on standard error")
 	return fs, mf, tf, addProfileFlags(fs)
@@ -619,12 +619,12 @@ func (r *trainRun) saveSamples(gr grad.Result) error {
 	}
 	if perBeta {
 		if mode == "every" {
-			if err := writeNPY(samplesFileFor(gr.Beta)); err != nil {
+			if err := writeNPY(output.PerBetaFile("samples", ".npy", gr.Index, len(r.sched))); err != nil {
 				return err
 			}
 		}
 		if hist != nil {
-			if err := output.WriteOverlaps(r.tf.out, gr.Beta, hist); err != nil {
+			if err := output.WriteOverlaps(r.tf.out, gr.Index, len(r.sched), hist); err != nil {
 				return err
 			}
 		}
@@ -640,13 +640,6 @@ func (r *trainRun) saveSamples(gr grad.Result) error {
 		}
 	}
 	return nil
-}
-
-// samplesFileFor is the name of the samples file of one β with
-// -save-samples every, with β written as in output.OverlapsFileFor.
-func samplesFileFor(beta float64) string {
-	b := strings.TrimSuffix(strings.TrimPrefix(output.OverlapsFileFor(beta), "overlaps_beta"), ".csv")
-	return "samples_beta" + b + ".npy"
 }
 
 // plot draws the run's free energy and, if there are overlap histograms,
