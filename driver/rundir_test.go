@@ -476,3 +476,40 @@ func TestSaveSamplesCloseBetas(t *testing.T) {
 		}
 	}
 }
+
+// TestMCMCAndFitNeedEmptyDir: mcmc and fit, like train, refuse a -out
+// holding a user's files unless -force, and a directory holding a run of
+// another subcommand always, without writing into it.
+func TestMCMCAndFitNeedEmptyDir(t *testing.T) {
+	root := t.TempDir()
+	data := exactDataFile(t, root, "x.npy", 9, 4, 1.2, 500)
+	cmds := map[string][]string{
+		"mcmc": {"mcmc", "-model", "sk", "-n", "10", "-seed", "6", "-beta", "1.6", "-samples", "200", "-sweeps", "1", "-burn-in", "5", "-chains", "2", "-quiet"},
+		"fit":  {"fit", "-data", data, "-arch", "plm", "-beta", "1.2", "-model", "sk", "-n", "9", "-seed", "4", "-quiet"},
+	}
+	trainRun := filepath.Join(root, "train")
+	if st, _, errs := runCLI(tinyTrain(trainRun)...); st != 0 {
+		t.Fatalf("train: %q", errs)
+	}
+	for name, args := range cmds {
+		user := filepath.Join(root, name+"-user")
+		os.Mkdir(user, 0o755)
+		writeTemp(t, user, output.SamplesFile, "the user's own samples\n")
+		writeTemp(t, user, output.SummaryFile, "{}\n")
+		before := dirFiles(t, user)
+		st, out, errs := runCLI(slices.Concat(args, []string{"-out", user})...)
+		refused(t, name+" into a directory of the user's files", st, out, errs, "-out "+user, "not empty", "-force")
+		if !maps.Equal(before, dirFiles(t, user)) {
+			t.Errorf("%s: a refused run changed the directory", name)
+		}
+		if st, _, errs := runCLI(slices.Concat(args, []string{"-out", user, "-force"})...); st != 0 {
+			t.Errorf("%s -force: status %d %q", name, st, errs)
+		}
+		before = dirFiles(t, trainRun)
+		st, out, errs = runCLI(slices.Concat(args, []string{"-out", trainRun, "-force"})...)
+		refused(t, name+" into a train run", st, out, errs, "-out "+trainRun, "not an 'h2arnn "+name+"' one")
+		if !maps.Equal(before, dirFiles(t, trainRun)) {
+			t.Errorf("%s: a refused run changed the train run", name)
+		}
+	}
+}

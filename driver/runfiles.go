@@ -61,17 +61,19 @@ func readRunCheckpoint(dir, cmd string, v any) error {
 	return nil
 }
 
-// prepareRunDir readies the run directory *out of an mcmc or fit run
-// (default runs/<date>-<time>-<name>-n<N> when empty): a new run refuses a
-// directory that holds a run already; the directory is created, checked for
-// writing and locked for the whole run (see lockRunDir).
-func prepareRunDir(out *string, name string, n int, resume bool) (unlock func(), err error) {
+// prepareRunDir readies the run directory *out of a run of subcommand cmd
+// (default runs/<date>-<time>-<name>-n<N> when empty): a new run must be
+// allowed to write there (checkNewRunDir, with -force as force; checked
+// before anything is written and again under the lock); the directory is
+// created, checked for writing and locked for the whole run (see
+// lockRunDir).
+func prepareRunDir(out *string, cmd, name string, n int, resume, force bool) (unlock func(), err error) {
 	if *out == "" {
 		*out = defaultRunDir(name, n, time.Now())
 	}
 	if !resume {
-		if _, err := os.Stat(filepath.Join(*out, jsonCheckpointFile)); err == nil {
-			return nil, usagef("-out %s already holds a run (%s); continue it with -resume %s or give another -out", *out, jsonCheckpointFile, *out)
+		if err := checkNewRunDir(*out, cmd, force); err != nil {
+			return nil, err
 		}
 	}
 	if err := output.CheckWritable(*out); err != nil {
@@ -81,7 +83,18 @@ func prepareRunDir(out *string, name string, n int, resume bool) (unlock func(),
 	if resume {
 		flag = "-resume"
 	}
-	return lockRunDir(flag, *out, resume)
+	if unlock, err = lockRunDir(flag, *out, resume); err != nil {
+		return nil, err
+	}
+	if !resume {
+		// Again under the lock: a run that started and ended since the
+		// first look has left its files.
+		if err := checkNewRunDir(*out, cmd, force); err != nil {
+			unlock()
+			return nil, err
+		}
+	}
+	return unlock, nil
 }
 
 // lockRunDir takes the exclusive lock of run directory dir (named by the

@@ -61,6 +61,9 @@ var runtimeFlags = map[string]bool{
 	"cpuprofile": true, "memprofile": true, "trace": true,
 }
 
+// forceUsage documents the -force flag of train, mcmc and fit.
+const forceUsage = "write into a non-empty -out that holds no h2arnn run, replacing files of the run's names there (a directory holding a run is refused even so: -resume it or remove it)"
+
 // testStop, if set (by tests only), is asked after every step (betaEnd
 // false) and after every finished β (betaEnd true) whether to act as if an
 // interrupt had arrived there.
@@ -114,7 +117,7 @@ func newTrainFlagSet(stderr io.Writer) (*flagSet, *modelFlags, *trainFlags, *pro
 	fs.Uint64Var(&tf.trainSeed, "train-seed", 0, "seed of the parameter initialisation and of the training samples")
 	fs.IntVar(&tf.workers, "workers", 0, "goroutines (0 = one per core); results do not depend on it")
 	fs.StringVar(&tf.out, "out", "", "run `DIR` (created if missing; default runs/<date>-<time>-<arch>-n<N>); it must be new or empty (or see -force) and is locked while the run goes on")
-	fs.BoolVar(&tf.force, "force", false, "write into a non-empty -out that holds no h2arnn run, replacing files of the run's names there (a directory holding a run is refused even so: -resume it or remove it)")
+	fs.BoolVar(&tf.force, "force", false, forceUsage)
 	fs.IntVar(&tf.overlapBins, "overlap-bins", 100, "bins of the overlap histogram P(q) on [-1, 1] (0: none)")
 	fs.IntVar(&tf.checkpointEvery, "checkpoint-every", 100, "also write DIR/"+checkpointFile+" every this many steps (0: only at the end of each β and on interrupt)")
 	fs.StringVar(&tf.saveSamples, "save-samples", "last", "evaluation samples and P(q) to keep: last (samples.npy, overlaps.csv of the last β), every (also samples_b<k>.npy, overlaps_b<k>.csv at each β, k its index in the schedule from 0, zero-padded; its β in full precision is row k+1 of stats.csv), overlaps (as last, plus overlaps_b<k>.csv at each β) or none")
@@ -157,7 +160,9 @@ func runTrain(args []string, e *env) error {
 		return err
 	}
 	if ck == nil {
-		unlock, err := tf.prepareOut(m.N)
+		// A new run: -out checked (nothing written into a directory that is
+		// refused), created and locked.
+		unlock, err := prepareRunDir(&tf.out, "train", tf.arch, m.N, false, tf.force)
 		if err != nil {
 			return err
 		}
@@ -254,32 +259,6 @@ func checkEvaluates(cfg grad.Config, net model.Net) error {
 		return usagef("-max-step 0 with -eval-samples 0: the β after the first would have neither training batches nor an evaluation batch to report; give -max-step ≥ 1 or -eval-samples ≥ 2")
 	}
 	return nil
-}
-
-// prepareOut chooses the run directory of a new run (the default name if
-// -out is not given), makes sure the run may write there (checkNewRunDir:
-// nothing is written into a directory that is refused), creates it and
-// locks it for the whole run.
-func (tf *trainFlags) prepareOut(n int) (unlock func(), err error) {
-	if tf.out == "" {
-		tf.out = defaultRunDir(tf.arch, n, time.Now())
-	}
-	if err := checkNewRunDir(tf.out, "train", tf.force); err != nil {
-		return nil, err
-	}
-	if err := output.CheckWritable(tf.out); err != nil {
-		return nil, usagef("-out %s: %v; give a writable directory", tf.out, err)
-	}
-	if unlock, err = lockRunDir("-out", tf.out, false); err != nil {
-		return nil, err
-	}
-	// Again under the lock: a run that started and ended since the first
-	// look has left its files.
-	if err := checkNewRunDir(tf.out, "train", tf.force); err != nil {
-		unlock()
-		return nil, err
-	}
-	return unlock, nil
 }
 
 // trainRun is one training run with its run directory.
