@@ -84,7 +84,7 @@ func TestTrainLocksRunDir(t *testing.T) {
 	st, out, errs := runCLI("train", "-resume", dir, "-quiet")
 	refused(t, "-resume of a running run", st, out, errs, "-resume "+dir, "in use", "pid ")
 	st, out, errs = runCLI(tinyTrain(dir)...)
-	refused(t, "a second run into a running one", st, out, errs, "-out "+dir)
+	refused(t, "a second run into a running one", st, out, errs, "-out "+dir, "in use", "pid ")
 	after := dirFiles(t, dir)
 	close(release)
 	first := <-done

@@ -189,7 +189,13 @@ func checkNewRunDir(dir, cmd string, force bool) error {
 	if len(names) == 0 {
 		return nil
 	}
-	switch kind, file := runKind(dir); {
+	kind, file := runKind(dir)
+	if kind != "" {
+		if err := checkNotRunning(dir); err != nil {
+			return err
+		}
+	}
+	switch {
 	case kind == cmd:
 		return usagef("-out %s already holds a run (%s); continue it with -resume %s or give another -out", dir, file, dir)
 	case kind != "":
@@ -203,6 +209,23 @@ func checkNewRunDir(dir, cmd string, force bool) error {
 		shown = append(shown[:3:3], "…")
 	}
 	return usagef("-out %s is not empty (%s) and holds no h2arnn run; give a new or empty directory, or -force to write the run's files into it, replacing files of the same names", dir, strings.Join(shown, ", "))
+}
+
+// checkNotRunning says who holds the lock of run directory dir, if a live
+// process does: the run there is going on. It writes nothing into a
+// directory without a lock file.
+func checkNotRunning(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, output.LockFile)); err != nil {
+		return nil
+	}
+	l, err := output.LockDir(dir)
+	if errors.Is(err, output.ErrLocked) {
+		return usagef("-out %s: %v; wait for that run to end or give another directory", dir, err)
+	}
+	if err == nil {
+		l.Unlock()
+	}
+	return nil
 }
 
 // runKind says whose run directory dir is: "train" if it holds
