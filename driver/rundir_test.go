@@ -390,9 +390,15 @@ func TestResumeRefusesEditedCheckpoint(t *testing.T) {
 		if !strings.Contains(b, c.old) {
 			t.Fatalf("stats.csv lacks %q: %s", c.old, b)
 		}
-		os.WriteFile(stats, []byte(strings.Replace(b, c.old, c.new, 1)), 0o644)
+		// A row after the checkpoint's position, which a resume drops.
+		edited := strings.Replace(b, c.old, c.new, 1) + "1,-0.5,0,0,0,0,0,8,0.1\n"
+		os.WriteFile(stats, []byte(edited), 0o644)
+		before := dirFiles(t, dir)
 		st, out, errs := runCLI("train", "-resume", dir, "-quiet")
 		refused(t, "stats.csv "+c.new, st, out, errs, "-resume "+dir, c.want)
+		if !maps.Equal(before, dirFiles(t, dir)) {
+			t.Errorf("stats.csv %s: the refused resume changed the directory", c.new)
+		}
 		restore()
 	}
 	if st, _, errs := runCLI("train", "-resume", dir, "-quiet"); st != 0 {

@@ -328,21 +328,29 @@ func newTrainRun(e *env, fs *flagSet, mf *modelFlags, tf *trainFlags, cfg grad.C
 		tr.Close()
 		return nil, usagef("-resume %s: %v; the checkpoint does not belong to this configuration", tf.resume, err)
 	}
+	// stats.csv is checked against the checkpoint before ResumeStats drops
+	// the rows after it: a refused resume changes nothing.
 	keep := ck.State.BetaIndex
-	if keep == 0 && !fileExists(statsPath) {
-		// Stopped between the first checkpoint and stats.csv.
+	fresh := keep == 0 && !fileExists(statsPath) // stopped between the first checkpoint and stats.csv
+	var rows []output.StatsRow
+	if !fresh {
+		if rows, err = output.ResumedStats(statsPath, r.layout(), keep); err != nil {
+			tr.Close()
+			return nil, usagef("-resume %s: %v", tf.resume, err)
+		}
+	}
+	if err := checkResumeSteps(ck.State, rows, cfg, net.ParamCount()); err != nil {
+		tr.Close()
+		return nil, usagef("-resume %s: %v; the checkpoint or %s was edited", tf.resume, err, output.StatsFile)
+	}
+	if fresh {
 		r.stats, err = output.CreateStats(statsPath, r.layout())
 	} else {
 		r.stats, r.rows, err = output.ResumeStats(statsPath, r.layout(), keep)
 	}
 	if err != nil {
 		tr.Close()
-		return nil, usagef("-resume %s: %v", tf.resume, err)
-	}
-	if err := checkResumeSteps(ck.State, r.rows, cfg, net.ParamCount()); err != nil {
-		tr.Close()
-		r.stats.Close()
-		return nil, usagef("-resume %s: %v; the checkpoint or %s was edited", tf.resume, err, output.StatsFile)
+		return nil, fmt.Errorf("-resume %s: %v", tf.resume, err)
 	}
 	r.finished = keep
 	r.resumes = ck.Resumes + 1

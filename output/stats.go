@@ -166,6 +166,35 @@ func CreateStats(path string, layout StatsLayout) (*StatsWriter, error) {
 // one CreateStats(path, layout) writes, and it must hold at least keep
 // rows.
 func ResumeStats(path string, layout StatsLayout, keep int) (*StatsWriter, []StatsRow, error) {
+	kept, rows, err := keptStats(path, layout, keep)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(kept)
+		return err
+	}); err != nil {
+		return nil, nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("resume stats: %w", err)
+	}
+	return &StatsWriter{f: f, path: path, layout: layout}, rows, nil
+}
+
+// ResumedStats returns the rows ResumeStats(path, layout, keep) would keep,
+// or its error, without changing the file: a caller checks them against its
+// checkpoint before it commits to resuming.
+func ResumedStats(path string, layout StatsLayout, keep int) ([]StatsRow, error) {
+	_, rows, err := keptStats(path, layout, keep)
+	return rows, err
+}
+
+// keptStats reads the stats file at path and returns the bytes ResumeStats
+// keeps (the header and the first keep rows, each ending in '\n') and those
+// rows.
+func keptStats(path string, layout StatsLayout, keep int) ([]byte, []StatsRow, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("resume stats: %w", err)
@@ -202,17 +231,7 @@ func ResumeStats(path string, layout StatsLayout, keep int) (*StatsWriter, []Sta
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := WriteFileAtomic(path, func(w io.Writer) error {
-		_, err := w.Write(kept)
-		return err
-	}); err != nil {
-		return nil, nil, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("resume stats: %w", err)
-	}
-	return &StatsWriter{f: f, path: path, layout: layout}, rows, nil
+	return kept, rows, nil
 }
 
 // completeRow reports whether line (without its newline) is a whole row of
