@@ -157,6 +157,9 @@ func TestNewRunNeedsEmptyDir(t *testing.T) {
 	if st, _, errs := runCLI(tinyTrain(scratch)...); st != 0 {
 		t.Errorf("a directory with only a lock and a temporary file: status %d %q", st, errs)
 	}
+	if _, err := os.Stat(filepath.Join(scratch, ".stats.csv"+output.TempSuffix+"123")); err == nil {
+		t.Error("the new run left the stale temporary file")
+	}
 }
 
 // TestInterruptWhileFinishing: an interrupt while a β's files are written

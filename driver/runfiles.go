@@ -83,7 +83,9 @@ func prepareRunDir(out *string, cmd, name string, n int, resume, force bool) (un
 	if resume {
 		flag = "-resume"
 	}
-	if unlock, err = lockRunDir(flag, *out, resume); err != nil {
+	// Temporary files a killed run left go, unless -force let the run into
+	// a directory of other files, which are not for us to judge.
+	if unlock, err = lockRunDir(flag, *out, resume || !force); err != nil {
 		return nil, err
 	}
 	if !resume {
@@ -99,10 +101,10 @@ func prepareRunDir(out *string, cmd, name string, n int, resume, force bool) (un
 
 // lockRunDir takes the exclusive lock of run directory dir (named by the
 // flag flagName) for the whole run, so that two runs never write into one
-// directory; a resumed run also clears the temporary files a killed one
-// left. The lock is released by the returned function (or by the end of
-// the process).
-func lockRunDir(flagName, dir string, resume bool) (unlock func(), err error) {
+// directory; with clean it also removes the temporary files a killed run
+// left (output.RemoveStaleTemps). The lock is released by the returned
+// function (or by the end of the process).
+func lockRunDir(flagName, dir string, clean bool) (unlock func(), err error) {
 	l, err := output.LockDir(dir)
 	if errors.Is(err, output.ErrLocked) {
 		return nil, usagef("%s %s: %v; wait for that run to end or give another directory", flagName, dir, err)
@@ -110,7 +112,7 @@ func lockRunDir(flagName, dir string, resume bool) (unlock func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	if resume {
+	if clean {
 		if _, err := output.RemoveStaleTemps(dir); err != nil {
 			l.Unlock()
 			return nil, err
@@ -229,9 +231,9 @@ func checkNotRunning(dir string) error {
 }
 
 // runKind says whose run directory dir is: "train" if it holds
-// checkpoint.h2arnn, the "kind" of its checkpoint.json ("mcmc", "fit"; "an
-// older h2arnn" for one without), or "" if it holds neither; file is the
-// checkpoint's name.
+// checkpoint.h2arnn, the "kind" of its checkpoint.json ("mcmc", "fit";
+// "unknown" if it cannot be read or names none), or "" if it holds neither;
+// file is the checkpoint's name.
 func runKind(dir string) (kind, file string) {
 	if _, err := os.Stat(filepath.Join(dir, checkpointFile)); err == nil {
 		return "train", checkpointFile

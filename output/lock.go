@@ -113,8 +113,8 @@ func isStaleTemp(e fs.DirEntry) bool {
 
 // DirContents returns the names of the entries of dir that a run cares
 // about: every entry but the lock file and the temporary files of
-// WriteFileAtomic that a killed process left (see RemoveStaleTemps), in
-// directory order. A directory that does not exist has none (nil, nil).
+// WriteFileAtomic that a killed process left (see RemoveStaleTemps), sorted
+// by name. A directory that does not exist has none (nil, nil).
 // It is how a command tells an empty run directory from one that holds
 // files it must not overwrite.
 func DirContents(dir string) ([]string, error) {
