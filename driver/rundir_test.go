@@ -443,6 +443,18 @@ func TestResumeCleansUp(t *testing.T) {
 			t.Errorf("%s left after the resume", name)
 		}
 	}
+	// Killed after the first checkpoint, before stats.csv and summary.json
+	// existed: -resume starts them.
+	dir = filepath.Join(root, "early")
+	testStop = func(j, steps int, betaEnd bool) bool { return j == 0 && steps == 3 }
+	st, out, errs = runCLI(tinyTrain(dir)...)
+	testStop = nil
+	if st != exitSignal || out != "" {
+		t.Fatalf("status %d %q", st, errs)
+	}
+	os.Remove(filepath.Join(dir, output.StatsFile))
+	os.Remove(filepath.Join(dir, output.SummaryFile))
+	resumeMatches(t, ref, dir, nil, jsonNoSeconds(t, refOut), "-quiet")
 }
 
 // TestSaveSamplesCloseBetas: with -save-samples every, β closer than the 6
