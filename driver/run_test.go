@@ -221,8 +221,8 @@ func TestResumeFlags(t *testing.T) {
 	if st != 0 || len(jsonLines(t, out)) != 2 {
 		t.Fatalf("resume with agreeing flags: status %d %q", st, errs)
 	}
-	// A new run into a directory holding a run is refused.
-	if st, _, errs := runCLI(tinyTrain(dir)...); st != exitUsage || !strings.Contains(errs, "-resume") {
+	// A new run into a directory holding a (now complete) run is refused.
+	if st, _, errs := runCLI(tinyTrain(dir)...); st != exitUsage || !strings.Contains(errs, "already holds a run, complete") {
 		t.Errorf("second run into the same -out: status %d %q", st, errs)
 	}
 }

@@ -140,7 +140,11 @@ func TestNewRunNeedsEmptyDir(t *testing.T) {
 	// A directory holding a run: refused even with -force.
 	before = dirFiles(t, user)
 	st, out, errs = runCLI(tinyTrain(user, "-force")...)
-	refused(t, "-force into a train run", st, out, errs, "already holds a run", "-resume "+user)
+	refused(t, "-force into a complete train run", st, out, errs, "already holds a run, complete")
+	os.WriteFile(filepath.Join(user, output.SummaryFile), []byte(`{"status": "interrupted"}`), 0o644)
+	before = dirFiles(t, user)
+	st, out, errs = runCLI(tinyTrain(user, "-force")...)
+	refused(t, "-force into an interrupted train run", st, out, errs, "already holds a run", "-resume "+user)
 	mc := filepath.Join(root, "mcmc")
 	os.Mkdir(mc, 0o755)
 	writeTemp(t, mc, jsonCheckpointFile, `{"kind":"mcmc"}`)

@@ -198,6 +198,8 @@ func checkNewRunDir(dir, cmd string, force bool) error {
 		}
 	}
 	switch {
+	case kind == cmd && runComplete(dir):
+		return usagef("-out %s already holds a run, complete (nothing to resume); give another -out", dir)
 	case kind == cmd:
 		return usagef("-out %s already holds a run (%s); continue it with -resume %s or give another -out", dir, file, dir)
 	case kind != "":

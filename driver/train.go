@@ -207,9 +207,9 @@ func (tf *trainFlags) buildNet(m *model.Hamiltonian, sched []float64, ck *checkp
 	return saved, nil
 }
 
-// runComplete reports whether the summary.json of the train run in dir says
-// it is complete: written last, after the plots, so that a run stopped while
-// its final files were written is resumed to write them.
+// runComplete reports whether the summary.json of the run in dir says it
+// is complete. train writes that status last, after the plots, so that a
+// run stopped while its final files were written is resumed to write them.
 func runComplete(dir string) bool {
 	b, err := os.ReadFile(filepath.Join(dir, output.SummaryFile))
 	if err != nil {
