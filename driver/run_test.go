@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -551,6 +552,22 @@ func TestSignalBinary(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(200 * time.Millisecond)
+	// A second process into the same directory, a new run or a -resume,
+	// is refused by the first one's lock, names it and writes nothing.
+	before := dirFiles(t, run)
+	holder := fmt.Sprintf("pid %d ", cmd.Process.Pid)
+	for _, args := range [][]string{cmd.Args[1:], {"train", "-resume", run}} {
+		second := exec.Command(bin, args...)
+		var serr bytes.Buffer
+		second.Stderr = &serr
+		second.Run()
+		if code := second.ProcessState.ExitCode(); code != exitUsage || !strings.Contains(serr.String(), holder) || strings.Count(serr.String(), "\n") != 1 {
+			t.Errorf("%v while the first run trains: exit %d, stderr %q, want 2 and %q", args[:2], code, serr.String(), holder)
+		}
+	}
+	if !maps.Equal(before, dirFiles(t, run)) {
+		t.Error("a refused second process changed the run directory")
+	}
 	cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
 	if cmd.ProcessState.ExitCode() != exitSignal {
