@@ -1,7 +1,6 @@
 package output
 
 import (
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -141,16 +140,8 @@ func TestFitPanels(t *testing.T) {
 	}
 	dir := t.TempDir()
 	height := func(name string) int {
-		f, err := os.Open(filepath.Join(dir, name+".png"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		c, err := png.DecodeConfig(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c.Height
+		_, h := pngSize(t, filepath.Join(dir, name+".png"))
+		return h
 	}
 	PlotFitCurves([]FitCurve{{Label: "a", Rows: rows}}, filepath.Join(dir, "one"))
 	rows[1].PearsonAbs = 0.5
