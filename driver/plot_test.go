@@ -86,3 +86,41 @@ func TestPlotSaysWhatItSkips(t *testing.T) {
 		t.Errorf("a refused plot wrote %v", names)
 	}
 }
+
+// TestTrainPlotFailureSaysSo (item 13): when the figures cannot be written
+// (here free_energy.png is a directory) the run exits 1 with one line,
+// summary.json says "failed" with the reason instead of "running", and
+// once the cause is gone -resume draws the figures and completes the run.
+func TestTrainPlotFailureSaysSo(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	if err := os.MkdirAll(filepath.Join(dir, "free_energy.png"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeTemp(t, filepath.Join(dir, "free_energy.png"), "keep", "x")
+	args := []string{"train", "-model", "cw", "-n", "6", "-arch", "1p", "-beta-range", "1,2,2",
+		"-init-steps", "5", "-max-step", "5", "-batch", "50", "-eval-samples", "50", "-quiet", "-out", dir, "-force"}
+	st, _, errs := runCLI(args...)
+	if st != exitInternal || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "plotting") || !strings.Contains(errs, "free_energy.png") {
+		t.Fatalf("status %d, stderr %q", st, errs)
+	}
+	var sum struct{ Status, Error string }
+	read := func() {
+		b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+		if err != nil || json.Unmarshal(b, &sum) != nil {
+			t.Fatalf("summary.json: %v", err)
+		}
+	}
+	read()
+	if sum.Status != "failed" || !strings.Contains(sum.Error, "free_energy.png") {
+		t.Errorf("summary.json status %q, error %q; want failed, naming the figure", sum.Status, sum.Error)
+	}
+	os.RemoveAll(filepath.Join(dir, "free_energy.png"))
+	if st, _, errs := runCLI("train", "-resume", dir, "-quiet"); st != 0 {
+		t.Fatalf("resume: status %d, %q", st, errs)
+	}
+	read()
+	wellFormedSVG(t, filepath.Join(dir, "free_energy.svg"))
+	if sum.Status != "complete" {
+		t.Errorf("after -resume: status %q", sum.Status)
+	}
+}
