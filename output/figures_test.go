@@ -225,7 +225,7 @@ func TestFigurePanels(t *testing.T) {
 			{ID: "A1", SymLogY: 1e-4, Legend: true}, {ID: "B", XLog: true, YLog: true}, {ID: "A2"}, {ID: "C"},
 		},
 		Series: []FigSeries{
-			{Panel: "A1", Net: "a", Name: "a", Points: []FigPoint{{X: 1, Y: 1e-3, Lo: 5e-5, Hi: 1e-2}, {X: 2, Y: 1e-2, Lo: nan, Hi: nan}}},
+			{Panel: "A1", Net: "a", Name: "a", Points: []FigPoint{{X: 1, Y: 1e-3, Lo: 5e-5, Hi: 1e-2}, {X: 2, Y: 1e-2, Lo: nan, Hi: nan}, {X: 3, Y: -1e-3, Lo: nan, Hi: nan}}},
 			{Panel: "B", Net: "b", Name: "b", Points: []FigPoint{{X: 10, Y: 1e-3, Lo: nan, Hi: nan}, {X: 1000, Y: 5e-2, Lo: nan, Hi: nan}, {X: 100, Y: 0, Lo: nan, Hi: nan}}},
 			{Panel: "C", Net: "a", Name: "band of one", Points: []FigPoint{{X: 0.5, Y: 2, Lo: 1, Hi: 3}, {X: 1, Y: 4, Lo: nan, Hi: nan}}},
 			{Panel: "C", Net: "b", Name: "nothing drawable", Points: []FigPoint{{X: nan, Y: 100, Lo: nan, Hi: nan}}},
@@ -239,12 +239,13 @@ func TestFigurePanels(t *testing.T) {
 		t.Fatalf("rows: %d top, %d bottom", len(top), len(bottom))
 	}
 	a1, b, c := top[0], bottom[0], bottom[1]
-	// A1: symlog values 1e-3 → 2, 1e-2 → 3, band 5e-5 → 0.5; range [0, 3]
-	// widened by 5 % below, then 15 % of the new span above.
-	lo, hi := -0.05*3, 3.0
+	// A1: symlog values 1e-3 → 2, 1e-2 → 3, -1e-3 → -2, band 5e-5 → 0.5;
+	// range [-2, 3] widened by 5 % of it below, then 15 % of the new span
+	// above.
+	lo, hi := -2-0.05*5, 3.0
 	hi += 0.15 * (hi - lo)
-	if !near(a1.Y.Min, lo) || !near(a1.Y.Max, hi) || a1.X.Min != 1 || a1.X.Max != 2 {
-		t.Errorf("A1 axes x [%v, %v], y [%v, %v]; want x [1, 2], y [%v, %v]", a1.X.Min, a1.X.Max, a1.Y.Min, a1.Y.Max, lo, hi)
+	if !near(a1.Y.Min, lo) || !near(a1.Y.Max, hi) || a1.X.Min != 1 || a1.X.Max != 3 {
+		t.Errorf("A1 axes x [%v, %v], y [%v, %v]; want x [1, 3], y [%v, %v]", a1.X.Min, a1.X.Max, a1.Y.Min, a1.Y.Max, lo, hi)
 	}
 	// B: N from 10 to 1000 (two decades, padded by 0.1; N = 100 has y = 0,
 	// not drawable on a log axis), y from 1e-3 to 5e-2 in whole decades.
@@ -262,6 +263,17 @@ func TestFigurePanels(t *testing.T) {
 	// top is 15 % of the span of values and band ends [1, 4] above 4.
 	if c.Y.Min != 2 || !near(c.Y.Max, 4+0.15*3) || c.X.Min != 0.5 || c.X.Max != 1 {
 		t.Errorf("C axes x [%v, %v], y [%v, %v]", c.X.Min, c.X.Max, c.Y.Min, c.Y.Max)
+	}
+	// Both rows are drawn: every panel's title is in the SVG.
+	base := filepath.Join(t.TempDir(), "fig")
+	if err := f.Draw(base); err != nil {
+		t.Fatal(err)
+	}
+	svg, _ := os.ReadFile(base + ".svg")
+	for _, id := range []string{">A1  <", ">A2  <", ">B  <", ">C  <"} {
+		if !strings.Contains(string(svg), id) {
+			t.Errorf("figure lacks the panel title %q", id)
+		}
 	}
 	if netColor(0) != okabeIto[0] || netColor(8) != okabeIto[1] || netColor(len(okabeIto)) != okabeIto[0] {
 		t.Error("net colours do not cycle through the palette")
