@@ -49,13 +49,14 @@ type trainFlags struct {
 	saveSamples               string
 	resume                    string
 	quiet                     bool
+	maxMemory                 *memoryFlag
 }
 
 // runtimeFlags do not change a run's numbers: they are not saved with the
 // configuration and may differ when a run is resumed. (-out is the run
 // directory itself; -resume names it.)
 var runtimeFlags = map[string]bool{
-	"workers": true, "quiet": true, "checkpoint-every": true, "resume": true, "out": true,
+	"workers": true, "quiet": true, "checkpoint-every": true, "resume": true, "out": true, "max-memory": true,
 	"cpuprofile": true, "memprofile": true, "trace": true,
 }
 
@@ -114,6 +115,7 @@ func newTrainFlagSet(stderr io.Writer) (*flagSet, *modelFlags, *trainFlags, *pro
 	fs.StringVar(&tf.saveSamples, "save-samples", "last", "evaluation samples and P(q) to keep: last (samples.npy, overlaps.csv of the last β), every (also samples_beta<β>.npy, overlaps_beta<β>.csv at each β), overlaps (as last, plus overlaps_beta<β>.csv at each β) or none")
 	fs.StringVar(&tf.resume, "resume", "", "continue the interrupted run in `DIR` from its checkpoint, with its saved flags (flags given too must agree)")
 	fs.BoolVar(&tf.quiet, "quiet", false, "no progress lines on standard error")
+	tf.maxMemory = addMemoryFlag(fs)
 	return fs, mf, tf, addProfileFlags(fs)
 }
 
@@ -133,12 +135,20 @@ func runTrain(args []string, e *env) error {
 		}
 		tf.out = tf.resume
 	}
+	// Sizes first: building the schedule, the model or the net of absurd
+	// flags would take minutes or all the memory before refusing them.
+	if err := tf.checkSizes(mf); err != nil {
+		return err
+	}
 	cfg, err := tf.config(fs)
 	if err != nil {
 		return err
 	}
 	m, err := mf.build(fs)
 	if err != nil {
+		return err
+	}
+	if err := tf.checkMemory(m.N); err != nil { // N of a couplings file is known now
 		return err
 	}
 	net, err := tf.buildNet(m, cfg.Schedule(), ck)
