@@ -111,6 +111,7 @@ func runEstimate(args []string, e *env) error {
 	workers := fs.Int("workers", 0, "sampling goroutines (0 = one per core); results do not depend on it")
 	overlaps := fs.String("overlaps", "", "also write the overlap distribution P(q) under the Boltzmann distribution, reweighted from the samples (pairs weighted by w_a·w_b; O(M²) pairs), to `DIR`/nis_overlaps_beta<β>.csv (q_low,q_high,density; needs nis)")
 	bins := fs.Int("overlap-bins", 100, "bins of -overlaps on [-1, 1]")
+	maxMemory := addMemoryFlag(fs)
 	pf := addProfileFlags(fs)
 	if err := fs.parse(args); err != nil {
 		return err
@@ -150,8 +151,20 @@ func runEstimate(args []string, e *env) error {
 	if err := checkWorkers(*workers); err != nil {
 		return err
 	}
+	lim, err := maxMemory.limit()
+	if err != nil {
+		return err
+	}
+	// The samples alone, before the run's model is read: -samples 1e12
+	// is refused at once.
+	if err := lim.check(estimatePlan(*samples, 0, opt.OverlapBins, *workers)); err != nil {
+		return err
+	}
 	run, err := loadRun("-run", *dir)
 	if err != nil {
+		return err
+	}
+	if err := lim.check(estimatePlan(*samples, run.m.N, opt.OverlapBins, *workers)); err != nil {
 		return err
 	}
 	idx, err := run.betaIndices(*betaList)

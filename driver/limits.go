@@ -415,3 +415,60 @@ func (tf *trainFlags) checkMemory(n int) error {
 	}
 	return lim.check(tf.memPlan(n))
 }
+
+// checkMemory holds the estimated memory of bench on n spins to the limit:
+// the model, the net with the trainer's copies, and two batches (the
+// gradient's and the sampler's).
+func (bf *benchFlags) checkMemory(n int) error {
+	lim, err := bf.maxMemory.limit()
+	if err != nil {
+		return err
+	}
+	plan := memPlan{modelItem(n)}
+	plan = append(plan, netItems(bf.arch, n, model.ArchOptions{K: bf.k, Depth: bf.depth, Width: bf.width}, bf.workers, true)...)
+	plan = append(plan, memItem{fmt.Sprintf("-batch %d", bf.batch), "two batches of samples", 2 * batchBytes(bf.batch, n)})
+	return lim.check(plan)
+}
+
+// sampleChunkItem is the memory of sample's chunk buffers on n spins
+// (sampleChunkBytes of spins, and their ln q and H).
+func sampleChunkItem(samples, n int) memItem {
+	chunk := min(samples, max(64, sampleChunkBytes/max(n, 1)/64*64))
+	return memItem{fmt.Sprintf("-samples %d", samples), "the chunk of samples in memory", batchBytes(chunk, n)}
+}
+
+// checkSizes holds sample's estimated memory on n spins (the model, the
+// net's tables, one chunk of samples) to the limit, and the sizes of the
+// output files to the free space of their file systems.
+func (sf *sampleFlags) checkSizes(arch string, n int) error {
+	lim, err := sf.maxMemory.limit()
+	if err != nil {
+		return err
+	}
+	plan := memPlan{modelItem(n), sampleChunkItem(sf.samples, n)}
+	plan = append(plan, netItems(arch, n, model.ArchOptions{}, sf.workers, false)...)
+	if err := lim.check(plan); err != nil {
+		return err
+	}
+	m := float64(sf.samples)
+	return checkDisk([]fileItem{
+		{"-out", sf.out, m*float64(n) + npyHeaderBytes},
+		{"-logq", sf.logq, 8*m + npyHeaderBytes},
+		{"-energy", sf.energy, 8*m + npyHeaderBytes},
+	})
+}
+
+// npyHeaderBytes bounds the header of an .npy file.
+const npyHeaderBytes = 128
+
+// estimatePlan is the memory of estimate with m samples of n spins per β
+// and, if bins > 0, the reweighted overlap histogram: its packed spins and
+// the per-block histograms of model.WeightedOverlaps.
+func estimatePlan(m, n, bins, workers int) memPlan {
+	plan := memPlan{{fmt.Sprintf("-samples %d", m), "the samples and their weights", estimateBytes(m, n)}}
+	if bins > 0 {
+		blocks := math.Ceil(float64(m) / 16) // model.WeightedOverlaps' blocks of 16 rows
+		plan = append(plan, memItem{fmt.Sprintf("-overlap-bins %d", bins), "the reweighted overlap histograms", 8*float64(bins)*(blocks+2) + overlapBytes(m, n, workers)})
+	}
+	return plan
+}

@@ -109,6 +109,7 @@ func runMCMC(args []string, e *env) error {
 			"with status 130; 'h2arnn mcmc -resume DIR' continues and gives the same samples, bit for bit, as\n"+
 			"an uninterrupted run. Progress goes to standard error.", e.stderr)
 	mf := addModelFlags(fs, true)
+	mf.seedUsed = true // the default -chain-seed
 	var f mcmcFlags
 	fs.StringVar(&f.beta, "beta", "", "inverse temperature β > 0 of the samples (required)")
 	fs.StringVar(&f.temperatures, "temperatures", "", "parallel tempering: R, a count (R inverse temperatures spaced geometrically from -beta-min to -beta), or the ladder `B1,B2,...,B` itself (increasing, ending at -beta); empty: plain Metropolis")

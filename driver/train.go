@@ -437,7 +437,10 @@ func (r *trainRun) saveSamples(gr grad.Result) error {
 	perBeta := mode == "every" || mode == "overlaps"
 	var hist []float64
 	if r.tf.overlapBins > 0 && (perBeta || last) {
-		hist = model.Overlaps(bt, r.tf.overlapBins, r.tf.workers)
+		var err error
+		if hist, err = model.OverlapsContext(r.ctx, bt, r.tf.overlapBins, r.tf.workers); err != nil {
+			return err
+		}
 	}
 	if perBeta {
 		if mode == "every" {
@@ -604,12 +607,7 @@ func (tf *trainFlags) config(fs *flagSet) (grad.Config, error) {
 	}
 	// Architecture knobs that the chosen net would silently ignore are
 	// refused, so that a typo in -arch does not go unnoticed.
-	if err := fs.refuseUnused(tf.arch, []flagUse{
-		{"k", tf.arch == "sk_krsb", "-arch sk_krsb"},
-		{"depth", tf.arch == "made", "-arch made"},
-		{"width", tf.arch == "made", "-arch made"},
-		{"analytic-init", tf.arch == "cw_inf", "-arch cw_inf"},
-	}); err != nil {
+	if err := fs.refuseUnused(tf.arch, archKnobs(tf.arch)); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
