@@ -42,7 +42,7 @@ type fitFlags struct {
 	l2, beta                float64
 	workers                 int
 	out, resume             string
-	quiet                   bool
+	quiet, force            bool
 }
 
 // fitCheckpoint is DIR/checkpoint.json of a fit run. A plm run keeps no
@@ -142,7 +142,8 @@ func runFit(args []string, e *env) error {
 	fs.Float64Var(&f.l2, "l2", 0.01, "plm: L2 penalty λ on the couplings βJ of every regression (Ekeberg et al. use 0.01)")
 	fs.Float64Var(&f.beta, "beta", 1, "plm: inverse temperature of the data; the couplings are reported as (fitted βJ)/β")
 	fs.IntVar(&f.workers, "workers", 0, "goroutines (0 = one per core); results do not depend on it")
-	fs.StringVar(&f.out, "out", "", "run `DIR` (created if missing; default runs/<date>-<time>-fit-<arch>-n<N>); it must not hold another run")
+	fs.StringVar(&f.out, "out", "", "run `DIR` (created if missing; default runs/<date>-<time>-fit-<arch>-n<N>); it must be new or empty (or see -force) and is locked while the run goes on")
+	fs.BoolVar(&f.force, "force", false, forceUsage)
 	fs.StringVar(&f.resume, "resume", "", "continue the interrupted run in `DIR` with its saved flags (flags given too must agree)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress lines on standard error")
 	pf := addProfileFlags(fs)
@@ -187,7 +188,7 @@ func runFit(args []string, e *env) error {
 		}
 		r.resumes = ck.Resumes + 1
 	}
-	unlock, err := prepareRunDir(&f.out, "fit-"+f.arch, n, ck != nil)
+	unlock, err := prepareRunDir(&f.out, fitKind, "fit-"+f.arch, n, ck != nil, f.force)
 	if err != nil {
 		return err
 	}

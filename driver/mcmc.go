@@ -74,7 +74,7 @@ type mcmcFlags struct {
 	out, resume        string
 	checkpointEvery    time.Duration
 	overlapBins        int
-	quiet              bool
+	quiet, force       bool
 }
 
 // testMCMCStop, if set (by tests only), is asked after every periodic
@@ -120,7 +120,8 @@ func runMCMC(args []string, e *env) error {
 	fs.IntVar(&f.chains, "chains", 4, "independent chains, run in parallel; the samples are split over them")
 	fs.Uint64Var(&f.chainSeed, "chain-seed", 0, "seed of the chains' random streams (default: the value of -seed)")
 	fs.IntVar(&f.workers, "workers", 0, "goroutines running chains (0 = one per core); results do not depend on it")
-	fs.StringVar(&f.out, "out", "", "run `DIR` (created if missing; default runs/<date>-<time>-mcmc-n<N>); it must not hold another run")
+	fs.StringVar(&f.out, "out", "", "run `DIR` (created if missing; default runs/<date>-<time>-mcmc-n<N>); it must be new or empty (or see -force) and is locked while the run goes on")
+	fs.BoolVar(&f.force, "force", false, forceUsage)
 	fs.StringVar(&f.resume, "resume", "", "continue the interrupted run in `DIR` with its saved flags (flags given too must agree)")
 	fs.DurationVar(&f.checkpointEvery, "checkpoint-every", time.Minute, "write DIR/checkpoint.json at this wall-clock interval (0: only at the end and on interrupt)")
 	fs.IntVar(&f.overlapBins, "overlap-bins", 100, "bins of the overlap histogram P(q) on [-1, 1] (0: none)")
@@ -166,7 +167,7 @@ func runMCMC(args []string, e *env) error {
 	} else if run, err = mc.NewRun(m, cfg); err != nil {
 		return usagef("%v", err)
 	}
-	unlock, err := prepareRunDir(&f.out, "mcmc", m.N, ck != nil)
+	unlock, err := prepareRunDir(&f.out, mcmcKind, "mcmc", m.N, ck != nil, f.force)
 	if err != nil {
 		return err
 	}

@@ -120,7 +120,7 @@ func TestReproduceLocal(t *testing.T) {
 	ref := t.TempDir()
 	for _, r := range g.Rows {
 		trainRef(t, r, filepath.Join(ref, r.ID))
-		sameRunFiles(t, filepath.Join(ref, r.ID), filepath.Join(dir, runsSubdir, r.ID), 5) // samples.npy, 3 overlaps_beta, overlaps.csv
+		sameRunFiles(t, filepath.Join(ref, r.ID), filepath.Join(dir, runsSubdir, r.ID), 5) // samples.npy, 3 overlaps_b<k>, overlaps.csv
 	}
 	// Again: nothing to do, no run touched.
 	att := filepath.Join(dir, logsSubdir, g.Rows[0].ID+".json")

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -71,7 +73,7 @@ func jsonNoSeconds(t *testing.T, out string) []map[string]any {
 // writes).
 func sameRun(t *testing.T, ref, dir string) {
 	t.Helper()
-	sameRunFiles(t, ref, dir, 8) // 3 samples_beta, samples.npy, 3 overlaps_beta, overlaps.csv
+	sameRunFiles(t, ref, dir, 8) // 3 samples_b<k>, samples.npy, 3 overlaps_b<k>, overlaps.csv
 }
 
 // sameRunFiles is sameRun for runs with files samples and overlaps files.
@@ -179,28 +181,11 @@ func TestResumeBitForBit(t *testing.T) {
 				args = []string{"train", "-resume", dir, "-quiet"}
 			}
 			testStop = nil
-			st, out, errs := runCLI("train", "-resume", dir, "-workers", "1")
-			if st != 0 {
-				t.Fatalf("resume: status %d %q", st, errs)
-			}
-			got = append(got, jsonNoSeconds(t, out)...)
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("JSON lines\n got %v\nwant %v", got, want)
-			}
-			sameRun(t, ref, dir)
+			resumeMatches(t, ref, dir, got, want, "-workers", "1")
 			var sum map[string]any
 			b, _ := os.ReadFile(filepath.Join(dir, output.SummaryFile))
-			if err := json.Unmarshal(b, &sum); err != nil || sum["status"] != "complete" || sum["resumes"] != float64(len(c.stops)) || len(sum["results"].([]any)) != 3 {
-				t.Errorf("summary after resume: %v status %v resumes %v", err, sum["status"], sum["resumes"])
-			}
-			for _, f := range []string{"free_energy.png", "free_energy.svg", "overlaps.png", "overlaps.svg"} {
-				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-					t.Errorf("no %s after the resumed run", f)
-				}
-			}
-			// A finished run cannot be resumed again.
-			if st, _, errs := runCLI("train", "-resume", dir); st != exitUsage || !strings.Contains(errs, "already complete") {
-				t.Errorf("resuming a complete run: status %d %q", st, errs)
+			if err := json.Unmarshal(b, &sum); err != nil || sum["resumes"] != float64(len(c.stops)) || len(sum["results"].([]any)) != 3 {
+				t.Errorf("summary after resume: %v resumes %v", err, sum["resumes"])
 			}
 		})
 	}
@@ -237,8 +222,8 @@ func TestResumeFlags(t *testing.T) {
 	if st != 0 || len(jsonLines(t, out)) != 2 {
 		t.Fatalf("resume with agreeing flags: status %d %q", st, errs)
 	}
-	// A new run into a directory holding a run is refused.
-	if st, _, errs := runCLI(tinyTrain(dir)...); st != exitUsage || !strings.Contains(errs, "-resume") {
+	// A new run into a directory holding a (now complete) run is refused.
+	if st, _, errs := runCLI(tinyTrain(dir)...); st != exitUsage || !strings.Contains(errs, "already holds a run, complete") {
 		t.Errorf("second run into the same -out: status %d %q", st, errs)
 	}
 }
@@ -333,8 +318,14 @@ func TestRunFiles(t *testing.T) {
 	if err != nil || !slices.Equal(ov, model.Overlaps(bt, 20, 1)) {
 		t.Errorf("overlaps.csv: %v %v", err, ov)
 	}
-	if _, err := os.Stat(filepath.Join(dir, samplesFileFor(1.5))); err != nil || samplesFileFor(1.5) != "samples_beta1.5.npy" {
-		t.Errorf("per-β samples: %v", err)
+	for k := range 3 {
+		name := fmt.Sprintf("samples_b%d.npy", k)
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("per-β samples: %v", err)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "samples_b2.npy")); !bytes.Equal(b, wantNPY) {
+		t.Error("samples_b2.npy is not the last evaluation batch")
 	}
 	// -save-samples none writes no samples; last writes only samples.npy.
 	for _, c := range []struct {
@@ -561,6 +552,22 @@ func TestSignalBinary(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(200 * time.Millisecond)
+	// A second process into the same directory, a new run or a -resume,
+	// is refused by the first one's lock, names it and writes nothing.
+	before := dirFiles(t, run)
+	holder := fmt.Sprintf("pid %d ", cmd.Process.Pid)
+	for _, args := range [][]string{cmd.Args[1:], {"train", "-resume", run}} {
+		second := exec.Command(bin, args...)
+		var serr bytes.Buffer
+		second.Stderr = &serr
+		second.Run()
+		if code := second.ProcessState.ExitCode(); code != exitUsage || !strings.Contains(serr.String(), holder) || strings.Count(serr.String(), "\n") != 1 {
+			t.Errorf("%v while the first run trains: exit %d, stderr %q, want 2 and %q", args[:2], code, serr.String(), holder)
+		}
+	}
+	if !maps.Equal(before, dirFiles(t, run)) {
+		t.Error("a refused second process changed the run directory")
+	}
 	cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
 	if cmd.ProcessState.ExitCode() != exitSignal {
@@ -646,12 +653,13 @@ func TestCheckpointWriteFailure(t *testing.T) {
 	good := []float64{0.1, -2.5e-300, 3, math.SmallestNonzeroFloat64}
 	copy(net.Params(), good)
 	extra := runExtra{Flags: map[string]string{"arch": "1p", "n": "4"}}
-	if err := writeCheckpoint(p, net, grad.State{}, extra); err != nil {
+	st := grad.State{Opt: grad.NewAdam(len(good)).State()}
+	if err := writeCheckpoint(p, net, st, extra); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(p)
 	net.Params()[2] = math.NaN()
-	if err := writeCheckpoint(p, net, grad.State{}, extra); err == nil {
+	if err := writeCheckpoint(p, net, st, extra); err == nil {
 		t.Fatal("NaN parameter written")
 	}
 	after, _ := os.ReadFile(p)

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -49,6 +50,7 @@ type trainFlags struct {
 	saveSamples               string
 	resume                    string
 	quiet                     bool
+	force                     bool
 	maxMemory                 *memoryFlag
 }
 
@@ -56,9 +58,12 @@ type trainFlags struct {
 // configuration and may differ when a run is resumed. (-out is the run
 // directory itself; -resume names it.)
 var runtimeFlags = map[string]bool{
-	"workers": true, "quiet": true, "checkpoint-every": true, "resume": true, "out": true, "max-memory": true,
+	"workers": true, "quiet": true, "checkpoint-every": true, "resume": true, "out": true, "force": true, "max-memory": true,
 	"cpuprofile": true, "memprofile": true, "trace": true,
 }
+
+// forceUsage documents the -force flag of train, mcmc and fit.
+const forceUsage = "write into a non-empty -out that holds no h2arnn run, replacing files of the run's names there (a directory holding a run is refused even so: -resume it or remove it)"
 
 // testStop, if set (by tests only), is asked after every step (betaEnd
 // false) and after every finished β (betaEnd true) whether to act as if an
@@ -88,7 +93,10 @@ func newTrainFlagSet(stderr io.Writer) (*flagSet, *modelFlags, *trainFlags, *pro
 			"after the last finished β, which 'h2arnn sample -run DIR' draws from), checkpoint.h2arnn, and the\n"+
 			"plots free_energy.png/.svg and overlaps.png/.svg. Ctrl-C or SIGTERM writes a checkpoint and exits\n"+
 			"with status 130; 'h2arnn train -resume DIR' continues the run with its saved flags and gives the\n"+
-			"same numbers, bit for bit, as an uninterrupted run. Progress goes to standard error.\n"+
+			"same numbers, bit for bit, as an uninterrupted run; it also finishes a run stopped while its last files\n"+
+			"were written (summary.json says \"complete\" only once the plots are written). A new run needs a new or\n"+
+			"empty -out (see -force); a run directory is locked while a run or -resume works in it (DIR/.lock names\n"+
+			"the holder), and a second one is refused. Progress goes to standard error.\n"+
 			"Architectures: "+strings.Join(model.Archs(), ", ")+".", stderr)
 	mf := addModelFlags(fs, true)
 	tf := &trainFlags{}
@@ -109,10 +117,11 @@ func newTrainFlagSet(stderr io.Writer) (*flagSet, *modelFlags, *trainFlags, *pro
 	fs.IntVar(&tf.estimate, "estimate", 0, "after each β, draw this many samples M and add unbiased estimates (importance sampling and neural MCMC, as 'h2arnn estimate') to the JSON line and stats.csv (0: none)")
 	fs.Uint64Var(&tf.trainSeed, "train-seed", 0, "seed of the parameter initialisation and of the training samples")
 	fs.IntVar(&tf.workers, "workers", 0, "goroutines (0 = one per core); results do not depend on it")
-	fs.StringVar(&tf.out, "out", "", "run `DIR` (created if missing; default runs/<date>-<time>-<arch>-n<N>); it must not hold another run")
+	fs.StringVar(&tf.out, "out", "", "run `DIR` (created if missing; default runs/<date>-<time>-<arch>-n<N>); it must be new or empty (or see -force) and is locked while the run goes on")
+	fs.BoolVar(&tf.force, "force", false, forceUsage)
 	fs.IntVar(&tf.overlapBins, "overlap-bins", 100, "bins of the overlap histogram P(q) on [-1, 1] (0: none)")
 	fs.IntVar(&tf.checkpointEvery, "checkpoint-every", 100, "also write DIR/"+checkpointFile+" every this many steps (0: only at the end of each β and on interrupt)")
-	fs.StringVar(&tf.saveSamples, "save-samples", "last", "evaluation samples and P(q) to keep: last (samples.npy, overlaps.csv of the last β), every (also samples_beta<β>.npy, overlaps_beta<β>.csv at each β), overlaps (as last, plus overlaps_beta<β>.csv at each β) or none")
+	fs.StringVar(&tf.saveSamples, "save-samples", "last", "evaluation samples and P(q) to keep: last (samples.npy, overlaps.csv of the last β), every (also samples_b<k>.npy, overlaps_b<k>.csv at each β, k its index in the schedule from 0, zero-padded; its β in full precision is row k+1 of stats.csv), overlaps (as last, plus overlaps_b<k>.csv at each β) or none")
 	fs.StringVar(&tf.resume, "resume", "", "continue the interrupted run in `DIR` from its checkpoint, with its saved flags (flags given too must agree)")
 	fs.BoolVar(&tf.quiet, "quiet", false, "no progress lines on standard error")
 	tf.maxMemory = addMemoryFlag(fs)
@@ -126,10 +135,12 @@ func runTrain(args []string, e *env) error {
 	}
 	var ck *checkpoint
 	if tf.resume != "" {
-		var err error
-		if ck, err = loadCheckpoint("-resume", tf.resume); err != nil {
+		c, unlock, err := lockCheckpoint(tf.resume)
+		if err != nil {
 			return err
 		}
+		defer unlock()
+		ck = c
 		if err := applySavedFlags(fs, ck.Flags, tf.resume); err != nil {
 			return err
 		}
@@ -155,8 +166,17 @@ func runTrain(args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	if err := tf.checkOut(m.N, ck); err != nil {
+	if err := checkEvaluates(cfg, net); err != nil {
 		return err
+	}
+	if ck == nil {
+		// A new run: -out checked (nothing written into a directory that is
+		// refused), created and locked.
+		unlock, err := prepareRunDir(&tf.out, "train", tf.arch, m.N, false, tf.force)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 	}
 	return withProfiles(pf, func() error {
 		r, err := newTrainRun(e, fs, mf, tf, cfg, m, net, ck)
@@ -191,45 +211,86 @@ func (tf *trainFlags) buildNet(m *model.Hamiltonian, sched []float64, ck *checkp
 		return nil, &usageError{msg: fmt.Sprintf("-resume %s: %v", tf.resume, err), err: err}
 	case saved.Arch() != net.Arch() || len(saved.Params()) != len(net.Params()):
 		return nil, usagef("-resume %s: the checkpoint holds %d parameters of %s, the net %s has %d; the checkpoint does not belong to this configuration", tf.resume, len(saved.Params()), saved.Arch(), net.Arch(), len(net.Params()))
-	case ck.State.BetaIndex >= len(sched):
+	case ck.State.BetaIndex >= len(sched) && runComplete(tf.resume):
 		return nil, usagef("-resume %s: the run is already complete (all β done); start a new run with another -out", tf.resume)
 	}
 	return saved, nil
 }
 
-// checkOut chooses the run directory (the default name if -out is not
-// given) and makes sure a new run may write there.
-func (tf *trainFlags) checkOut(n int, ck *checkpoint) error {
-	if tf.out == "" {
-		tf.out = defaultRunDir(tf.arch, n, time.Now())
+// runComplete reports whether the summary.json of the run in dir says it
+// is complete. train writes that status last, after the plots, so that a
+// run stopped while its final files were written is resumed to write them.
+func runComplete(dir string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, output.SummaryFile))
+	if err != nil {
+		return false
 	}
-	if ck == nil {
-		if _, err := os.Stat(filepath.Join(tf.out, checkpointFile)); err == nil {
-			return usagef("-out %s already holds a run (%s); continue it with -resume %s or give another -out", tf.out, checkpointFile, tf.out)
-		}
+	var sum struct {
+		Status string `json:"status"`
 	}
-	if err := output.CheckWritable(tf.out); err != nil {
-		return usagef("-out %s: %v; give a writable directory", tf.out, err)
+	return json.Unmarshal(b, &sum) == nil && sum.Status == "complete"
+}
+
+// lockCheckpoint locks the run directory dir of 'train -resume' for the
+// whole run and reads its checkpoint. The checkpoint is read once before
+// locking, so that a directory that is no train run is refused without a
+// lock file written into it, and again under the lock: the run continues
+// from what the lock protects, not from what another process may have
+// replaced meanwhile.
+func lockCheckpoint(dir string) (*checkpoint, func(), error) {
+	if _, err := loadCheckpoint("-resume", dir); err != nil {
+		return nil, nil, err
+	}
+	unlock, err := lockRunDir("-resume", dir, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	ck, err := loadCheckpoint("-resume", dir)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return ck, unlock, nil
+}
+
+// checkEvaluates refuses a configuration that would report a β from
+// nothing: without an evaluation batch (-eval-samples 0) the statistics of a
+// β are the mean of its training batches, so a trainable net needs steps at
+// every β (a net without parameters evaluates a batch of -batch samples
+// instead).
+func checkEvaluates(cfg grad.Config, net model.Net) error {
+	if cfg.EvalSamples > 0 || net.ParamCount() == 0 {
+		return nil
+	}
+	switch {
+	case cfg.InitSteps == 0:
+		return usagef("-init-steps 0 with -eval-samples 0: the first β would have neither training batches nor an evaluation batch to report; give -init-steps ≥ 1 or -eval-samples ≥ 2")
+	case cfg.MaxStep == 0 && len(cfg.Schedule()) > 1:
+		return usagef("-max-step 0 with -eval-samples 0: the β after the first would have neither training batches nor an evaluation batch to report; give -max-step ≥ 1 or -eval-samples ≥ 2")
 	}
 	return nil
 }
 
 // trainRun is one training run with its run directory.
 type trainRun struct {
-	e       *env
-	tf      *trainFlags
-	mf      *modelFlags
-	fs      *flagSet
-	cfg     grad.Config
-	sched   []float64
-	m       *model.Hamiltonian
-	net     model.Net
-	tr      *grad.Trainer
-	refs    []float64 // exact f per β, nil without a reference
-	stats   *output.StatsWriter
-	rows    []output.StatsRow // every finished β, those of earlier sessions included
-	resumes int
-	started time.Time
+	e     *env
+	tf    *trainFlags
+	mf    *modelFlags
+	fs    *flagSet
+	cfg   grad.Config
+	sched []float64
+	m     *model.Hamiltonian
+	net   model.Net
+	tr    *grad.Trainer
+	refs  []float64 // exact f per β, nil without a reference
+	stats *output.StatsWriter
+	rows  []output.StatsRow // every finished β, those of earlier sessions included
+	// finished counts the β whose files (row, samples, net, checkpoint)
+	// are all written: the trainer may be past a β whose files an
+	// interrupt cut short.
+	finished int
+	resumes  int
+	started  time.Time
 	// lastCk is the position of the last checkpoint written.
 	lastCk grad.State
 	// ctx is the training's context: the command's, cancelled also by
@@ -256,22 +317,111 @@ func newTrainRun(e *env, fs *flagSet, mf *modelFlags, tf *trainFlags, cfg grad.C
 	r := &trainRun{e: e, tf: tf, mf: mf, fs: fs, cfg: cfg, sched: sched, m: m, net: net, tr: tr, refs: refs, started: time.Now()}
 	statsPath := filepath.Join(tf.out, output.StatsFile)
 	if ck == nil {
+		// The checkpoint comes first: a directory with any file of the
+		// run in it holds a checkpoint to resume from, and one that cannot
+		// take it fails now.
+		if err := r.checkpoint(); err != nil {
+			tr.Close()
+			return nil, err
+		}
 		if r.stats, err = output.CreateStats(statsPath, r.layout()); err != nil {
 			tr.Close()
 			return nil, fmt.Errorf("creating %s: %v", statsPath, err)
 		}
 		return r, nil
 	}
+	if err := checkResumeState(ck, tr, cfg); err != nil {
+		tr.Close()
+		return nil, usagef("-resume %s: %v; the checkpoint was edited or does not belong to this run", tf.resume, err)
+	}
 	if err := tr.SetState(ck.State); err != nil {
 		tr.Close()
 		return nil, usagef("-resume %s: %v; the checkpoint does not belong to this configuration", tf.resume, err)
 	}
-	if r.stats, r.rows, err = output.ResumeStats(statsPath, r.layout(), ck.State.BetaIndex); err != nil {
-		tr.Close()
-		return nil, usagef("-resume %s: %v", tf.resume, err)
+	// stats.csv is checked against the checkpoint before ResumeStats drops
+	// the rows after it: a refused resume changes nothing.
+	keep := ck.State.BetaIndex
+	fresh := keep == 0 && !fileExists(statsPath) // stopped between the first checkpoint and stats.csv
+	var rows []output.StatsRow
+	if !fresh {
+		if rows, err = output.ResumedStats(statsPath, r.layout(), keep); err != nil {
+			tr.Close()
+			return nil, usagef("-resume %s: %v", tf.resume, err)
+		}
 	}
+	if err := checkResumeSteps(ck.State, rows, cfg, net.ParamCount()); err != nil {
+		tr.Close()
+		return nil, usagef("-resume %s: %v; the checkpoint or %s was edited", tf.resume, err, output.StatsFile)
+	}
+	if fresh {
+		r.stats, err = output.CreateStats(statsPath, r.layout())
+	} else {
+		r.stats, r.rows, err = output.ResumeStats(statsPath, r.layout(), keep)
+	}
+	if err != nil {
+		tr.Close()
+		return nil, fmt.Errorf("-resume %s: %v", tf.resume, err)
+	}
+	r.finished = keep
 	r.resumes = ck.Resumes + 1
+	r.lastCk = ck.State
 	return r, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// checkResumeState checks the checkpoint's optimiser settings against the
+// ones this run's trainer was built with (tr, fresh from cfg): a resumed run
+// continues with -lr, and with Adam's β₁, β₂ and ε, not with what a file
+// says, and an edited file is refused rather than silently obeyed.
+func checkResumeState(ck *checkpoint, tr *grad.Trainer, cfg grad.Config) error {
+	got, want := ck.State.Opt, tr.State().Opt
+	switch {
+	case got.Kind != want.Kind:
+		return fmt.Errorf("its optimiser is %q, the run uses %q", got.Kind, want.Kind)
+	case got.LR != cfg.LR || got.LR != want.LR:
+		return fmt.Errorf("its learning rate is %v, the run's -lr is %v", got.LR, cfg.LR)
+	case got.Beta1 != want.Beta1 || got.Beta2 != want.Beta2 || got.Eps != want.Eps || got.Momentum != want.Momentum:
+		return fmt.Errorf("its optimiser settings (β₁ %v, β₂ %v, ε %v, momentum %v) are not the run's (%v, %v, %v, %v)",
+			got.Beta1, got.Beta2, got.Eps, got.Momentum, want.Beta1, want.Beta2, want.Eps, want.Momentum)
+	}
+	return nil
+}
+
+// checkResumeSteps checks that the checkpoint's counters agree with the
+// position and the finished β: the optimiser has taken one step per
+// training step, so its count is the steps of the finished β (the steps
+// column of their rows) plus the steps done at the current β; those rows
+// are the schedule's first β values; and a β whose steps are marked
+// stopped has used its budget (a net with params parameters), or stopped
+// early on a batch below -std-limit.
+func checkResumeSteps(st grad.State, rows []output.StatsRow, cfg grad.Config, params int) error {
+	sched := cfg.Schedule()
+	if st.BetaIndex < len(sched) && st.Stopped && params > 0 {
+		switch {
+		case st.EarlyStop && (len(st.Recent) == 0 || !(st.Recent[len(st.Recent)-1].FStd < cfg.StdLimit)):
+			return fmt.Errorf("it says the β stopped early, but its last batch is not below -std-limit %v", cfg.StdLimit)
+		case !st.EarlyStop && st.StepsDone < cfg.StepLimit(st.BetaIndex):
+			return fmt.Errorf("it says the β stopped after %d of its %d steps without an early stop", st.StepsDone, cfg.StepLimit(st.BetaIndex))
+		}
+	}
+	var steps int64
+	for k, row := range rows {
+		if row.Beta != sched[k] {
+			return fmt.Errorf("row %d of %s is at β %v, the schedule has β %v there", k+1, output.StatsFile, row.Beta, sched[k])
+		}
+		steps += int64(row.Steps)
+	}
+	if st.BetaIndex < len(sched) {
+		steps += int64(st.StepsDone)
+	}
+	if st.Opt.Steps != steps {
+		return fmt.Errorf("its optimiser has taken %d steps, but the finished β took %d and the current one %d", st.Opt.Steps, steps-int64(st.StepsDone), st.StepsDone)
+	}
+	return nil
 }
 
 func (r *trainRun) close() {
@@ -312,11 +462,6 @@ func (r *trainRun) train() error {
 	if err := r.writeSummary("running", ""); err != nil {
 		return err
 	}
-	// A checkpoint before the first step: there is always one to resume
-	// from, and a directory that cannot take it fails now.
-	if err := r.checkpoint(); err != nil {
-		return err
-	}
 	ctx, cancel := context.WithCancel(r.e.ctx)
 	defer cancel()
 	r.ctx = ctx
@@ -331,6 +476,9 @@ func (r *trainRun) train() error {
 		return nil
 	}
 	r.tr.OnBeta = func(gr grad.Result) error {
+		if testInterruptAt != nil && testInterruptAt("finish", gr.Index) {
+			cancel()
+		}
 		row, err := r.finishBeta(gr)
 		if err != nil {
 			return err
@@ -343,7 +491,7 @@ func (r *trainRun) train() error {
 	}
 	_, err := r.tr.Train(ctx)
 	prog.finish()
-	return r.end(err)
+	return r.end(err, cancel)
 }
 
 // finishBeta writes the files of a finished β. Order matters for resuming:
@@ -368,16 +516,32 @@ func (r *trainRun) finishBeta(gr grad.Result) (output.StatsRow, error) {
 	if err := output.WriteFileAtomic(r.dir(netFile), func(w io.Writer) error { return model.Save(w, r.net) }); err != nil {
 		return row, fmt.Errorf("writing %s: %v", netFile, err)
 	}
-	return row, r.checkpoint()
+	if err := r.checkpoint(); err != nil {
+		return row, err
+	}
+	r.finished++
+	return row, nil
 }
 
+// testInterruptAt, if set (by tests only), is asked before the files of
+// β index j are written (stage "finish") and before the final files of the
+// run (stage "final", j = len(schedule)) whether to act as if an interrupt
+// had arrived there.
+var testInterruptAt func(stage string, j int) bool
+
 // end finishes the run after Train returned err: the checkpoint and
-// summary of an interrupted or failed run, or the plots of a complete one.
-func (r *trainRun) end(err error) error {
+// summary of an interrupted or failed run, or the plots and summary of a
+// complete one (cancel is the training context's, for testInterruptAt).
+func (r *trainRun) end(err error, cancel func()) error {
 	switch {
 	case isInterrupt(err):
-		if err := r.checkpoint(); err != nil {
-			return err
+		// Stopped while the files of a finished β were written, the
+		// trainer is past that β already: the last checkpoint written
+		// stays, and the resumed run repeats what follows it.
+		if r.tr.State().BetaIndex == r.finished {
+			if err := r.checkpoint(); err != nil {
+				return err
+			}
 		}
 		if serr := r.writeSummary("interrupted", ""); serr != nil {
 			return serr
@@ -390,8 +554,19 @@ func (r *trainRun) end(err error) error {
 		}
 		return errors.New(msg)
 	}
+	if testInterruptAt != nil && testInterruptAt("final", len(r.sched)) {
+		cancel()
+	}
 	if err := r.plot(); err != nil {
 		return fmt.Errorf("plotting: %v; the data files in %s are complete", err, r.tf.out)
+	}
+	// The run is complete only once its last files are written: an
+	// interrupt that came meanwhile leaves it to -resume, which writes them.
+	if r.ctx.Err() != nil {
+		if serr := r.writeSummary("interrupted", ""); serr != nil {
+			return serr
+		}
+		return fmt.Errorf("%w while the final files were written; finish them with 'h2arnn train -resume %s'", errInterrupted, r.tf.out)
 	}
 	return r.writeSummary("complete", "")
 }
@@ -444,12 +619,12 @@ func (r *trainRun) saveSamples(gr grad.Result) error {
 	}
 	if perBeta {
 		if mode == "every" {
-			if err := writeNPY(samplesFileFor(gr.Beta)); err != nil {
+			if err := writeNPY(output.PerBetaFile("samples", ".npy", gr.Index, len(r.sched))); err != nil {
 				return err
 			}
 		}
 		if hist != nil {
-			if err := output.WriteOverlaps(r.tf.out, gr.Beta, hist); err != nil {
+			if err := output.WriteOverlaps(r.tf.out, gr.Index, len(r.sched), hist); err != nil {
 				return err
 			}
 		}
@@ -465,13 +640,6 @@ func (r *trainRun) saveSamples(gr grad.Result) error {
 		}
 	}
 	return nil
-}
-
-// samplesFileFor is the name of the samples file of one β with
-// -save-samples every, with β written as in output.OverlapsFileFor.
-func samplesFileFor(beta float64) string {
-	b := strings.TrimSuffix(strings.TrimPrefix(output.OverlapsFileFor(beta), "overlaps_beta"), ".csv")
-	return "samples_beta" + b + ".npy"
 }
 
 // plot draws the run's free energy and, if there are overlap histograms,

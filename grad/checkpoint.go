@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+
+	"github.com/h2arnn/h2arnn/internal/fmath"
 
 	"github.com/h2arnn/h2arnn/internal/netfile"
 	"github.com/h2arnn/h2arnn/model"
@@ -136,7 +139,77 @@ func ReadCheckpoint(r io.Reader) (*Checkpoint, error) {
 	if len(moments) > 1 {
 		st.Opt.V = moments[1]
 	}
+	if err := validateState(&st, len(moments)); err != nil {
+		return nil, err
+	}
 	return &Checkpoint{Net: sn, State: st, Extra: sec.Extra}, nil
+}
+
+// validateState checks the values of a checkpoint's State that hold for
+// any configuration, so that an edited or damaged checkpoint whose
+// checksums were made to match is refused rather than trained on: counters
+// ≥ 0 (the optimiser's at least the steps done at the current β), β and
+// seconds ≥ 0, the optimiser's hyper-parameters in their ranges (learning
+// rate > 0; Adam: β₁, β₂ in [0, 1), ε > 0; SGD: momentum ≥ 0) and its
+// moment vectors finite, as many as its kind keeps (Adam's second moment
+// ≥ 0). The JSON section cannot hold NaN or infinities (encoding/json
+// refuses them); the moment vectors can. What depends on the configuration
+// (the β of the schedule, the step budget, the learning rate given) is the
+// caller's to check (Trainer.SetState does part of it).
+func validateState(st *State, moments int) error {
+	bad := func(format string, a ...any) error {
+		return &CheckpointError{Reason: "invalid trainer state: " + fmt.Sprintf(format, a...)}
+	}
+	o := &st.Opt
+	switch {
+	case st.BetaIndex < 0:
+		return bad("β index %d < 0", st.BetaIndex)
+	case st.StepsDone < 0:
+		return bad("%d steps done < 0", st.StepsDone)
+	case o.Steps < int64(st.StepsDone):
+		return bad("the optimiser has taken %d steps, fewer than the %d done at this β", o.Steps, st.StepsDone)
+	case st.Beta < 0:
+		return bad("β %v < 0", st.Beta)
+	case st.Seconds < 0:
+		return bad("seconds %v < 0", st.Seconds)
+	case st.EarlyStop && !st.Stopped:
+		return bad("stopped early but not stopped")
+	case o.LR <= 0:
+		return bad("learning rate %v is not > 0", o.LR)
+	}
+	switch o.Kind {
+	case "adam":
+		switch {
+		case o.Beta1 < 0 || o.Beta1 >= 1:
+			return bad("Adam β₁ %v is not in [0, 1)", o.Beta1)
+		case o.Beta2 < 0 || o.Beta2 >= 1:
+			return bad("Adam β₂ %v is not in [0, 1)", o.Beta2)
+		case o.Eps <= 0:
+			return bad("Adam ε %v is not > 0", o.Eps)
+		case moments != 2:
+			return bad("Adam state with %d moment vectors, not 2", moments)
+		}
+	case "sgd":
+		switch {
+		case o.Momentum < 0:
+			return bad("SGD momentum %v < 0", o.Momentum)
+		case moments > 1:
+			return bad("SGD state with %d moment vectors, not 0 or 1", moments)
+		}
+	default:
+		return bad("optimiser %q; want adam or sgd", o.Kind)
+	}
+	for i, x := range o.M {
+		if !fmath.Finite(x) {
+			return bad("the optimiser's first moment %d is %v", i, x)
+		}
+	}
+	for i, x := range o.V {
+		if !(x >= 0) || math.IsInf(x, 0) {
+			return bad("Adam's second moment %d is %v, not a finite number ≥ 0", i, x)
+		}
+	}
+	return nil
 }
 
 // validate checks the trainer section's values before the arrays are read.

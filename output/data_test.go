@@ -356,14 +356,16 @@ func TestLoadRunDetails(t *testing.T) {
 		t.Errorf("no rows: label %q, overlaps %v, %v; want the arch as label and no histogram", r.Label, r.Overlaps, err)
 	}
 	os.WriteFile(filepath.Join(dir, StatsFile), []byte("beta,f\n1,-1\n2,-0.5\n"), 0o644)
-	WriteOverlapsCSV(filepath.Join(dir, OverlapsFileFor(2)), []float64{1, 1})
+	WriteOverlapsCSV(filepath.Join(dir, "overlaps_b1.csv"), []float64{1, 1})
+	WriteOverlapsCSV(filepath.Join(dir, "overlaps_b2.csv"), []float64{7, 7})     // no row 3: a β not finished
+	WriteOverlapsCSV(filepath.Join(dir, "overlaps_b0.old.csv"), []float64{7, 7}) // not one of ours
 	os.Remove(filepath.Join(dir, SummaryFile))
 	r, err = LoadRun(dir)
 	if err != nil || r.Label != "myrun" || len(r.Overlaps) != 1 || r.Overlaps[2][0] != 1 {
 		t.Errorf("label %q, overlaps %v, %v; want the directory's name and the per-β file's histogram at β 2", r.Label, r.Overlaps, err)
 	}
-	os.Remove(filepath.Join(dir, OverlapsFileFor(2)))
-	WriteOverlapsCSV(filepath.Join(dir, OverlapsFileFor(1)), []float64{1, 1})
+	os.Remove(filepath.Join(dir, "overlaps_b1.csv"))
+	WriteOverlapsCSV(filepath.Join(dir, "overlaps_b0.csv"), []float64{1, 1})
 	r, _ = LoadRun(dir)
 	if len(r.Overlaps) != 2 || r.Overlaps[2][0] != 0.5 || r.Overlaps[1][0] != 1 {
 		t.Errorf("overlaps %v: want overlaps.csv under the last β 2 and the per-β file under 1", r.Overlaps)

@@ -35,8 +35,9 @@
 //	f_exact   exact free energy per spin [J]            (only if the run has an exact reference)
 //	rel_err   (f - f_exact) / |f_exact|, signed          (only with f_exact)
 //
-// overlaps_beta<β>.csv, one per β (β with at most 6 significant digits,
-// e.g. overlaps_beta1.3.csv), and overlaps.csv, a copy of the latest one:
+// overlaps_b<k>.csv, one per β, k its index in the schedule (PerBetaFile;
+// its β is that of row k+1 of stats.csv), and overlaps.csv, a copy of the
+// latest one:
 // the overlap distribution P(q), q = (1/N) Σ_i x^a_i x^b_i over distinct
 // sample pairs, as a density on equal bins of [-1, 1]:
 //

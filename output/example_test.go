@@ -25,14 +25,15 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	for _, beta := range []float64{0.5, 1} {
+	betas := []float64{0.5, 1}
+	for k, beta := range betas {
 		row := output.StatsRow{Beta: beta, Stats: model.Stats{F: -1.5 / beta}, Steps: 1000}
 		row.SetExact(-1.5/beta - 1e-6)
 		if err := stats.Write(row); err != nil { // on disk when Write returns
 			fmt.Println(err)
 			return
 		}
-		output.WriteOverlaps(dir, beta, []float64{0.25, 0.25, 0.25, 0.25})
+		output.WriteOverlaps(dir, k, len(betas), []float64{0.25, 0.25, 0.25, 0.25})
 	}
 	stats.Close()
 	samples := []int8{1, -1, -1, 1, 1, 1}
@@ -64,8 +65,8 @@ func Example() {
 	// overlaps.csv
 	// overlaps.png
 	// overlaps.svg
-	// overlaps_beta0.5.csv
-	// overlaps_beta1.csv
+	// overlaps_b0.csv
+	// overlaps_b1.csv
 	// samples.npy
 	// stats.csv
 	// summary.json

@@ -3,6 +3,7 @@ package output
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -87,11 +88,7 @@ func RemoveStaleTemps(dir string) ([]string, error) {
 	var removed []string
 	for _, e := range ents {
 		name := e.Name()
-		k := strings.LastIndex(name, TempSuffix)
-		if !strings.HasPrefix(name, ".") || k < 1 || !e.Type().IsRegular() {
-			continue
-		}
-		if _, err := strconv.ParseUint(name[k+len(TempSuffix):], 10, 64); err != nil {
+		if !isStaleTemp(e) {
 			continue
 		}
 		if err := os.Remove(filepath.Join(dir, name)); err != nil {
@@ -100,4 +97,40 @@ func RemoveStaleTemps(dir string) ([]string, error) {
 		removed = append(removed, name)
 	}
 	return removed, nil
+}
+
+// isStaleTemp reports whether e is a temporary file of WriteFileAtomic
+// (".NAME.tmp" followed by digits).
+func isStaleTemp(e fs.DirEntry) bool {
+	name := e.Name()
+	k := strings.LastIndex(name, TempSuffix)
+	if !strings.HasPrefix(name, ".") || k < 1 || !e.Type().IsRegular() {
+		return false
+	}
+	_, err := strconv.ParseUint(name[k+len(TempSuffix):], 10, 64)
+	return err == nil
+}
+
+// DirContents returns the names of the entries of dir that a run cares
+// about: every entry but the lock file and the temporary files of
+// WriteFileAtomic that a killed process left (see RemoveStaleTemps), sorted
+// by name. A directory that does not exist has none (nil, nil).
+// It is how a command tells an empty run directory from one that holds
+// files it must not overwrite.
+func DirContents(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range ents {
+		if e.Name() == LockFile || isStaleTemp(e) {
+			continue
+		}
+		names = append(names, e.Name())
+	}
+	return names, nil
 }

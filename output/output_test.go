@@ -340,16 +340,16 @@ func TestResumeStats(t *testing.T) {
 func TestOverlapsFiles(t *testing.T) {
 	dir := t.TempDir()
 	hist := []float64{0, 0.5, 1.5, 0, 0.25, 1.75, 0, 0} // sums to 1 with width 0.25
-	if err := WriteOverlaps(dir, 1.3000000000000003, hist); err != nil {
+	if err := WriteOverlaps(dir, 7, 39, hist); err != nil {
 		t.Fatal(err)
 	}
-	assertOnlyFiles(t, dir, "overlaps.csv", "overlaps_beta1.3.csv")
-	b, _ := os.ReadFile(filepath.Join(dir, "overlaps_beta1.3.csv"))
+	assertOnlyFiles(t, dir, "overlaps.csv", "overlaps_b07.csv")
+	b, _ := os.ReadFile(filepath.Join(dir, "overlaps_b07.csv"))
 	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 	if len(lines) != 9 || lines[0] != "q_low,q_high,density" || lines[1] != "-1,-0.75,0" || lines[3] != "-0.5,-0.25,1.5" || lines[8] != "0.75,1,0" {
 		t.Errorf("file:\n%s", b)
 	}
-	for _, name := range []string{"overlaps.csv", "overlaps_beta1.3.csv"} {
+	for _, name := range []string{"overlaps.csv", "overlaps_b07.csv"} {
 		got, err := ReadOverlapsCSV(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)
@@ -365,7 +365,7 @@ func TestOverlapsFiles(t *testing.T) {
 			t.Errorf("histogram %v accepted", bad)
 		}
 	}
-	assertOnlyFiles(t, dir, "overlaps.csv", "overlaps_beta1.3.csv")
+	assertOnlyFiles(t, dir, "overlaps.csv", "overlaps_b07.csv")
 	// An undefined histogram (fewer than two samples) is stored as nan.
 	nan := filepath.Join(t.TempDir(), "nan.csv")
 	if err := WriteOverlapsCSV(nan, []float64{math.NaN(), math.NaN()}); err != nil {
@@ -377,6 +377,14 @@ func TestOverlapsFiles(t *testing.T) {
 	}
 	if OverlapsFileFor(0.1) != "overlaps_beta0.1.csv" || OverlapsFileFor(2) != "overlaps_beta2.csv" {
 		t.Errorf("names %s %s", OverlapsFileFor(0.1), OverlapsFileFor(2))
+	}
+	for _, c := range []struct {
+		k, count int
+		want     string
+	}{{0, 1, "samples_b0.npy"}, {9, 10, "samples_b9.npy"}, {3, 11, "samples_b03.npy"}, {10, 11, "samples_b10.npy"}, {7, 1000, "samples_b007.npy"}} {
+		if got := PerBetaFile("samples", ".npy", c.k, c.count); got != c.want {
+			t.Errorf("PerBetaFile(%d of %d) = %s, want %s", c.k, c.count, got, c.want)
+		}
 	}
 	// Bins that are not equal bins on [-1, 1] are refused.
 	os.WriteFile(filepath.Join(dir, "bad.csv"), []byte("q_low,q_high,density\n-1,0,1\n0,0.5,1\n"), 0o644)
@@ -419,18 +427,18 @@ func TestSummaryAndLoadRun(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(dir, "nan.json")); string(b) != "{\n  \"f\": null,\n  \"g\": null,\n  \"h\": 1.5\n}\n" {
 		t.Errorf("summary with NaN and -Inf:\n%s", b)
 	}
-	WriteOverlaps(dir, 1.3, []float64{1, 0, 0, 1})
-	WriteOverlaps(dir, 2, []float64{0, 1, 1, 0})
+	WriteOverlaps(dir, 1, 3, []float64{1, 0, 0, 1}) // files by index: β of rows 2 and 3
+	WriteOverlaps(dir, 2, 3, []float64{0, 1, 1, 0})
 	r, err = LoadRun(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Label != "sk_1rsb" || len(r.Overlaps) != 2 || r.Overlaps[1.3][0] != 1 || r.Overlaps[2][1] != 1 {
+	if r.Label != "sk_1rsb" || len(r.Overlaps) != 2 || r.Overlaps[rows[1].Beta][0] != 1 || r.Overlaps[2][1] != 1 {
 		t.Fatalf("label %q overlaps %v", r.Label, r.Overlaps)
 	}
 	// overlaps.csv alone is filed under the last β of the stats.
-	os.Remove(filepath.Join(dir, "overlaps_beta2.csv"))
-	os.Remove(filepath.Join(dir, "overlaps_beta1.3.csv"))
+	os.Remove(filepath.Join(dir, "overlaps_b1.csv"))
+	os.Remove(filepath.Join(dir, "overlaps_b2.csv"))
 	if r, err = LoadRun(dir); err != nil || len(r.Overlaps) != 1 || r.Overlaps[2] == nil {
 		t.Fatalf("overlaps.csv only: %v %v", r.Overlaps, err)
 	}

@@ -15,7 +15,9 @@ import (
 // β of a run.
 const OverlapsFile = "overlaps.csv"
 
-// OverlapsFileFor returns the name of the overlap histogram file of one β:
+// OverlapsFileFor returns a name for an overlap histogram file by its β
+// (estimate -overlaps uses it; a run's per-β files are named by index,
+// PerBetaFile):
 // "overlaps_beta" + β with at most 6 significant digits + ".csv", e.g.
 // overlaps_beta1.3.csv. Six digits drop the rounding noise of a linspace
 // schedule (1.3000000000000003) while keeping distinct any two β of a
@@ -65,11 +67,26 @@ func binEdges(k, nb int) (lo, hi float64) {
 	return -1 + 2*float64(k)/float64(nb), -1 + 2*float64(k+1)/float64(nb)
 }
 
-// WriteOverlaps stores the histogram of one β in dir twice: as
-// OverlapsFileFor(beta), so that every β of an annealing run is kept, and
-// as OverlapsFile, which always holds the latest β written.
-func WriteOverlaps(dir string, beta float64, hist []float64) error {
-	if err := WriteOverlapsCSV(filepath.Join(dir, OverlapsFileFor(beta)), hist); err != nil {
+// PerBetaFile returns the name of a run's file of β index k (0-based, in
+// the order of the schedule) of a schedule of count β: prefix + "_b" + k
+// zero-padded to the digits of count-1 + ext, e.g. PerBetaFile("overlaps",
+// ".csv", 3, 39) = "overlaps_b03.csv", so that a run's files sort in
+// schedule order. Names by index never collide, however close two β are;
+// the β itself, in full precision, is that of row k+1 of the run's
+// stats.csv (and protocol.schedule[k] in train's summary.json).
+func PerBetaFile(prefix, ext string, k, count int) string {
+	return fmt.Sprintf("%s_b%0*d%s", prefix, len(strconv.Itoa(max(count-1, 0))), k, ext)
+}
+
+// overlapsPrefix is the prefix of the per-β overlap files.
+const overlapsPrefix = "overlaps"
+
+// WriteOverlaps stores the histogram of β index k of a schedule of count β
+// in dir twice: as PerBetaFile("overlaps", ".csv", k, count), so that every
+// β of an annealing run is kept, and as OverlapsFile, which always holds
+// the latest β written.
+func WriteOverlaps(dir string, k, count int, hist []float64) error {
+	if err := WriteOverlapsCSV(filepath.Join(dir, PerBetaFile(overlapsPrefix, ".csv", k, count)), hist); err != nil {
 		return err
 	}
 	return WriteOverlapsCSV(filepath.Join(dir, OverlapsFile), hist)

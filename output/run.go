@@ -36,9 +36,11 @@ type Run struct {
 // LoadRun reads a run directory: stats.csv (required), summary.json
 // (optional; the label is its top-level "label" string if present, else its
 // "arch" string, else the directory's base name) and the overlap files. Each
-// overlaps_beta<β>.csv is stored under the β its name gives; overlaps.csv is
-// stored under the β of the last stats row, unless a per-β file already
-// gives that β (the two then hold the same histogram).
+// per-β file overlaps_b<k>.csv (PerBetaFile) is stored under the β of row
+// k+1 of stats.csv (files of β without a row, which a resumed run writes
+// again, are skipped); overlaps.csv is stored under the β of the last stats
+// row, unless a per-β file already gives that β (the two then hold the same
+// histogram).
 func LoadRun(dir string) (Run, error) {
 	r := Run{Dir: dir, Label: filepath.Base(filepath.Clean(dir)), Overlaps: map[float64][]float64{}}
 	var err error
@@ -61,43 +63,31 @@ func LoadRun(dir string) (Run, error) {
 	default:
 		return Run{}, fmt.Errorf("load run %s: %w", dir, err)
 	}
-	names, err := filepath.Glob(filepath.Join(dir, "overlaps_beta*.csv"))
+	names, err := filepath.Glob(filepath.Join(dir, overlapsPrefix+"_b*.csv"))
 	if err != nil {
 		return Run{}, err
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		s := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(name), "overlaps_beta"), ".csv")
-		beta, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			continue // not one of ours (e.g. overlaps_beta1.3.old.csv)
+		s := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(name), overlapsPrefix+"_b"), ".csv")
+		k, err := strconv.ParseUint(s, 10, 0)
+		if err != nil || k >= uint64(len(r.Stats)) {
+			continue // not one of ours (e.g. overlaps_b3.old.csv), or of a β not finished
 		}
-		if r.Overlaps[beta], err = ReadOverlapsCSV(name); err != nil {
+		if r.Overlaps[r.Stats[k].Beta], err = ReadOverlapsCSV(name); err != nil {
 			return Run{}, fmt.Errorf("load run %s: %w", dir, err)
 		}
 	}
 	last := filepath.Join(dir, OverlapsFile)
 	if _, err := os.Stat(last); err == nil && len(r.Stats) > 0 {
 		beta := r.Stats[len(r.Stats)-1].Beta
-		if !hasBeta(r.Overlaps, beta) {
+		if _, ok := r.Overlaps[beta]; !ok {
 			if r.Overlaps[beta], err = ReadOverlapsCSV(last); err != nil {
 				return Run{}, fmt.Errorf("load run %s: %w", dir, err)
 			}
 		}
 	}
 	return r, nil
-}
-
-// hasBeta reports whether m has a key that is beta to the 6 significant
-// digits of OverlapsFileFor.
-func hasBeta(m map[float64][]float64, beta float64) bool {
-	key := OverlapsFileFor(beta)
-	for b := range m {
-		if OverlapsFileFor(b) == key {
-			return true
-		}
-	}
-	return false
 }
 
 // nearestBeta returns the key of m nearest to beta (the smaller one on a

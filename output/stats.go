@@ -166,6 +166,35 @@ func CreateStats(path string, layout StatsLayout) (*StatsWriter, error) {
 // one CreateStats(path, layout) writes, and it must hold at least keep
 // rows.
 func ResumeStats(path string, layout StatsLayout, keep int) (*StatsWriter, []StatsRow, error) {
+	kept, rows, err := keptStats(path, layout, keep)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(kept)
+		return err
+	}); err != nil {
+		return nil, nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("resume stats: %w", err)
+	}
+	return &StatsWriter{f: f, path: path, layout: layout}, rows, nil
+}
+
+// ResumedStats returns the rows ResumeStats(path, layout, keep) would keep,
+// or its error, without changing the file: a caller checks them against its
+// checkpoint before it commits to resuming.
+func ResumedStats(path string, layout StatsLayout, keep int) ([]StatsRow, error) {
+	_, rows, err := keptStats(path, layout, keep)
+	return rows, err
+}
+
+// keptStats reads the stats file at path and returns the bytes ResumeStats
+// keeps (the header and the first keep rows, each ending in '\n') and those
+// rows.
+func keptStats(path string, layout StatsLayout, keep int) ([]byte, []StatsRow, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("resume stats: %w", err)
@@ -179,30 +208,48 @@ func ResumeStats(path string, layout StatsLayout, keep int) (*StatsWriter, []Sta
 		return nil, nil, fmt.Errorf("resume stats %s: negative row count %d", path, keep)
 	}
 	// Complete rows end with '\n'; a crash during a write can leave at most
-	// one partial line at the end, which is not a row.
+	// one partial line at the end, which is not a row. The last row to keep
+	// may lack its '\n' (an editor or a tool that strips the final newline):
+	// the row was on disk before the checkpoint that counts it was written,
+	// so it is complete if it has every field, and the newline is added.
 	end := len(h)
+	kept := data
 	for k := 0; k < keep; k++ {
 		nl := bytes.IndexByte(data[end:], '\n')
+		if nl < 0 && k == keep-1 && completeRow(data[end:], layout) {
+			kept = append(slices.Clip(data), '\n')
+			end = len(kept)
+			break
+		}
 		if nl < 0 {
 			return nil, nil, fmt.Errorf("resume stats %s: the checkpoint has %d finished β values but the file holds only %d rows", path, keep, k)
 		}
 		end += nl + 1
 	}
-	rows, _, err := parseStats(bytes.NewReader(data[:end]), path)
+	kept = kept[:end]
+	rows, _, err := parseStats(bytes.NewReader(kept), path)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := WriteFileAtomic(path, func(w io.Writer) error {
-		_, err := w.Write(data[:end])
-		return err
-	}); err != nil {
-		return nil, nil, err
+	return kept, rows, nil
+}
+
+// completeRow reports whether line (without its newline) is a whole row of
+// layout: all its fields present, none empty (a run writes every column of
+// its layout) and each a number. A row cut inside its last number cannot
+// be told from a whole one; see ResumeStats for why that does not happen.
+func completeRow(line []byte, layout StatsLayout) bool {
+	cols := strings.Split(strings.TrimSuffix(header(layout), "\n"), ",")
+	fields := strings.Split(string(line), ",")
+	if len(fields) != len(cols) || slices.Contains(fields, "") {
+		return false
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("resume stats: %w", err)
+	col := make(map[string]int, len(cols))
+	for k, c := range cols {
+		col[c] = k
 	}
-	return &StatsWriter{f: f, path: path, layout: layout}, rows, nil
+	_, err := statsRowOf(fields, col, len(cols))
+	return err == nil
 }
 
 // Write appends one row and syncs the file. Floats are written with the
