@@ -124,14 +124,14 @@ func runBench(args []string, e *env) error {
 	if err := checkNetSpec(bf.arch, mf.model, mf.knownN()); err != nil {
 		return err
 	}
-	if err := bf.checkMemory(mf.knownN()); err != nil {
+	if err := bf.checkMemory(mf, mf.knownN()); err != nil {
 		return err
 	}
 	m, err := mf.build(fs)
 	if err != nil {
 		return err
 	}
-	if err := bf.checkMemory(m.N); err != nil {
+	if err := bf.checkMemory(nil, m.N); err != nil {
 		return err
 	}
 	net, err := model.NewNet(bf.arch, m, model.ArchOptions{K: bf.k, Depth: bf.depth, Width: bf.width, Beta: bf.beta, Seed: 1})

@@ -127,6 +127,7 @@ func exactModel(fs *flagSet, mf *modelFlags, method string) (*model.Hamiltonian,
 	if n > model.MaxEnumerate {
 		return nil, "", enumerateTooLarge(n, mf.model == "cw")
 	}
+	mf.limitN(model.MaxEnumerate, fmt.Sprintf("-method enumerate sums all 2^N states and needs N ≤ %d", model.MaxEnumerate))
 	m, err := mf.build(fs)
 	if err != nil {
 		return nil, "", err

@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 
@@ -25,6 +26,19 @@ type modelFlags struct {
 	// disorder (sample: the default sampling seed); elsewhere -seed is
 	// refused for models without disorder.
 	seedUsed bool
+	// maxN, if not 0, is the largest N a couplings file may give, and
+	// maxWhy the reason, added to the loader's refusal: the command's
+	// method or memory limit, checked before the dense matrix is allocated.
+	maxN   int
+	maxWhy string
+}
+
+// limitN makes n the largest N a couplings file may give, for the reason
+// why, unless a smaller limit is set already.
+func (mf *modelFlags) limitN(n int, why string) {
+	if mf.maxN == 0 || n < mf.maxN {
+		mf.maxN, mf.maxWhy = max(n, 1), why
+	}
 }
 
 // addModelFlags registers -model -n -J -field -seed and, when fileInputs,
@@ -122,10 +136,17 @@ func (mf *modelFlags) build(fs *flagSet) (*model.Hamiltonian, error) {
 	case "sk":
 		m, err = model.SherringtonKirkpatrick(mf.n, mf.j, mf.field, mf.seed)
 	case "file":
+		maxN := model.MaxSpins
+		if mf.maxN > 0 {
+			maxN = min(mf.maxN, maxN)
+		}
 		if isNPZ(mf.couplings) {
-			m, err = model.LoadNPZCouplings(mf.couplings, mf.n)
+			m, err = model.LoadNPZCouplingsMax(mf.couplings, mf.n, maxN)
 		} else {
-			m, err = model.LoadCouplings(mf.couplings, mf.hfile, mf.n)
+			m, err = model.LoadCouplingsMax(mf.couplings, mf.hfile, mf.n, maxN)
+		}
+		if err != nil && maxN < model.MaxSpins && strings.Contains(err.Error(), fmt.Sprintf("at most %d spins", maxN)) {
+			return nil, &usageError{msg: asUsage(err).Error() + "; " + mf.maxWhy, err: err}
 		}
 	}
 	return m, asUsage(err)

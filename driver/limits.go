@@ -403,12 +403,57 @@ func (tf *trainFlags) memPlan(n int) memPlan {
 
 // checkSizes refuses, before anything is built, flags whose net cannot be
 // built on the model (checkNetSpec) or whose estimated memory (memPlan, on
-// the N the model flags fix, if they do) exceeds the limit.
+// the N the model flags fix, if they do) exceeds the limit. For a couplings
+// file that gives N itself it sets the largest N the limit admits
+// (limitFileN).
 func (tf *trainFlags) checkSizes(mf *modelFlags) error {
 	if err := checkNetSpec(tf.arch, mf.model, mf.knownN()); err != nil {
 		return err
 	}
-	return tf.checkMemory(mf.knownN())
+	if err := tf.checkMemory(mf.knownN()); err != nil {
+		return err
+	}
+	lim, err := tf.maxMemory.limit()
+	if err != nil {
+		return err
+	}
+	limitFileN(mf, tf.arch, lim, tf.memPlan)
+	return nil
+}
+
+// limitFileN bounds the N of a couplings file that gives N itself (-model
+// file without -n) before it is read: to what the net arch accepts, and to
+// the largest N whose plan fits the memory limit, so that a 13-byte file
+// naming spin 19999 is refused before its 3.2 GB matrix is allocated.
+func limitFileN(mf *modelFlags, arch string, lim memLimit, plan func(n int) memPlan) {
+	if mf == nil || mf.model != "file" || mf.knownN() > 0 {
+		return
+	}
+	if arch == "h2arnn" {
+		mf.limitN(model.MaxExactNet, fmt.Sprintf("-arch h2arnn is exponentially wide and limited to N ≤ %d", model.MaxExactNet))
+	}
+	if n := maxSpinsWithin(lim, plan); n < model.MaxSpins {
+		mf.limitN(n, fmt.Sprintf("within the memory limit of %s (%s) the command fits at most %d spins (the couplings alone are a dense N×N matrix of 8·N² bytes, whatever the number of lines); raise -max-memory", formatBytes(lim.bytes), lim.source, n))
+	}
+}
+
+// maxSpinsWithin returns the largest N ≤ model.MaxSpins whose plan fits
+// the limit (0 if none does; model.MaxSpins without a limit). Every plan
+// grows with N, so a bisection finds it.
+func maxSpinsWithin(lim memLimit, plan func(n int) memPlan) int {
+	if lim.bytes <= 0 || plan(model.MaxSpins).total() <= lim.bytes {
+		return model.MaxSpins
+	}
+	lo, hi := 0, model.MaxSpins // plan(lo) fits (or lo = 0), plan(hi) does not
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if plan(mid).total() <= lim.bytes {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo
 }
 
 // checkMemory holds the estimated memory of the run on n spins (memPlan)
@@ -421,18 +466,23 @@ func (tf *trainFlags) checkMemory(n int) error {
 	return lim.check(tf.memPlan(n))
 }
 
-// checkMemory holds the estimated memory of bench on n spins to the limit:
-// the model, the net with the trainer's copies, and two batches (the
-// gradient's and the sampler's).
-func (bf *benchFlags) checkMemory(n int) error {
+// memPlan is the memory of bench on n spins: the model, the net with the
+// trainer's copies, and two batches (the gradient's and the sampler's).
+func (bf *benchFlags) memPlan(n int) memPlan {
+	plan := memPlan{baseItem, modelItem(n)}
+	plan = append(plan, netItems(bf.arch, n, model.ArchOptions{K: bf.k, Depth: bf.depth, Width: bf.width}, bf.workers, true)...)
+	return append(plan, memItem{fmt.Sprintf("-batch %d", bf.batch), "two batches of samples", 2 * batchBytes(bf.batch, n)})
+}
+
+// checkMemory holds the estimated memory of bench on n spins (memPlan) to
+// the limit, and bounds the N of a couplings file to it (limitFileN).
+func (bf *benchFlags) checkMemory(mf *modelFlags, n int) error {
 	lim, err := bf.maxMemory.limit()
 	if err != nil {
 		return err
 	}
-	plan := memPlan{baseItem, modelItem(n)}
-	plan = append(plan, netItems(bf.arch, n, model.ArchOptions{K: bf.k, Depth: bf.depth, Width: bf.width}, bf.workers, true)...)
-	plan = append(plan, memItem{fmt.Sprintf("-batch %d", bf.batch), "two batches of samples", 2 * batchBytes(bf.batch, n)})
-	return lim.check(plan)
+	limitFileN(mf, bf.arch, lim, bf.memPlan)
+	return lim.check(bf.memPlan(n))
 }
 
 // sampleChunkItem is the memory of sample's chunk buffers on n spins
@@ -444,15 +494,20 @@ func sampleChunkItem(samples, n int) memItem {
 
 // checkSizes holds sample's estimated memory on n spins (the model, the
 // net's tables, one chunk of samples) to the limit, and the sizes of the
-// output files to the free space of their file systems.
-func (sf *sampleFlags) checkSizes(arch string, n int) error {
+// output files to the free space of their file systems. With the model
+// flags mf (nil once the net is built) it bounds the N of a couplings file
+// (limitFileN).
+func (sf *sampleFlags) checkSizes(mf *modelFlags, arch string, n int) error {
 	lim, err := sf.maxMemory.limit()
 	if err != nil {
 		return err
 	}
-	plan := memPlan{baseItem, modelItem(n), sampleChunkItem(sf.samples, n)}
-	plan = append(plan, netItems(arch, n, model.ArchOptions{}, sf.workers, false)...)
-	if err := lim.check(plan); err != nil {
+	plan := func(n int) memPlan {
+		p := memPlan{baseItem, modelItem(n), sampleChunkItem(sf.samples, n)}
+		return append(p, netItems(arch, n, model.ArchOptions{}, sf.workers, false)...)
+	}
+	limitFileN(mf, arch, lim, plan)
+	if err := lim.check(plan(n)); err != nil {
 		return err
 	}
 	m := float64(sf.samples)

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/h2arnn/h2arnn/model"
 )
 
 func TestParseBytes(t *testing.T) {
@@ -163,5 +165,47 @@ func TestSampleRefusesOutputBeyondTheDisk(t *testing.T) {
 	}
 	if _, err := os.Stat(outFile); err == nil {
 		t.Errorf("the refused sample created %s", outFile)
+	}
+}
+
+// TestFileNBoundedBeforeReading: a 13-byte couplings file naming spin
+// 19999 (N = 20000, a 3.2 GB dense matrix) is refused before the matrix is
+// allocated wherever the command cannot use that N: an enumeration, the
+// exact net, a memory limit. The message says why.
+func TestFileNBoundedBeforeReading(t *testing.T) {
+	dir := t.TempDir()
+	big := writeTemp(t, dir, "big.txt", "0 19999 0.5\n")
+	out := filepath.Join(dir, "run")
+	for _, c := range []struct {
+		args []string
+		why  string
+	}{
+		{[]string{"exact", "-model", "file", "-couplings", big, "-beta", "1"}, "-method enumerate"},
+		{[]string{"sample", "-model", "file", "-couplings", big, "-arch", "h2arnn", "-beta", "1"}, "-arch h2arnn"},
+		{[]string{"train", "-model", "file", "-couplings", big, "-arch", "1p", "-max-memory", "1GiB", "-quiet", "-out", out}, "-max-memory"},
+		{[]string{"bench", "-model", "file", "-couplings", big, "-arch", "1p", "-max-memory", "1GiB"}, "8·N² bytes"},
+	} {
+		var st int
+		var so, se string
+		alloc := allocatedBy(func() { st, so, se = runCLI(c.args...) })
+		if st != exitUsage || so != "" || strings.Count(se, "\n") != 1 || !strings.Contains(se, "19999") || !strings.Contains(se, c.why) {
+			t.Errorf("%v: %d %q %q; want status 2 and one line naming spin 19999 and %q", c.args, st, so, se, c.why)
+		}
+		if alloc > 64<<20 {
+			t.Errorf("%v: %d MB allocated before the refusal", c.args, alloc>>20)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("the refused train created %s", out)
+	}
+	// Within the limit the same file is read (N = 20000 fits 8 GiB).
+	var lim memLimit
+	lim.bytes = 8 << 30
+	if n := maxSpinsWithin(lim, func(n int) memPlan { return memPlan{modelItem(n)} }); n != model.MaxSpins {
+		t.Errorf("maxSpinsWithin(8 GiB) for the couplings alone = %d; want %d", n, model.MaxSpins)
+	}
+	lim.bytes = 1e9
+	if n := maxSpinsWithin(lim, func(n int) memPlan { return memPlan{modelItem(n)} }); denseModelBytes(n) > 1e9 || denseModelBytes(n+1) <= 1e9 {
+		t.Errorf("maxSpinsWithin(1 GB) = %d: not the largest N whose couplings fit", n)
 	}
 }

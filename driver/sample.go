@@ -89,7 +89,7 @@ func runSample(args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	if err := sf.checkSizes(net.Arch(), net.Size()); err != nil {
+	if err := sf.checkSizes(nil, net.Arch(), net.Size()); err != nil {
 		return err
 	}
 	for _, o := range sf.outputs() {
@@ -161,7 +161,7 @@ func (sf *sampleFlags) exact(fs *flagSet, mf *modelFlags) (model.Net, error) {
 	if err := checkNetSpec(sf.arch, mf.model, mf.knownN()); err != nil {
 		return nil, err
 	}
-	if err := sf.checkSizes(sf.arch, mf.knownN()); err != nil {
+	if err := sf.checkSizes(mf, sf.arch, mf.knownN()); err != nil {
 		return nil, err
 	}
 	m, err := mf.build(fs)
