@@ -63,6 +63,8 @@ func TestSizeFlagsRefusedBeforeAllocating(t *testing.T) {
 		{[]string{"bench", "-model", "sk", "-n", "50", "-k", "1000000", "-max-memory", "1GiB"}, "-k"},
 		{[]string{"sample", "-model", "cw", "-n", "20000", "-arch", "cw_n", "-beta", "1", "-max-memory", "1GiB"}, "-n 20000"},
 		{[]string{"estimate", "-run", dir, "-samples", "1000000000000", "-max-memory", "1GiB"}, "-samples"},
+		{[]string{"mcmc", "-model", "sk", "-n", "20", "-beta", "1", "-temperatures", "100000000", "-quiet", "-out", out, "-max-memory", "1GiB"}, "-temperatures"},
+		{[]string{"mcmc", "-model", "sk", "-n", "20", "-beta", "1", "-chains", "10000000", "-samples", "10000000", "-quiet", "-out", out, "-max-memory", "1GiB"}, "-chains"},
 	}
 	for _, c := range cases {
 		var st int

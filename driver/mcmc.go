@@ -75,6 +75,7 @@ type mcmcFlags struct {
 	checkpointEvery    time.Duration
 	overlapBins        int
 	quiet, force       bool
+	maxMemory          *memoryFlag
 }
 
 // testMCMCStop, if set (by tests only), is asked after every periodic
@@ -126,6 +127,7 @@ func runMCMC(args []string, e *env) error {
 	fs.DurationVar(&f.checkpointEvery, "checkpoint-every", time.Minute, "write DIR/checkpoint.json at this wall-clock interval (0: only at the end and on interrupt)")
 	fs.IntVar(&f.overlapBins, "overlap-bins", 100, "bins of the overlap histogram P(q) on [-1, 1] (0: none)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress lines on standard error")
+	f.maxMemory = addMemoryFlag(fs)
 	pf := addProfileFlags(fs)
 	if err := fs.parse(args); err != nil {
 		return err
@@ -141,12 +143,20 @@ func runMCMC(args []string, e *env) error {
 		}
 		f.out = f.resume
 	}
+	// Sizes first: a ladder of 10⁸ replicas took gigabytes, and minutes
+	// deaf to Ctrl-C, before the run started.
+	if err := f.checkMemory(mf, mf.knownN()); err != nil {
+		return err
+	}
 	cfg, err := f.config(fs, mf)
 	if err != nil {
 		return err
 	}
 	m, err := mf.build(fs)
 	if err != nil {
+		return err
+	}
+	if err := f.checkMemory(nil, m.N); err != nil {
 		return err
 	}
 	if int64(cfg.Samples)*int64(m.N) > maxSampleBytes {
