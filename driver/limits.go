@@ -273,7 +273,8 @@ type fileItem struct {
 
 // checkDisk refuses the files if, on any file system where the free space
 // can be read (freeDisk), the files going there add up to more than it.
-func checkDisk(files []fileItem) error {
+// sizeFlag is the flag that sets their size, for the message.
+func checkDisk(files []fileItem, sizeFlag string) error {
 	type fsUse struct {
 		need float64
 		big  fileItem
@@ -300,8 +301,8 @@ func checkDisk(files []fileItem) error {
 		u := byDir[dir]
 		free, ok := freeDisk(dir)
 		if ok && u.need > free {
-			return usagef("%s %s: the output would take about %s, more than the %s free on the file system of %s; make %s smaller or write to another file system",
-				u.big.flag, u.big.path, formatBytes(u.need), formatBytes(free), dir, u.big.flag)
+			return usagef("%s %s: the output would take about %s, more than the %s free on the file system of %s; give a smaller %s or write to another file system",
+				u.big.flag, u.big.path, formatBytes(u.need), formatBytes(free), dir, sizeFlag)
 		}
 	}
 	return nil
@@ -515,7 +516,7 @@ func (sf *sampleFlags) checkSizes(mf *modelFlags, arch string, n int) error {
 		{"-out", sf.out, m*float64(n) + npyHeaderBytes},
 		{"-logq", sf.logq, 8*m + npyHeaderBytes},
 		{"-energy", sf.energy, 8*m + npyHeaderBytes},
-	})
+	}, fmt.Sprintf("-samples (%d)", sf.samples))
 }
 
 // npyHeaderBytes bounds the header of an .npy file.
