@@ -3,6 +3,7 @@ package driver
 import (
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -271,9 +272,25 @@ type fileItem struct {
 	bytes      float64
 }
 
+// existingDir is dir or its nearest ancestor that exists: a run directory
+// not created yet will be on its parent's file system.
+func existingDir(dir string) string {
+	for {
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+			return dir
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return dir
+		}
+		dir = up
+	}
+}
+
 // checkDisk refuses the files if, on any file system where the free space
 // can be read (freeDisk), the files going there add up to more than it.
-// sizeFlag is the flag that sets their size, for the message.
+// sizeFlag is the flag that sets their size with its value (e.g.
+// "-samples 100000000"), for the message.
 func checkDisk(files []fileItem, sizeFlag string) error {
 	type fsUse struct {
 		need float64
@@ -285,7 +302,7 @@ func checkDisk(files []fileItem, sizeFlag string) error {
 		if f.path == "" || f.bytes <= 0 {
 			continue
 		}
-		dir := filepath.Dir(f.path)
+		dir := existingDir(filepath.Dir(f.path))
 		u := byDir[dir]
 		if u == nil {
 			u = &fsUse{}
@@ -301,8 +318,8 @@ func checkDisk(files []fileItem, sizeFlag string) error {
 		u := byDir[dir]
 		free, ok := freeDisk(dir)
 		if ok && u.need > free {
-			return usagef("%s %s: the output would take about %s, more than the %s free on the file system of %s; give a smaller %s or write to another file system",
-				u.big.flag, u.big.path, formatBytes(u.need), formatBytes(free), dir, sizeFlag)
+			return usagef("%s: the output would take about %s (%s the largest file), more than the %s free on the file system of %s; reduce %s or write to another file system",
+				sizeFlag, formatBytes(u.need), u.big.path, formatBytes(free), dir, strings.Fields(sizeFlag)[0])
 		}
 	}
 	return nil
@@ -458,13 +475,64 @@ func maxSpinsWithin(lim memLimit, plan func(n int) memPlan) int {
 }
 
 // checkMemory holds the estimated memory of the run on n spins (memPlan)
-// to the limit of -max-memory.
+// to the limit of -max-memory and, once n is known, the files of the run
+// (diskPlan) to the free space of the run directory's file system.
 func (tf *trainFlags) checkMemory(n int) error {
 	lim, err := tf.maxMemory.limit()
 	if err != nil {
 		return err
 	}
-	return lim.check(tf.memPlan(n))
+	if err := lim.check(tf.memPlan(n)); err != nil {
+		return err
+	}
+	if n <= 0 {
+		return nil
+	}
+	files, sizeFlag := tf.diskPlan(n)
+	return checkDisk(files, sizeFlag)
+}
+
+// diskPlan is the size of the files a training run on n spins writes into
+// its directory (the default one's parent, runs, if -out is not given),
+// and the flag that makes them large: samples.npy (and one per β with
+// -save-samples every), the overlap histograms, stats.csv and summary.json
+// (a row per β), and the net and checkpoint (parameters, Adam's moments).
+func (tf *trainFlags) diskPlan(n int) ([]fileItem, string) {
+	dir := tf.out
+	if dir == "" {
+		dir = "runs"
+	}
+	count := 0
+	if cfg, err := tf.scheduleConfig(grad.DefaultConfig()); err == nil {
+		count = cfg.BetaCount
+	}
+	perBeta := 0.0 // files of every β besides the last
+	if tf.saveSamples == "every" || tf.saveSamples == "overlaps" {
+		perBeta = float64(count - 1)
+	}
+	sampleFiles := float64(max(tf.evalSamples, 0)) * float64(n) // the last β's samples.npy
+	switch tf.saveSamples {
+	case "none":
+		sampleFiles = 0
+	case "every":
+		sampleFiles *= perBeta + 1
+	}
+	bins := 0.0
+	if tf.saveSamples != "none" {
+		bins = float64(max(tf.overlapBins, 0)) * 40 * (perBeta + 1)
+	}
+	p := netParams(tf.arch, n, model.ArchOptions{K: tf.k, Depth: tf.depth, Width: tf.width})
+	files := []fileItem{
+		{"-eval-samples", filepath.Join(dir, "samples.npy"), sampleFiles},
+		{"-overlap-bins", filepath.Join(dir, "overlaps.csv"), bins},
+		{"-beta-range", filepath.Join(dir, "stats.csv"), 400 * float64(count)},
+		{"-out", filepath.Join(dir, checkpointFile), 8 * p * 5},
+	}
+	sizeFlag := fmt.Sprintf("-eval-samples %d with -save-samples %s", tf.evalSamples, tf.saveSamples)
+	if bins > sampleFiles {
+		sizeFlag = fmt.Sprintf("-overlap-bins %d", tf.overlapBins)
+	}
+	return files, sizeFlag
 }
 
 // memPlan is the memory of bench on n spins: the model, the net with the
@@ -516,7 +584,7 @@ func (sf *sampleFlags) checkSizes(mf *modelFlags, arch string, n int) error {
 		{"-out", sf.out, m*float64(n) + npyHeaderBytes},
 		{"-logq", sf.logq, 8*m + npyHeaderBytes},
 		{"-energy", sf.energy, 8*m + npyHeaderBytes},
-	}, fmt.Sprintf("-samples (%d)", sf.samples))
+	}, fmt.Sprintf("-samples %d", sf.samples))
 }
 
 // npyHeaderBytes bounds the header of an .npy file.

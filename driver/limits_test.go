@@ -162,7 +162,7 @@ func TestSampleRefusesOutputBeyondTheDisk(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st := Main(ctx, []string{"sample", "-model", "cw", "-n", "2000", "-arch", "cw_n", "-beta", "1", "-samples", strconv.Itoa(m), "-out", outFile}, &stdout, &stderr)
-	if st != exitUsage || !strings.Contains(stderr.String(), "-out") || !strings.Contains(stderr.String(), "free") {
+	if st != exitUsage || !strings.Contains(stderr.String(), "-samples") || !strings.Contains(stderr.String(), "free") {
 		t.Errorf("sample of %d × 2000 spins into %s with %.3g bytes free: %d %q", m, dir, free, st, stderr.String())
 	}
 	if _, err := os.Stat(outFile); err == nil {
@@ -209,5 +209,30 @@ func TestFileNBoundedBeforeReading(t *testing.T) {
 	lim.bytes = 1e9
 	if n := maxSpinsWithin(lim, func(n int) memPlan { return memPlan{modelItem(n)} }); denseModelBytes(n) > 1e9 || denseModelBytes(n+1) <= 1e9 {
 		t.Errorf("maxSpinsWithin(1 GB) = %d: not the largest N whose couplings fit", n)
+	}
+}
+
+// TestTrainRefusesFilesBeyondTheDisk: -save-samples every with samples
+// whose files would not fit on the run directory's file system is refused
+// before the run starts (the directory is not created).
+func TestTrainRefusesFilesBeyondTheDisk(t *testing.T) {
+	dir := t.TempDir()
+	free, ok := freeDisk(dir)
+	if !ok {
+		t.Skip("the free space of a file system is not read on this OS")
+	}
+	const n, eval = 100, 10000 // 1 MB of samples per β
+	count := int(free/(n*eval)) + 10
+	if count > 1e7 {
+		t.Skip("implausible free space")
+	}
+	out := filepath.Join(dir, "run")
+	st, so, se := runCLI("train", "-model", "sk", "-n", strconv.Itoa(n), "-arch", "1p", "-beta-range", "1,2,"+strconv.Itoa(count),
+		"-eval-samples", strconv.Itoa(eval), "-save-samples", "every", "-quiet", "-out", out)
+	if st != exitUsage || so != "" || strings.Count(se, "\n") != 1 || !strings.Contains(se, "-eval-samples") || !strings.Contains(se, "free") {
+		t.Errorf("train writing %d × %d MB into %s with %.3g bytes free: %d %q %q", count, n*eval>>20, dir, free, st, so, se)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("the refused run created %s", out)
 	}
 }
