@@ -141,6 +141,8 @@ func runEstimate(args []string, e *env) error {
 		return usagef("-overlaps reweights with the importance weights; use -method nis or both, or drop it")
 	case *bins < 1:
 		return usagef("-overlap-bins %d: give at least 1 bin", *bins)
+	case fs.set("overlap-bins") && *overlaps == "":
+		return usagef("-overlap-bins applies to the histogram of -overlaps DIR; give -overlaps or drop it")
 	}
 	if *overlaps != "" {
 		if err := output.CheckWritable(*overlaps); err != nil {

@@ -420,13 +420,21 @@ func (tf *trainFlags) memPlan(n int) memPlan {
 }
 
 // checkSizes refuses, before anything is built, flags whose net cannot be
-// built on the model (checkNetSpec) or whose estimated memory (memPlan, on
+// built on the model (checkNetSpec), flags the run would ignore, or flags
+// whose estimated memory (memPlan, on
 // the N the model flags fix, if they do) exceeds the limit. For a couplings
 // file that gives N itself it sets the largest N the limit admits
 // (limitFileN).
-func (tf *trainFlags) checkSizes(mf *modelFlags) error {
+func (tf *trainFlags) checkSizes(fs *flagSet, mf *modelFlags) error {
 	if err := checkNetSpec(tf.arch, mf.model, mf.knownN()); err != nil {
 		return err
+	}
+	// Flags that the run would accept and ignore.
+	switch {
+	case fs.set("overlap-bins") && tf.overlapBins > 0 && tf.evalSamples == 0:
+		return usagef("-overlap-bins: the histogram is of the evaluation samples, and -eval-samples 0 draws none; drop -overlap-bins or give -eval-samples M")
+	case fs.set("save-samples") && tf.saveSamples != "none" && tf.evalSamples == 0:
+		return usagef("-save-samples %s: -eval-samples 0 draws no samples to keep; drop -save-samples or give -eval-samples M", tf.saveSamples)
 	}
 	if err := tf.checkMemory(mf.knownN()); err != nil {
 		return err

@@ -122,8 +122,10 @@ func TestExactBeforeTheMatrix(t *testing.T) {
 }
 
 // TestKnobsWithoutMeaningRefused: bench refuses architecture flags the
-// net ignores, as train does (one check, archKnobs), and a disorder seed
-// is refused for the Curie-Weiss model wherever it would be ignored.
+// net ignores, as train does (one check, archKnobs); a disorder seed is
+// refused for the Curie-Weiss model wherever it would be ignored; train
+// refuses histogram and sample-file flags when it evaluates no samples,
+// and estimate -overlap-bins without -overlaps.
 func TestKnobsWithoutMeaningRefused(t *testing.T) {
 	for _, args := range [][]string{
 		{"bench", "-model", "cw", "-n", "8", "-arch", "1p", "-k", "3"},
@@ -131,6 +133,10 @@ func TestKnobsWithoutMeaningRefused(t *testing.T) {
 		{"train", "-model", "cw", "-n", "8", "-arch", "1p", "-k", "3"},
 		{"train", "-model", "cw", "-n", "8", "-arch", "1p", "-seed", "3"},
 		{"bench", "-model", "cw", "-n", "8", "-arch", "1p", "-seed", "3"},
+		{"instance", "-model", "cw", "-n", "8", "-seed", "3"},
+		{"train", "-model", "cw", "-n", "8", "-arch", "1p", "-eval-samples", "0", "-overlap-bins", "10"},
+		{"train", "-model", "cw", "-n", "8", "-arch", "1p", "-eval-samples", "0", "-save-samples", "every"},
+		{"estimate", "-run", ".", "-overlap-bins", "10"},
 	} {
 		st, so, se := runCLI(args...)
 		flag := args[len(args)-2]

@@ -148,7 +148,7 @@ func runTrain(args []string, e *env) error {
 	}
 	// Sizes first: building the schedule, the model or the net of absurd
 	// flags would take minutes or all the memory before refusing them.
-	if err := tf.checkSizes(mf); err != nil {
+	if err := tf.checkSizes(fs, mf); err != nil {
 		return err
 	}
 	cfg, err := tf.config(fs)
