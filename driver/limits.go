@@ -676,3 +676,23 @@ func (f *mcmcFlags) checkMemory(mf *modelFlags, n int) error {
 	limitFileN(mf, "", lim, f.memPlan)
 	return lim.check(f.memPlan(n))
 }
+
+// checkMemory holds the estimated memory of a fit of rows samples of n
+// spins to the limit: the samples (as read, and split into training and
+// held-out rows), the comparison model, and the net with its optimiser's
+// and gradient's copies (plm's regressions are small).
+func (f *fitFlags) checkMemory(mf *modelFlags, rows, n int) error {
+	lim, err := f.maxMemory.limit()
+	if err != nil {
+		return err
+	}
+	plan := memPlan{baseItem, {"-data " + f.data, "the samples", 3 * float64(rows) * float64(n)}}
+	if mf.model != "" {
+		plan = append(plan, modelItem(n))
+	}
+	if f.arch != plmArch {
+		o := model.ArchOptions{K: f.k, Depth: f.depth, Width: f.width, TrainFirstLayer: f.learnCouplings}
+		plan = append(plan, netItems(f.arch, n, o, f.workers, true)...)
+	}
+	return lim.check(plan)
+}

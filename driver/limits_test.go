@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/h2arnn/h2arnn/internal/npy"
 	"github.com/h2arnn/h2arnn/model"
 )
 
@@ -240,5 +241,52 @@ func TestTrainRefusesFilesBeyondTheDisk(t *testing.T) {
 	}
 	if _, err := os.Stat(out); err == nil {
 		t.Errorf("the refused run created %s", out)
+	}
+}
+
+// TestFitRefusesBeforeWriting: fit refuses, before the data are read, an
+// sk net with neither a model nor -learn-couplings; a net beyond
+// -max-memory once the data give N; and a net the library cannot build,
+// without leaving a run directory behind.
+func TestFitRefusesBeforeWriting(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "x.npy")
+	f, err := os.Create(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := npy.NewWriter(f, "|i1", 10, 200)
+	if err == nil {
+		x := make([]int8, 2000)
+		for k := range x {
+			x[k] = int8(1 - 2*(k%3%2))
+		}
+		err = w.WriteInt8s(x)
+	}
+	if err == nil {
+		err = w.Close()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "fit")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-data", filepath.Join(dir, "missing.npy"), "-arch", "sk_krsb"}, "-learn-couplings"},
+		{[]string{"-data", data, "-arch", "made", "-width", "100000", "-max-memory", "1GiB"}, "-width 100000"},
+		{[]string{"-data", data, "-arch", "made", "-depth", "3", "-width", "300", "-max-memory", "0"}, "-arch made"},
+	} {
+		st, so, se := runCLI(append(append([]string{"fit"}, c.args...), "-quiet", "-out", out)...)
+		if st != exitUsage || so != "" || strings.Count(se, "\n") != 1 || !strings.Contains(se, c.want) {
+			t.Errorf("fit %v: %d %q %q; want status 2 and one line with %q", c.args, st, so, se, c.want)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Fatalf("fit %v: the refused run left %s", c.args, out)
+		}
 	}
 }
