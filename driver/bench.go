@@ -67,6 +67,7 @@ type benchFlags struct {
 	k, depth, width       int
 	batch, steps, workers int
 	beta                  float64
+	maxMemory             *memoryFlag
 }
 
 // runBench times training steps and sampling of one architecture so that a
@@ -99,6 +100,7 @@ func runBench(args []string, e *env) error {
 	fs.IntVar(&bf.steps, "steps", 3, "timed steps of each kind, at least 1")
 	betaStr := fs.String("beta", "1", "inverse temperature β > 0 of the loss")
 	fs.IntVar(&bf.workers, "workers", 0, "goroutines (0 = one per core)")
+	bf.maxMemory = addMemoryFlag(fs)
 	pf := addProfileFlags(fs)
 	if err := fs.parse(args); err != nil {
 		return err
@@ -116,8 +118,20 @@ func runBench(args []string, e *env) error {
 	if err := checkWorkers(bf.workers); err != nil {
 		return err
 	}
+	if err := fs.refuseUnused(bf.arch, archKnobs(bf.arch)); err != nil {
+		return err
+	}
+	if err := checkNetSpec(bf.arch, mf.model, mf.knownN()); err != nil {
+		return err
+	}
+	if err := bf.checkMemory(mf, mf.knownN()); err != nil {
+		return err
+	}
 	m, err := mf.build(fs)
 	if err != nil {
+		return err
+	}
+	if err := bf.checkMemory(nil, m.N); err != nil {
 		return err
 	}
 	net, err := model.NewNet(bf.arch, m, model.ArchOptions{K: bf.k, Depth: bf.depth, Width: bf.width, Beta: bf.beta, Seed: 1})

@@ -109,8 +109,9 @@ func runEstimate(args []string, e *env) error {
 	localSweeps := fs.Int("local-sweeps", 0, "Metropolis sweeps (N flip attempts each) after each proposal of the chain (nmcmc; 0: none)")
 	sampleSeed := fs.Uint64("sample-seed", 0, "seed of the sampling streams (default: the run's -train-seed)")
 	workers := fs.Int("workers", 0, "sampling goroutines (0 = one per core); results do not depend on it")
-	overlaps := fs.String("overlaps", "", "also write the overlap distribution P(q) under the Boltzmann distribution, reweighted from the samples (pairs weighted by w_a·w_b; O(M²) pairs), to `DIR`/nis_overlaps_beta<β>.csv (q_low,q_high,density; needs nis)")
+	overlaps := fs.String("overlaps", "", "also write the overlap distribution P(q) under the Boltzmann distribution, reweighted from the samples (pairs weighted by w_a·w_b; O(M²) pairs), to `DIR`/nis_overlaps_b<k>.csv, k the β's index in the run's schedule as in its per-β files (q_low,q_high,density; needs nis)")
 	bins := fs.Int("overlap-bins", 100, "bins of -overlaps on [-1, 1]")
+	maxMemory := addMemoryFlag(fs)
 	pf := addProfileFlags(fs)
 	if err := fs.parse(args); err != nil {
 		return err
@@ -140,6 +141,8 @@ func runEstimate(args []string, e *env) error {
 		return usagef("-overlaps reweights with the importance weights; use -method nis or both, or drop it")
 	case *bins < 1:
 		return usagef("-overlap-bins %d: give at least 1 bin", *bins)
+	case fs.set("overlap-bins") && *overlaps == "":
+		return usagef("-overlap-bins applies to the histogram of -overlaps DIR; give -overlaps or drop it")
 	}
 	if *overlaps != "" {
 		if err := output.CheckWritable(*overlaps); err != nil {
@@ -150,8 +153,20 @@ func runEstimate(args []string, e *env) error {
 	if err := checkWorkers(*workers); err != nil {
 		return err
 	}
+	lim, err := maxMemory.limit()
+	if err != nil {
+		return err
+	}
+	// The samples alone, before the run's model is read: -samples 1e12
+	// is refused at once.
+	if err := lim.check(estimatePlan(*samples, 0, opt.OverlapBins, *workers)); err != nil {
+		return err
+	}
 	run, err := loadRun("-run", *dir)
 	if err != nil {
+		return err
+	}
+	if err := lim.check(estimatePlan(*samples, run.m.N, opt.OverlapBins, *workers)); err != nil {
 		return err
 	}
 	idx, err := run.betaIndices(*betaList)
@@ -197,7 +212,7 @@ func (r *savedRun) estimate(e *env, idx []int, opt mc.NetOptions, workers int, o
 		}
 		res := r.result(est, ref, opt.LocalSweeps)
 		if overlaps != "" {
-			res.Overlaps = filepath.Join(overlaps, "nis_"+output.OverlapsFileFor(betas[k]))
+			res.Overlaps = filepath.Join(overlaps, output.PerBetaFile("nis_overlaps", ".csv", j, len(r.sched)))
 			if err := output.WriteOverlapsCSV(res.Overlaps, est.Overlaps); err != nil {
 				return err
 			}

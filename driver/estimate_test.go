@@ -17,6 +17,33 @@ import (
 // -beta all (trained_beta the last one), does not depend on -workers, leaves
 // out the fields of a method not asked for, and refuses bad flags with one
 // line and status 2.
+// TestEstimateOverlapsCloseBetas: -overlaps with -beta all names its files
+// by β index, so β closer than the 6 digits of a printed β do not
+// overwrite each other (they did when files were named by β).
+func TestEstimateOverlapsCloseBetas(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	if st, _, errs := runCLI(tinyTrain(dir, "-beta-range", "1,1.000001,2", "-save-samples", "last")...); st != 0 {
+		t.Fatalf("train: status %d %q", st, errs)
+	}
+	pq := filepath.Join(t.TempDir(), "pq")
+	st, out, errs := runCLI("estimate", "-run", dir, "-samples", "64", "-beta", "all", "-method", "nis", "-overlaps", pq, "-overlap-bins", "4")
+	if st != 0 {
+		t.Fatalf("estimate: status %d %q", st, errs)
+	}
+	l := jsonLines(t, out)
+	if len(l) != 2 {
+		t.Fatalf("%d lines, want 2", len(l))
+	}
+	for k, want := range []string{"nis_overlaps_b0.csv", "nis_overlaps_b1.csv"} {
+		if l[k]["overlaps"] != filepath.Join(pq, want) {
+			t.Errorf("β index %d: overlaps %v, want %s", k, l[k]["overlaps"], want)
+		}
+		if _, err := output.ReadOverlapsCSV(filepath.Join(pq, want)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 func TestEstimateCommand(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
 	if st, _, errs := runCLI(tinyTrain(dir)...); st != 0 {
@@ -74,10 +101,10 @@ func TestEstimateCommand(t *testing.T) {
 		t.Fatalf("-overlaps: %q", errs)
 	}
 	l = jsonLines(t, out)
-	if l[0]["overlaps"] != filepath.Join(pq, "nis_overlaps_beta1.5.csv") {
+	if l[0]["overlaps"] != filepath.Join(pq, "nis_overlaps_b2.csv") { // β = 1.5 is index 2 of the schedule
 		t.Errorf("overlaps field %v", l[0]["overlaps"])
 	}
-	h, err := output.ReadOverlapsCSV(filepath.Join(pq, "nis_overlaps_beta1.5.csv"))
+	h, err := output.ReadOverlapsCSV(filepath.Join(pq, "nis_overlaps_b2.csv"))
 	sum := 0.0
 	for _, v := range h {
 		sum += v * 2 / 10

@@ -55,11 +55,7 @@ func runExact(args []string, e *env) error {
 	default:
 		return usagef("-method %q is not known; give -method auto, analytic, enumerate, meanfield or kaufman", *method)
 	}
-	m, err := mf.build(fs)
-	if err != nil {
-		return err
-	}
-	meth, err := exactMethod(*method, m)
+	m, meth, err := exactModel(fs, mf, *method)
 	if err != nil {
 		return err
 	}
@@ -80,32 +76,75 @@ func runExact(args []string, e *env) error {
 	})
 }
 
-// exactMethod resolves -method auto and checks that the method applies to m.
-func exactMethod(method string, m *model.Hamiltonian) (string, error) {
+// exactModel resolves -method auto, checks that the method applies to the
+// model of the flags, and returns the model the method needs, built only
+// as far as the method reads it. All of it happens before any large
+// allocation: the formulas need no couplings matrix (cw by the analytic sum
+// or the mean field needs N, J and h; ising2d by Kaufman's formula L, J and
+// h), and an enumeration of more than model.MaxEnumerate spins is refused
+// before the model is built (for a couplings file without -n, right after
+// it is read).
+func exactModel(fs *flagSet, mf *modelFlags, method string) (*model.Hamiltonian, string, error) {
+	if err := mf.check(fs); err != nil {
+		return nil, "", err
+	}
 	if method == "auto" {
 		switch {
-		case m.CW != nil:
+		case mf.model == "cw":
 			method = "analytic"
-		case m.Ising2D != nil && m.Ising2D.H == 0:
+		case mf.model == "ising2d" && mf.field == 0:
 			method = "kaufman"
 		default:
 			method = "enumerate"
 		}
 	}
-	if method == "kaufman" && m.Ising2D == nil {
-		return "", usagef("-method kaufman needs -model ising2d (it is the 2D Ising torus's formula); use -method enumerate for N ≤ %d", model.MaxEnumerate)
-	}
-	if (method == "analytic" || method == "meanfield") && m.CW == nil {
-		return "", usagef("-method %s needs -model cw (it uses the Curie-Weiss magnetisation sum); use -method enumerate for N ≤ %d", method, model.MaxEnumerate)
-	}
-	if method == "enumerate" && m.N > model.MaxEnumerate {
-		hint := "give -n N with N ≤ " + strconv.Itoa(model.MaxEnumerate)
-		if m.CW != nil {
-			hint += " or -method analytic"
+	n := mf.n // the N of the flags, or 0 for a file's own
+	if mf.model == "ising2d" {
+		n = mf.side * mf.side
+		if mf.side > model.MaxSpins {
+			n = model.MaxSpins + 1
 		}
-		return "", usagef("-method enumerate sums all 2^N states and needs N ≤ %d, got N=%d; %s", model.MaxEnumerate, m.N, hint)
 	}
-	return method, nil
+	switch method {
+	case "kaufman":
+		if mf.model != "ising2d" {
+			return nil, "", usagef("-method kaufman needs -model ising2d (it is the 2D Ising torus's formula); use -method enumerate for N ≤ %d", model.MaxEnumerate)
+		}
+		if n > model.MaxSpins {
+			return nil, "", usagef("-L %d: at most %d spins are supported; give a smaller -L", mf.side, model.MaxSpins)
+		}
+		p := model.Ising2DParams{Lx: mf.side, Ly: mf.side, J: mf.j, H: mf.field}
+		return &model.Hamiltonian{N: n, Kind: "ising2d", Ising2D: &p}, method, nil
+	case "analytic", "meanfield":
+		if mf.model != "cw" {
+			return nil, "", usagef("-method %s needs -model cw (it uses the Curie-Weiss magnetisation sum); use -method enumerate for N ≤ %d", method, model.MaxEnumerate)
+		}
+		if method == "analytic" && n > model.MaxSpins {
+			return nil, "", usagef("-method analytic: -n %d: the sum over magnetisations is checked for N ≤ %d; give a smaller -n, or -method meanfield for the N → ∞ limit", n, model.MaxSpins)
+		}
+		return &model.Hamiltonian{N: n, Kind: "cw", CW: &model.CWParams{J: mf.j, H: mf.field}}, method, nil
+	}
+	if n > model.MaxEnumerate {
+		return nil, "", enumerateTooLarge(n, mf.model == "cw")
+	}
+	mf.limitN(model.MaxEnumerate, fmt.Sprintf("-method enumerate sums all 2^N states and needs N ≤ %d", model.MaxEnumerate))
+	m, err := mf.build(fs)
+	if err != nil {
+		return nil, "", err
+	}
+	if m.N > model.MaxEnumerate {
+		return nil, "", enumerateTooLarge(m.N, false)
+	}
+	return m, method, nil
+}
+
+// enumerateTooLarge is the refusal of an enumeration of n spins.
+func enumerateTooLarge(n int, cw bool) error {
+	hint := "give -n N with N ≤ " + strconv.Itoa(model.MaxEnumerate)
+	if cw {
+		hint += " or -method analytic"
+	}
+	return usagef("-method enumerate: -n %d: the enumeration sums all 2^N states and needs N ≤ %d; %s", n, model.MaxEnumerate, hint)
 }
 
 // exactThermo computes the exact thermodynamics of m at every β by method.

@@ -43,6 +43,7 @@ type fitFlags struct {
 	workers                 int
 	out, resume             string
 	quiet, force            bool
+	maxMemory               *memoryFlag
 }
 
 // fitCheckpoint is DIR/checkpoint.json of a fit run. A plm run keeps no
@@ -145,6 +146,7 @@ func runFit(args []string, e *env) error {
 	fs.StringVar(&f.out, "out", "", "run `DIR` (created if missing; default runs/<date>-<time>-fit-<arch>-n<N>); it must be new or empty (or see -force) and is locked while the run goes on")
 	fs.BoolVar(&f.force, "force", false, forceUsage)
 	fs.StringVar(&f.resume, "resume", "", "continue the interrupted run in `DIR` with its saved flags (flags given too must agree)")
+	f.maxMemory = addMemoryFlag(fs)
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress lines on standard error")
 	pf := addProfileFlags(fs)
 	if err := fs.parse(args); err != nil {
@@ -164,8 +166,14 @@ func runFit(args []string, e *env) error {
 	if err := f.check(fs); err != nil {
 		return err
 	}
+	if err := f.checkModelFlags(fs, mf); err != nil { // before the data are read
+		return err
+	}
 	data, n, err := loadFitData(f.data)
 	if err != nil {
+		return err
+	}
+	if err := f.checkMemory(mf, len(data)/n, n); err != nil {
 		return err
 	}
 	rows := len(data) / n
@@ -188,6 +196,14 @@ func runFit(args []string, e *env) error {
 		}
 		r.resumes = ck.Resumes + 1
 	}
+	if f.arch != plmArch {
+		// The net before the run directory: a net that cannot be built
+		// leaves nothing behind.
+		if err := r.buildNet(ck); err != nil {
+			return err
+		}
+		defer r.fitter.Close()
+	}
 	unlock, err := prepareRunDir(&f.out, fitKind, "fit-"+f.arch, n, ck != nil, f.force)
 	if err != nil {
 		return err
@@ -196,10 +212,6 @@ func runFit(args []string, e *env) error {
 	if f.arch == plmArch {
 		return withProfiles(pf, r.pseudoLikelihood)
 	}
-	if err := r.buildNet(ck); err != nil {
-		return err
-	}
-	defer r.fitter.Close()
 	return withProfiles(pf, r.fit)
 }
 
@@ -282,19 +294,29 @@ func loadFitData(path string) ([]int8, int, error) {
 	return x, n, nil
 }
 
+// checkModelFlags refuses, from the flags alone, model flags without
+// -model, and an sk architecture with neither a model nor
+// -learn-couplings.
+func (f *fitFlags) checkModelFlags(fs *flagSet, mf *modelFlags) error {
+	if mf.model != "" {
+		return nil
+	}
+	for _, name := range []string{"n", "J", "field", "seed", "couplings", "fields"} {
+		if fs.set(name) {
+			return usagef("-%s describes a model to compare with, but no -model is given; add -model sk, cw or file", name)
+		}
+	}
+	if isSKArch(f.arch) && !f.learnCouplings {
+		return usagef("-arch %s reads the data through a first layer of couplings: give -learn-couplings to learn it, or the model (-model ...) to fix it", f.arch)
+	}
+	return nil
+}
+
 // comparisonModel builds the model given by the model flags, if any, for N
 // spins; sk architectures without -learn-couplings need one.
 func (f *fitFlags) comparisonModel(fs *flagSet, mf *modelFlags, n int) (*model.Hamiltonian, error) {
 	if mf.model == "" {
-		for _, name := range []string{"n", "J", "field", "seed", "couplings", "fields"} {
-			if fs.set(name) {
-				return nil, usagef("-%s describes a model to compare with, but no -model is given; add -model sk, cw or file", name)
-			}
-		}
-		if isSKArch(f.arch) && !f.learnCouplings {
-			return nil, usagef("-arch %s reads the data through a first layer of couplings: give -learn-couplings to learn it, or the model (-model ...) to fix it", f.arch)
-		}
-		return nil, nil
+		return nil, f.checkModelFlags(fs, mf)
 	}
 	if mf.n == 0 && mf.model != "file" {
 		// Recorded as if given, so that the saved flags rebuild the model.

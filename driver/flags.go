@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 
@@ -21,6 +22,23 @@ type modelFlags struct {
 	// fileInputs is false for subcommands that cannot read a model from a
 	// file (instance), which then have no -couplings and -fields flags.
 	fileInputs bool
+	// seedUsed is true for subcommands that use -seed for more than the
+	// disorder (sample: the default sampling seed); elsewhere -seed is
+	// refused for models without disorder.
+	seedUsed bool
+	// maxN, if not 0, is the largest N a couplings file may give, and
+	// maxWhy the reason, added to the loader's refusal: the command's
+	// method or memory limit, checked before the dense matrix is allocated.
+	maxN   int
+	maxWhy string
+}
+
+// limitN makes n the largest N a couplings file may give, for the reason
+// why, unless a smaller limit is set already.
+func (mf *modelFlags) limitN(n int, why string) {
+	if mf.maxN == 0 || n < mf.maxN {
+		mf.maxN, mf.maxWhy = max(n, 1), why
+	}
 }
 
 // addModelFlags registers -model -n -J -field -seed and, when fileInputs,
@@ -38,77 +56,100 @@ func addModelFlags(fs *flagSet, fileInputs bool) *modelFlags {
 	fs.Float64Var(&mf.field, "field", 0, "uniform external field h on every spin (cw, sk and ising2d)")
 	fs.Uint64Var(&mf.seed, "seed", 0, "disorder seed of the sk instance (one seed = one instance)")
 	if fileInputs {
-		fs.StringVar(&mf.couplings, "couplings", "", "couplings `FILE` (for -model file): text \"i j J_ij\" lines, 0-based, # comments; or, if the name ends in .npz, a SciPy sparse matrix (scipy.sparse.save_npz, any triangle)")
+		fs.StringVar(&mf.couplings, "couplings", "", "couplings `FILE` (for -model file): text \"i j J_ij\" lines, 0-based, # comments; or, if the name ends in .npz, a SciPy sparse matrix (scipy.sparse.save_npz, any triangle). The couplings are held as a dense N×N matrix whatever the number of lines: 8·N² bytes, e.g. 3.2 GB for a file naming spin 19999 (N = 20000, at most); -max-memory refuses what does not fit")
 		fs.StringVar(&mf.hfile, "fields", "", "optional fields `FILE` of \"i h_i\" lines (for -model file)")
 	}
 	return mf
 }
 
-// build validates the flags and constructs the model. Every error is the
-// user's to fix.
-func (mf *modelFlags) build(fs *flagSet) (*model.Hamiltonian, error) {
+// check validates the model flags without building anything: the model
+// is known, and only the flags that apply to it are given. Every error is
+// the user's to fix.
+func (mf *modelFlags) check(fs *flagSet) error {
 	if mf.n < 0 {
-		return nil, usagef("-n %d: the number of spins must be positive; give -n N with N ≥ 1", mf.n)
+		return usagef("-n %d: the number of spins must be positive; give -n N with N ≥ 1", mf.n)
 	}
 	if fs.set("L") && mf.model != "ising2d" {
-		return nil, usagef("-L is the side of the -model ising2d torus; drop it or use -model ising2d")
+		return usagef("-L is the side of the -model ising2d torus; drop it or use -model ising2d")
 	}
 	switch mf.model {
 	case "ising2d":
 		for _, name := range []string{"n", "seed", "couplings", "fields"} {
 			if fs.set(name) {
-				return nil, usagef("-%s does not apply to -model ising2d (N = L², the couplings are the lattice's); drop it", name)
+				return usagef("-%s does not apply to -model ising2d (N = L², the couplings are the lattice's); drop it", name)
 			}
 		}
 		if mf.side < 2 {
-			return nil, usagef("-model ising2d needs the side of the torus; give -L L with L ≥ 2")
+			return usagef("-model ising2d needs the side of the torus; give -L L with L ≥ 2")
 		}
-		m, err := model.Ising2D(mf.side, mf.side, mf.j, mf.field)
-		return m, asUsage(err)
+		return nil
 	case "cw", "sk":
 		if mf.n == 0 {
-			return nil, usagef("-model %s needs the number of spins; give -n N with N ≥ 1", mf.model)
+			return usagef("-model %s needs the number of spins; give -n N with N ≥ 1", mf.model)
 		}
 		if mf.fileInputs {
 			for _, name := range []string{"couplings", "fields"} {
 				if fs.set(name) {
-					return nil, usagef("-%s is only read with -model file; drop it or use -model file", name)
+					return usagef("-%s is only read with -model file; drop it or use -model file", name)
 				}
 			}
 		}
-		var m *model.Hamiltonian
-		var err error
-		if mf.model == "cw" {
-			m, err = model.CurieWeiss(mf.n, mf.j, mf.field)
-		} else {
-			m, err = model.SherringtonKirkpatrick(mf.n, mf.j, mf.field, mf.seed)
+		if mf.model == "cw" && fs.set("seed") && !mf.seedUsed {
+			return usagef("-seed is the disorder seed of -model sk; the Curie-Weiss model has no disorder, so drop it")
 		}
-		return m, asUsage(err)
+		return nil
 	case "file":
 		if !mf.fileInputs {
 			break
 		}
 		if mf.couplings == "" {
-			return nil, usagef("-model file needs a couplings file; give -couplings FILE")
+			return usagef("-model file needs a couplings file; give -couplings FILE")
 		}
 		for _, name := range []string{"J", "field", "seed"} {
 			if fs.set(name) {
-				return nil, usagef("-%s does not apply to -model file (the files give J_ij and h_i); drop it", name)
+				return usagef("-%s does not apply to -model file (the files give J_ij and h_i); drop it", name)
 			}
+		}
+		if isNPZ(mf.couplings) && mf.hfile != "" {
+			return usagef("-fields cannot be combined with an .npz couplings file; write the couplings as text with 'h2arnn instance -format text', or drop -fields")
+		}
+		return nil
+	case "":
+		return usagef("no model given; give -model %s", mf.choices())
+	}
+	return usagef("-model %q is not a known model; give -model %s", mf.model, mf.choices())
+}
+
+// build validates the flags (check) and constructs the model. Every error
+// is the user's to fix.
+func (mf *modelFlags) build(fs *flagSet) (*model.Hamiltonian, error) {
+	if err := mf.check(fs); err != nil {
+		return nil, err
+	}
+	var m *model.Hamiltonian
+	var err error
+	switch mf.model {
+	case "ising2d":
+		m, err = model.Ising2D(mf.side, mf.side, mf.j, mf.field)
+	case "cw":
+		m, err = model.CurieWeiss(mf.n, mf.j, mf.field)
+	case "sk":
+		m, err = model.SherringtonKirkpatrick(mf.n, mf.j, mf.field, mf.seed)
+	case "file":
+		maxN := model.MaxSpins
+		if mf.maxN > 0 {
+			maxN = min(mf.maxN, maxN)
 		}
 		if isNPZ(mf.couplings) {
-			if mf.hfile != "" {
-				return nil, usagef("-fields cannot be combined with an .npz couplings file; write the couplings as text with 'h2arnn instance -format text', or drop -fields")
-			}
-			m, err := model.LoadNPZCouplings(mf.couplings, mf.n)
-			return m, asUsage(err)
+			m, err = model.LoadNPZCouplingsMax(mf.couplings, mf.n, maxN)
+		} else {
+			m, err = model.LoadCouplingsMax(mf.couplings, mf.hfile, mf.n, maxN)
 		}
-		m, err := model.LoadCouplings(mf.couplings, mf.hfile, mf.n)
-		return m, asUsage(err)
-	case "":
-		return nil, usagef("no model given; give -model %s", mf.choices())
+		if err != nil && maxN < model.MaxSpins && strings.Contains(err.Error(), fmt.Sprintf("at most %d spins", maxN)) {
+			return nil, &usageError{msg: asUsage(err).Error() + "; " + mf.maxWhy, err: err}
+		}
 	}
-	return nil, usagef("-model %q is not a known model; give -model %s", mf.model, mf.choices())
+	return m, asUsage(err)
 }
 
 func (mf *modelFlags) choices() string {
@@ -164,6 +205,18 @@ type flagUse struct {
 	flag string
 	ok   bool
 	use  string
+}
+
+// archKnobs lists the architecture flags with the -arch each applies to:
+// train, bench and the memory estimates share it, so that a knob refused
+// by one is refused by all.
+func archKnobs(arch string) []flagUse {
+	return []flagUse{
+		{"k", arch == "sk_krsb", "-arch sk_krsb"},
+		{"depth", arch == "made", "-arch made"},
+		{"width", arch == "made", "-arch made"},
+		{"analytic-init", arch == "cw_inf", "-arch cw_inf"},
+	}
 }
 
 // refuseUnused refuses the first flag given on the command line that does

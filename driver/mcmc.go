@@ -75,6 +75,7 @@ type mcmcFlags struct {
 	checkpointEvery    time.Duration
 	overlapBins        int
 	quiet, force       bool
+	maxMemory          *memoryFlag
 }
 
 // testMCMCStop, if set (by tests only), is asked after every periodic
@@ -109,6 +110,7 @@ func runMCMC(args []string, e *env) error {
 			"with status 130; 'h2arnn mcmc -resume DIR' continues and gives the same samples, bit for bit, as\n"+
 			"an uninterrupted run. Progress goes to standard error.", e.stderr)
 	mf := addModelFlags(fs, true)
+	mf.seedUsed = true // the default -chain-seed
 	var f mcmcFlags
 	fs.StringVar(&f.beta, "beta", "", "inverse temperature β > 0 of the samples (required)")
 	fs.StringVar(&f.temperatures, "temperatures", "", "parallel tempering: R, a count (R inverse temperatures spaced geometrically from -beta-min to -beta), or the ladder `B1,B2,...,B` itself (increasing, ending at -beta); empty: plain Metropolis")
@@ -125,6 +127,7 @@ func runMCMC(args []string, e *env) error {
 	fs.DurationVar(&f.checkpointEvery, "checkpoint-every", time.Minute, "write DIR/checkpoint.json at this wall-clock interval (0: only at the end and on interrupt)")
 	fs.IntVar(&f.overlapBins, "overlap-bins", 100, "bins of the overlap histogram P(q) on [-1, 1] (0: none)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress lines on standard error")
+	f.maxMemory = addMemoryFlag(fs)
 	pf := addProfileFlags(fs)
 	if err := fs.parse(args); err != nil {
 		return err
@@ -140,12 +143,20 @@ func runMCMC(args []string, e *env) error {
 		}
 		f.out = f.resume
 	}
+	// Sizes first: a ladder of 10⁸ replicas took gigabytes, and minutes
+	// deaf to Ctrl-C, before the run started.
+	if err := f.checkMemory(mf, mf.knownN()); err != nil {
+		return err
+	}
 	cfg, err := f.config(fs, mf)
 	if err != nil {
 		return err
 	}
 	m, err := mf.build(fs)
 	if err != nil {
+		return err
+	}
+	if err := f.checkMemory(nil, m.N); err != nil {
 		return err
 	}
 	if int64(cfg.Samples)*int64(m.N) > maxSampleBytes {

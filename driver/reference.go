@@ -12,17 +12,26 @@ import (
 // (2^26 states take about a second).
 const maxRefEnumerate = 26
 
+// refCheckEvery is how many β of the Curie-Weiss reference exactReference
+// computes between looks at its context.
+const refCheckEvery = 1024
+
 // exactReference returns the exact thermodynamics of m at every β when a
 // reference is cheap, else nil: the analytic sum for cw models (any N),
 // Kaufman's formula for the 2D Ising model without field (any L), and
 // enumeration, which visits the states once for all β, for any other model
 // of N ≤ maxRefEnumerate spins. This is the one policy of every subcommand
-// that reports f_exact. Enumeration stops with ctx's error once ctx is done.
+// that reports f_exact. It stops with ctx's error once ctx is done.
 func exactReference(ctx context.Context, m *model.Hamiltonian, betas []float64, workers int) ([]model.Thermo, error) {
 	out := make([]model.Thermo, len(betas))
 	switch {
 	case m.CW != nil:
 		for k, b := range betas {
+			// A long schedule at large N takes minutes: look at ctx every
+			// refCheckEvery β (about a second at N = 20000).
+			if err := ctx.Err(); err != nil && k%refCheckEvery == refCheckEvery-1 {
+				return nil, err
+			}
 			var err error
 			if out[k], err = model.CWExact(m.N, *m.CW, b); err != nil {
 				return nil, err

@@ -32,6 +32,7 @@ type sampleFlags struct {
 	samples, workers  int
 	sampleSeed        uint64
 	out, logq, energy string
+	maxMemory         *memoryFlag
 	// inputs are the model's files, which no output may overwrite.
 	inputs []string
 }
@@ -57,6 +58,7 @@ func runSample(args []string, e *env) error {
 			"random stream (-sample-seed, b): the files and the figures are the same, bit for bit, for any\n"+
 			"-workers. Ctrl-C or SIGTERM stops within a second, leaves no partial file and exits with status 130.", e.stderr)
 	mf := addModelFlags(fs, true)
+	mf.seedUsed = true // the default -sample-seed
 	var sf sampleFlags
 	fs.StringVar(&sf.run, "run", "", "sample the net of the 'h2arnn train' run in `DIR` (its checkpoint's), on the run's model")
 	fs.StringVar(&sf.arch, "arch", "", "without -run: the exact architecture, cw_n (cw models, any N) or h2arnn (any model, N ≤ "+strconv.Itoa(model.MaxExactNet)+")")
@@ -67,6 +69,7 @@ func runSample(args []string, e *env) error {
 	fs.StringVar(&sf.out, "out", "", "write the samples to this `FILE` as an int8 .npy array of shape [M, N]")
 	fs.StringVar(&sf.logq, "logq", "", "write ln q of each sample to this `FILE` as a float64 .npy array of shape [M]")
 	fs.StringVar(&sf.energy, "energy", "", "write the energy H (total, not per spin) of each sample to this `FILE` as a float64 .npy array of shape [M]")
+	sf.maxMemory = addMemoryFlag(fs)
 	pf := addProfileFlags(fs)
 	if err := fs.parse(args); err != nil {
 		return err
@@ -84,6 +87,9 @@ func runSample(args []string, e *env) error {
 		seed = mf.seed
 	}
 	if err != nil {
+		return err
+	}
+	if err := sf.checkSizes(nil, net.Arch(), net.Size()); err != nil {
 		return err
 	}
 	for _, o := range sf.outputs() {
@@ -148,6 +154,15 @@ func (sf *sampleFlags) exact(fs *flagSet, mf *modelFlags) (model.Net, error) {
 	}
 	if sf.arch == "" {
 		return nil, usagef("no net given; give -run DIR (a trained net) or -arch cw_n or h2arnn (an exact one)")
+	}
+	if err := mf.check(fs); err != nil {
+		return nil, err
+	}
+	if err := checkNetSpec(sf.arch, mf.model, mf.knownN()); err != nil {
+		return nil, err
+	}
+	if err := sf.checkSizes(mf, sf.arch, mf.knownN()); err != nil {
+		return nil, err
 	}
 	m, err := mf.build(fs)
 	if err != nil {

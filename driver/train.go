@@ -51,13 +51,14 @@ type trainFlags struct {
 	resume                    string
 	quiet                     bool
 	force                     bool
+	maxMemory                 *memoryFlag
 }
 
 // runtimeFlags do not change a run's numbers: they are not saved with the
 // configuration and may differ when a run is resumed. (-out is the run
 // directory itself; -resume names it.)
 var runtimeFlags = map[string]bool{
-	"workers": true, "quiet": true, "checkpoint-every": true, "resume": true, "out": true, "force": true,
+	"workers": true, "quiet": true, "checkpoint-every": true, "resume": true, "out": true, "force": true, "max-memory": true,
 	"cpuprofile": true, "memprofile": true, "trace": true,
 }
 
@@ -123,6 +124,7 @@ func newTrainFlagSet(stderr io.Writer) (*flagSet, *modelFlags, *trainFlags, *pro
 	fs.StringVar(&tf.saveSamples, "save-samples", "last", "evaluation samples and P(q) to keep: last (samples.npy, overlaps.csv of the last β), every (also samples_b<k>.npy, overlaps_b<k>.csv at each β, k its index in the schedule from 0, zero-padded; its β in full precision is row k+1 of stats.csv), overlaps (as last, plus overlaps_b<k>.csv at each β) or none")
 	fs.StringVar(&tf.resume, "resume", "", "continue the interrupted run in `DIR` from its checkpoint, with its saved flags (flags given too must agree)")
 	fs.BoolVar(&tf.quiet, "quiet", false, "no progress lines on standard error")
+	tf.maxMemory = addMemoryFlag(fs)
 	return fs, mf, tf, addProfileFlags(fs)
 }
 
@@ -144,12 +146,20 @@ func runTrain(args []string, e *env) error {
 		}
 		tf.out = tf.resume
 	}
+	// Sizes first: building the schedule, the model or the net of absurd
+	// flags would take minutes or all the memory before refusing them.
+	if err := tf.checkSizes(fs, mf); err != nil {
+		return err
+	}
 	cfg, err := tf.config(fs)
 	if err != nil {
 		return err
 	}
 	m, err := mf.build(fs)
 	if err != nil {
+		return err
+	}
+	if err := tf.checkMemory(m.N); err != nil { // N of a couplings file is known now
 		return err
 	}
 	net, err := tf.buildNet(m, cfg.Schedule(), ck)
@@ -608,7 +618,10 @@ func (r *trainRun) saveSamples(gr grad.Result) error {
 	perBeta := mode == "every" || mode == "overlaps"
 	var hist []float64
 	if r.tf.overlapBins > 0 && (perBeta || last) {
-		hist = model.Overlaps(bt, r.tf.overlapBins, r.tf.workers)
+		var err error
+		if hist, err = model.OverlapsContext(r.ctx, bt, r.tf.overlapBins, r.tf.workers); err != nil {
+			return err
+		}
 	}
 	if perBeta {
 		if mode == "every" {
@@ -768,12 +781,7 @@ func (tf *trainFlags) config(fs *flagSet) (grad.Config, error) {
 	}
 	// Architecture knobs that the chosen net would silently ignore are
 	// refused, so that a typo in -arch does not go unnoticed.
-	if err := fs.refuseUnused(tf.arch, []flagUse{
-		{"k", tf.arch == "sk_krsb", "-arch sk_krsb"},
-		{"depth", tf.arch == "made", "-arch made"},
-		{"width", tf.arch == "made", "-arch made"},
-		{"analytic-init", tf.arch == "cw_inf", "-arch cw_inf"},
-	}); err != nil {
+	if err := fs.refuseUnused(tf.arch, archKnobs(tf.arch)); err != nil {
 		return cfg, err
 	}
 	return cfg, nil

@@ -55,6 +55,15 @@ func ReadCouplings(couplings io.Reader, couplingsName string, fields io.Reader, 
 // empty, the fields file, as ReadCouplings does. The model has Kind "file"
 // and a Source naming the files.
 func LoadCouplings(couplingsPath, fieldsPath string, n int) (*Hamiltonian, error) {
+	return LoadCouplingsMax(couplingsPath, fieldsPath, n, MaxSpins)
+}
+
+// LoadCouplingsMax is LoadCouplings admitting at most maxN spins (at most
+// MaxSpins): a caller that can only use a model up to some size (a memory
+// budget, an exponential method) refuses a larger file before its dense
+// N×N matrix is allocated. Too large a file gives the errors of an n above
+// MaxSpins, with maxN in their text ("at most maxN spins").
+func LoadCouplingsMax(couplingsPath, fieldsPath string, n, maxN int) (*Hamiltonian, error) {
 	cf, err := os.Open(couplingsPath)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the couplings file: %w; check the path", err)
@@ -69,7 +78,7 @@ func LoadCouplings(couplingsPath, fieldsPath string, n int) (*Hamiltonian, error
 		defer ff.Close()
 		fr = ff
 	}
-	return ReadCouplings(cf, couplingsPath, fr, fieldsPath, n)
+	return readCouplings(cf, couplingsPath, fr, fieldsPath, n, min(maxN, MaxSpins))
 }
 
 // entry is one data line: a coupling (i, j, v) or a field (i, -, v).

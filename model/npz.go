@@ -66,6 +66,13 @@ func ReadNPZCouplings(r io.ReaderAt, size int64, name string, n int) (*Hamiltoni
 // LoadNPZCouplings opens the file at path and reads it with
 // ReadNPZCouplings.
 func LoadNPZCouplings(path string, n int) (*Hamiltonian, error) {
+	return LoadNPZCouplingsMax(path, n, MaxSpins)
+}
+
+// LoadNPZCouplingsMax is LoadNPZCouplings admitting at most maxN spins (at
+// most MaxSpins), as LoadCouplingsMax: a larger matrix is refused from its
+// declared shape, before anything is inflated or allocated.
+func LoadNPZCouplingsMax(path string, n, maxN int) (*Hamiltonian, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open couplings file: %w", err)
@@ -75,7 +82,7 @@ func LoadNPZCouplings(path string, n int) (*Hamiltonian, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open couplings file: %w", err)
 	}
-	return ReadNPZCouplings(f, fi.Size(), path, n)
+	return readNPZCouplings(f, fi.Size(), path, n, min(maxN, MaxSpins))
 }
 
 // readNPZCouplings is ReadNPZCouplings with the largest admissible N as a

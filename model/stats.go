@@ -1,6 +1,7 @@
 package model
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/bits"
@@ -164,40 +165,110 @@ const overlapRowBlock = 16
 // bins < 1 gives nil; a batch with fewer than two samples (no pairs) gives a
 // histogram of NaN.
 func Overlaps(bt *Batch, bins int, workers int) []float64 {
-	out, ok := overlapHistogram(bt, bins)
-	if !ok {
-		return out
-	}
-	return OverlapDensity(OverlapCounts(bt, workers), bins)
+	h, _ := OverlapsContext(context.Background(), bt, bins, workers)
+	return h
 }
 
-// OverlapCounts returns the exact distribution of the overlaps of bt:
-// element d (0 ≤ d ≤ N) counts the pairs of distinct samples a < b whose
-// configurations differ in d spins, i.e. have q_ab = 1 - 2d/N. It is the
-// integer histogram Overlaps bins, and identical for any workers; nil for
-// fewer than two samples.
+// OverlapsContext is Overlaps that stops with ctx's error (and a nil
+// histogram) once ctx is done.
+func OverlapsContext(ctx context.Context, bt *Batch, bins int, workers int) ([]float64, error) {
+	out, ok := overlapHistogram(bt, bins)
+	if !ok {
+		return out, nil
+	}
+	c, err := OverlapCountsContext(ctx, bt, workers)
+	if err != nil {
+		return nil, err
+	}
+	return OverlapDensity(c, bins), nil
+}
+
+// OverlapCounts returns the distribution of the overlaps of bt: element d
+// (0 ≤ d ≤ N) counts the pairs of distinct samples a < b whose
+// configurations differ in d spins, i.e. have q_ab = 1 - 2d/N. Up to
+// MaxOverlapPairs pairs (about 23,000 samples) it counts every pair;
+// beyond, the deterministic subsample of overlapOffsets. It is the integer
+// histogram Overlaps bins, and identical for any workers; nil for fewer
+// than two samples.
 func OverlapCounts(bt *Batch, workers int) []int64 {
+	c, _ := OverlapCountsContext(context.Background(), bt, workers)
+	return c
+}
+
+// OverlapCountsContext is OverlapCounts that stops with ctx's error (and
+// nil counts) once ctx is done; it looks at ctx every overlapRowBlock
+// samples.
+func OverlapCountsContext(ctx context.Context, bt *Batch, workers int) ([]int64, error) {
 	if bt == nil || bt.B < 2 || bt.N < 1 {
-		return nil
+		return nil, nil
 	}
 	n, nb := bt.N, bt.B
 	packed, nw := packSpins(bt)
+	offsets := overlapOffsets(nb)
 	counts := make([][]int64, par.Workers(workers))
 	par.For(workers, rowBlocks(nb), func(slot, blk int) {
+		if ctx.Err() != nil {
+			return
+		}
 		if counts[slot] == nil {
 			counts[slot] = make([]int64, n+1)
 		}
 		for a := blk * overlapRowBlock; a < min((blk+1)*overlapRowBlock, nb-1); a++ {
-			overlapRow(counts[slot], packed, nw, a, nb)
+			if offsets == nil {
+				overlapRow(counts[slot], packed, nw, a, nb)
+				continue
+			}
+			ra := packed[a*nw : (a+1)*nw]
+			for _, d := range offsets {
+				b := (a + d) % nb
+				counts[slot][distance(ra, packed[b*nw:(b+1)*nw])]++
+			}
 		}
 	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	total := make([]int64, n+1)
 	for _, c := range counts {
 		for d, v := range c { // nil for a worker that got no block
 			total[d] += v
 		}
 	}
-	return total
+	return total, nil
+}
+
+// MaxOverlapPairs bounds the pairs of samples the overlap histograms
+// (OverlapCounts, Overlaps, WeightedOverlaps) visit. The B(B-1)/2 pairs of
+// B samples exceed it from B = 23,171 on; then each sample a < B-1 is paired
+// with the K = ⌊MaxOverlapPairs/B⌋ samples (a + d_j) mod B at offsets d_j
+// spread evenly over [1, ⌊(B-1)/2⌋] (overlapOffsets): about
+// MaxOverlapPairs distinct pairs in all, every sample in about 2K of them,
+// the same pairs for any worker count. Samples drawn independently (every
+// net's) make every pair an equally good draw of q, so the subsample
+// estimates the same P(q); its sampling error is that of about
+// MaxOverlapPairs pairs plus the samples' own.
+const MaxOverlapPairs = 1 << 28
+
+// overlapPairCap is MaxOverlapPairs, a variable so that tests can compare
+// a subsample with the full count at small sizes.
+var overlapPairCap = MaxOverlapPairs
+
+// overlapOffsets returns the partner offsets of the subsample of pairs of
+// nb samples (see MaxOverlapPairs), or nil when every pair is counted.
+func overlapOffsets(nb int) []int {
+	if float64(nb)*float64(nb-1)/2 <= float64(overlapPairCap) {
+		return nil
+	}
+	half := (nb - 1) / 2 // offsets ≤ half never name one pair twice
+	k := min(max(overlapPairCap/nb, 1), half)
+	offsets := make([]int, k)
+	for j := range offsets {
+		offsets[j] = 1
+		if k > 1 {
+			offsets[j] = 1 + j*(half-1)/(k-1)
+		}
+	}
+	return offsets
 }
 
 // OverlapDensity bins an exact overlap distribution (OverlapCounts, of
@@ -316,7 +387,8 @@ func packSpins(bt *Batch) (packed []uint64, nw int) {
 func rowBlocks(nb int) int { return (nb - 1 + overlapRowBlock - 1) / overlapRowBlock }
 
 // WeightedOverlaps is Overlaps with every pair (a, b) counted with weight
-// weights[a]·weights[b] (one finite weight ≥ 0 per sample) instead of 1:
+// weights[a]·weights[b] (one finite weight ≥ 0 per sample) instead of 1,
+// over the same pairs (all, or MaxOverlapPairs' subsample):
 // with importance weights w_b ∝ P(x_b)/q(x_b) of samples drawn from q it
 // estimates P(q) under P. The density is normalised by the total weight of
 // the pairs; if that is 0 (at most one sample has weight) every bin is NaN.
@@ -339,6 +411,7 @@ func WeightedOverlaps(bt *Batch, weights []float64, bins, workers int) []float64
 		panic(fmt.Sprintf("model: WeightedOverlaps: %d weights for %d samples", len(weights), nb))
 	}
 	packed, nw := packSpins(bt)
+	offsets := overlapOffsets(nb)
 	hist := make([][]float64, rowBlocks(nb))
 	rows := make([][]float64, par.Workers(workers)) // per-goroutine Σ_b w_b by distance
 	par.For(workers, rowBlocks(nb), func(w, blk int) {
@@ -348,7 +421,13 @@ func WeightedOverlaps(bt *Batch, weights []float64, bins, workers int) []float64
 		acc, h := rows[w], make([]float64, bins)
 		for a := blk * overlapRowBlock; a < min((blk+1)*overlapRowBlock, nb-1); a++ {
 			ra := packed[a*nw : (a+1)*nw]
-			for b := a + 1; b < nb; b++ {
+			if offsets == nil {
+				for b := a + 1; b < nb; b++ {
+					acc[distance(ra, packed[b*nw:(b+1)*nw])] += weights[b]
+				}
+			}
+			for _, d := range offsets {
+				b := (a + d) % nb
 				acc[distance(ra, packed[b*nw:(b+1)*nw])] += weights[b]
 			}
 			for d, v := range acc {

@@ -375,9 +375,6 @@ func TestOverlapsFiles(t *testing.T) {
 	if h, err := ReadOverlapsCSV(nan); err != nil || !math.IsNaN(h[1]) {
 		t.Errorf("nan histogram read back as %v, %v", h, err)
 	}
-	if OverlapsFileFor(0.1) != "overlaps_beta0.1.csv" || OverlapsFileFor(2) != "overlaps_beta2.csv" {
-		t.Errorf("names %s %s", OverlapsFileFor(0.1), OverlapsFileFor(2))
-	}
 	for _, c := range []struct {
 		k, count int
 		want     string

@@ -15,17 +15,6 @@ import (
 // β of a run.
 const OverlapsFile = "overlaps.csv"
 
-// OverlapsFileFor returns a name for an overlap histogram file by its β
-// (estimate -overlaps uses it; a run's per-β files are named by index,
-// PerBetaFile):
-// "overlaps_beta" + β with at most 6 significant digits + ".csv", e.g.
-// overlaps_beta1.3.csv. Six digits drop the rounding noise of a linspace
-// schedule (1.3000000000000003) while keeping distinct any two β of a
-// schedule with steps above 1e-5.
-func OverlapsFileFor(beta float64) string {
-	return "overlaps_beta" + strconv.FormatFloat(beta, 'g', 6, 64) + ".csv"
-}
-
 // WriteOverlapsCSV writes an overlap histogram P(q) to path, atomically.
 // hist[k] is the probability density of bin k of len(hist) equal bins on
 // [-1, 1] (so that Σ_k hist[k]·2/len(hist) = 1 for a normalised histogram).

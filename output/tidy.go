@@ -79,8 +79,9 @@ func Tidy(runs []GridRun, reference map[string]string) []TidyRow {
 	return out
 }
 
-// betaKey identifies a β of a schedule to the 6 significant digits of
-// OverlapsFileFor, so that the same β of two runs matches.
+// betaKey identifies a β of a schedule by its 6 significant digits, so that
+// the same β of two runs matches although linspace rounding differs
+// (1.3000000000000003 and 1.3).
 func betaKey(b float64) string { return strconv.FormatFloat(b, 'g', 6, 64) }
 
 // appendFloats appends vs to b, comma-separated, as appendFloat writes
