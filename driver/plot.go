@@ -1,10 +1,14 @@
 package driver
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 
+	"github.com/h2arnn/h2arnn/internal/fmath"
 	"github.com/h2arnn/h2arnn/output"
 )
 
@@ -23,7 +27,9 @@ func runPlot(args []string, e *env) error {
 			"and SVG: PREFIX_free_energy (f against β, and the relative error against the exact f, or the\n"+
 			"per-sample std without one) and, if the runs kept overlap histograms, PREFIX_overlaps (P(q) at the\n"+
 			"stored β nearest to -beta, by default the last β of the first run). Runs are named by their\n"+
-			"-label (else the architecture). Prints one JSON line {\"runs\",\"files\"}.\n"+
+			"-label (else the architecture). Prints one JSON line {\"runs\",\"files\"}. Rows that cannot be\n"+
+			"drawn (a non-finite β or f; of rows repeating a β all but the last) are left out and said on\n"+
+			"standard error, one line per run and kind; if one figure fails the other is still written.\n"+
 			"\n"+
 			"Directories written by 'h2arnn fit' get PREFIX_fit_curves (held-out and training NLL per spin\n"+
 			"against the epoch, every run that fitted a net) and PREFIX_couplings_vs_learned (|W| against |J|\n"+
@@ -59,14 +65,26 @@ func runPlot(args []string, e *env) error {
 	}
 	b := *beta
 	if !fs.set("beta") {
-		b = runs[0].Stats[len(runs[0].Stats)-1].Beta
+		b = lastBeta(runs[0].Stats)
 	}
-	res, err := drawRuns(runs, prefix, b)
-	if err != nil {
-		return err
-	}
+	res, err := drawRuns(e, runs, prefix, b)
 	res.Runs = dirs
-	return e.emit(res)
+	if len(res.Files) > 0 {
+		if eerr := e.emit(res); err == nil {
+			err = eerr
+		}
+	}
+	return err
+}
+
+// lastBeta returns the β of the last row with a finite one (NaN if none).
+func lastBeta(rows []output.StatsRow) float64 {
+	for i := len(rows) - 1; i >= 0; i-- {
+		if b := rows[i].Beta; fmath.Finite(b) {
+			return b
+		}
+	}
+	return math.NaN()
 }
 
 // loadRuns reads the run directories; each must hold a stats.csv with at
@@ -93,27 +111,48 @@ func loadRuns(dirs []string) ([]output.Run, error) {
 }
 
 // drawRuns writes the free-energy figure and, if any run kept overlap
-// histograms, the P(q) figure at the stored β nearest to beta.
-func drawRuns(runs []output.Run, prefix string, beta float64) (plotResult, error) {
+// histograms, the P(q) figure at the stored β nearest to beta, and says on
+// stderr, one line each, what they leave out (rows with non-finite values,
+// repeated β, undefined histograms). A figure that fails does not stop the
+// other: the result lists the files written, and the first error is
+// returned — a usage error when the data leave nothing to draw, an
+// internal one when drawing or writing failed.
+func drawRuns(e *env, runs []output.Run, prefix string, beta float64) (plotResult, error) {
 	var res plotResult
+	var first error
+	fail := func(err error) {
+		if errors.Is(err, output.ErrNothingToDraw) {
+			err = asUsage(err)
+		}
+		if first == nil {
+			first = err
+		} else {
+			fmt.Fprintf(e.stderr, "h2arnn plot: %s\n", oneLine(err.Error()))
+		}
+	}
+	for _, n := range output.FreeEnergyNotes(runs) {
+		fmt.Fprintf(e.stderr, "h2arnn plot: %s\n", n)
+	}
 	fe := prefix + "free_energy"
 	if err := output.PlotFreeEnergy(runs, fe); err != nil {
-		return res, asUsage(err)
+		fail(err)
+	} else {
+		res.Files = append(res.Files, fe+".png", fe+".svg")
 	}
-	res.Files = append(res.Files, fe+".png", fe+".svg")
-	for _, r := range runs {
-		if len(r.Overlaps) == 0 {
-			continue
-		}
-		ov := prefix + "overlaps"
-		if err := output.PlotOverlaps(runs, beta, ov); err != nil {
-			return res, asUsage(err)
-		}
+	if !slices.ContainsFunc(runs, func(r output.Run) bool { return len(r.Overlaps) > 0 }) {
+		return res, first
+	}
+	for _, n := range output.OverlapsNotes(runs, beta) {
+		fmt.Fprintf(e.stderr, "h2arnn plot: %s\n", n)
+	}
+	ov := prefix + "overlaps"
+	if err := output.PlotOverlaps(runs, beta, ov); err != nil {
+		fail(err)
+	} else {
 		res.Files = append(res.Files, ov+".png", ov+".svg")
 		res.Beta = &beta
-		break
 	}
-	return res, nil
+	return res, first
 }
 
 // plotPrefix is the prefix of the figure files: -out, else DIR/ for one

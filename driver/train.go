@@ -558,7 +558,13 @@ func (r *trainRun) end(err error, cancel func()) error {
 		cancel()
 	}
 	if err := r.plot(); err != nil {
-		return fmt.Errorf("plotting: %v; the data files in %s are complete", err, r.tf.out)
+		// The figures are the one thing missing: say so in summary.json
+		// too, which would otherwise still say "running".
+		msg := fmt.Sprintf("plotting: %v; the data files in %s are complete: fix the cause and run 'h2arnn train -resume %s' or 'h2arnn plot %s'", err, r.tf.out, r.tf.out, r.tf.out)
+		if serr := r.writeSummary("failed", msg); serr != nil {
+			return fmt.Errorf("%s (and %v)", msg, serr)
+		}
+		return errors.New(msg)
 	}
 	// The run is complete only once its last files are written: an
 	// interrupt that came meanwhile leaves it to -resume, which writes them.

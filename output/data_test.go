@@ -293,23 +293,27 @@ func TestDecadeTicks(t *testing.T) {
 	}
 }
 
+// pngSize returns the width and height in pixels of the PNG file path.
+func pngSize(t *testing.T, path string) (int, int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c, err := png.DecodeConfig(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Width, c.Height
+}
+
 // TestFigureSizes: the free-energy figure is 6 × 7 inches with its lower
 // panel and 6 × 4 without one (no point to draw there); P(q) is 6 × 4 with
 // room above its highest peak.
 func TestFigureSizes(t *testing.T) {
 	dir := t.TempDir()
-	size := func(name string) (int, int) {
-		f, err := os.Open(filepath.Join(dir, name+".png"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		c, err := png.DecodeConfig(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c.Width, c.Height
-	}
+	size := func(name string) (int, int) { return pngSize(t, filepath.Join(dir, name+".png")) }
 	withLower := []StatsRow{{Beta: 1, Stats: model.Stats{F: -1, FStd: 0.1}}, {Beta: 2, Stats: model.Stats{F: -0.8, FStd: 0.01}}}
 	noLower := []StatsRow{{Beta: 1, Stats: model.Stats{F: -1, FStd: math.NaN()}}}
 	fig, _ := freeEnergyData([]Run{{Stats: withLower}})

@@ -3,7 +3,6 @@ package output
 import (
 	"fmt"
 	"image/color"
-	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -28,51 +27,60 @@ func netColor(k int) color.RGBA { return okabeIto[k%len(okabeIto)] }
 // the paper's layout: the A panels side by side in the top row, B and C in
 // the bottom row.
 func (f *Figure) Draw(pathNoExt string) error {
-	var top, bottom []*plot.Plot
+	top, bottom, err := f.rows()
+	if err != nil {
+		return err
+	}
+	const w, h = 11 * vg.Inch, 7.5 * vg.Inch
+	return saveFigure(w, h, pathNoExt, func(dc draw.Canvas) {
+		tf := plot.New().Title.TextStyle
+		tf.XAlign = draw.XCenter
+		title, areas := figureLayout(dc)
+		dc.FillText(tf, title, f.Title)
+		for r, row := range [][]*plot.Plot{top, bottom} {
+			if len(row) == 0 {
+				continue
+			}
+			tiles := draw.Tiles{Rows: 1, Cols: len(row), PadX: vg.Points(10), PadTop: vg.Points(4),
+				PadBottom: vg.Points(4), PadLeft: vg.Points(4), PadRight: vg.Points(8)}
+			cs := plot.Align([][]*plot.Plot{row}, tiles, areas[r])
+			for k, p := range row {
+				p.Draw(cs[0][k])
+			}
+		}
+	})
+}
+
+// rows builds the panels of the figure: the A panels (top row) and the
+// others (bottom row), in the order of f.Panels, with drawable ranges.
+func (f *Figure) rows() (top, bottom []*plot.Plot, err error) {
 	for _, pn := range f.Panels {
 		p, err := f.panel(pn)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
+		setDrawableRanges(p)
 		if pn.ID[0] == 'A' {
 			top = append(top, p)
 		} else {
 			bottom = append(bottom, p)
 		}
 	}
-	const w, h = 11 * vg.Inch, 7.5 * vg.Inch
-	for _, format := range []string{"png", "svg"} {
-		c, err := draw.NewFormattedCanvas(w, h, format)
-		if err != nil {
-			return err
-		}
-		dc := draw.New(c)
-		tf := plot.New().Title.TextStyle
-		tf.XAlign = draw.XCenter
-		dc.FillText(tf, vg.Point{X: w / 2, Y: h - 0.25*vg.Inch}, f.Title)
-		half := h - 0.5*vg.Inch
-		for r, row := range [][]*plot.Plot{top, bottom} {
-			if len(row) == 0 {
-				continue
-			}
-			area := dc
-			area.Max.Y = half - vg.Length(r)*half/2
-			area.Min.Y = area.Max.Y - half/2
-			tiles := draw.Tiles{Rows: 1, Cols: len(row), PadX: vg.Points(10), PadTop: vg.Points(4),
-				PadBottom: vg.Points(4), PadLeft: vg.Points(4), PadRight: vg.Points(8)}
-			cs := plot.Align([][]*plot.Plot{row}, tiles, area)
-			for k, p := range row {
-				p.Draw(cs[0][k])
-			}
-		}
-		if err := WriteFileAtomic(pathNoExt+"."+format, func(wr io.Writer) error {
-			_, err := c.WriteTo(wr)
-			return err
-		}); err != nil {
-			return err
-		}
+	return top, bottom, nil
+}
+
+// figureLayout returns where a figure on c has its title (the centre of
+// its baseline, a quarter inch below the top) and the areas of its two rows
+// of panels, which share the height below half an inch equally.
+func figureLayout(c draw.Canvas) (title vg.Point, rows [2]draw.Canvas) {
+	title = vg.Point{X: (c.Min.X + c.Max.X) / 2, Y: c.Max.Y - 0.25*vg.Inch}
+	half := (c.Max.Y - c.Min.Y - 0.5*vg.Inch) / 2
+	for r := range rows {
+		rows[r] = c
+		rows[r].Max.Y = c.Min.Y + vg.Length(2-r)*half
+		rows[r].Min.Y = rows[r].Max.Y - half
 	}
-	return nil
+	return title, rows
 }
 
 // panel builds one panel's plot. Log and symlog axes are drawn as linear
@@ -162,7 +170,7 @@ func (f *Figure) panel(pn FigPanel) (*plot.Plot, error) {
 	default:
 		p.Y.Max = yhi + 0.15*(yhi-ylo)
 	}
-	if pn.XLog {
+	if pn.XLog && len(xs) > 0 { // none when every y is 0 on a log axis
 		slices.Sort(xs)
 		p.X.Tick.Marker = valueTicks(xs)
 		lo, hi := math.Log10(xs[0]), math.Log10(xs[len(xs)-1])

@@ -5,8 +5,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/h2arnn/h2arnn/internal/grid"
 	"github.com/h2arnn/h2arnn/model"
@@ -205,5 +209,126 @@ func TestCouplingFigure(t *testing.T) {
 	}
 	if len(line) != 2 || line[0].X != 0 || line[0].Y != 0.05 || line[1].X != 0.4 || !near(line[1].Y, 0.25) {
 		t.Errorf("line %v", line)
+	}
+}
+
+// TestFigurePanels: the A panels form the top row and the others the
+// bottom one; each panel's axes span its data as documented: symlog error
+// panels from 0 (or below) with 5 % under and 15 % above, log-log panels
+// ±5 % of the decades of N (at least 0.05) with N as tick labels, linear
+// panels 15 % of the span above the highest value; bands need two points; series of
+// other panels and series without a drawable point are left out.
+func TestFigurePanels(t *testing.T) {
+	nan := math.NaN()
+	f := &Figure{Name: "fig", Title: "t", Nets: []string{"a", "b"},
+		Panels: []FigPanel{
+			{ID: "A1", SymLogY: 1e-4, Legend: true}, {ID: "B", XLog: true, YLog: true}, {ID: "A2"}, {ID: "C"},
+		},
+		Series: []FigSeries{
+			{Panel: "A1", Net: "a", Name: "a", Points: []FigPoint{{X: 1, Y: 1e-3, Lo: 5e-5, Hi: 1e-2}, {X: 2, Y: 1e-2, Lo: nan, Hi: nan}, {X: 3, Y: -1e-3, Lo: nan, Hi: nan}}},
+			{Panel: "B", Net: "b", Name: "b", Points: []FigPoint{{X: 10, Y: 1e-3, Lo: nan, Hi: nan}, {X: 1000, Y: 5e-2, Lo: nan, Hi: nan}, {X: 100, Y: 0, Lo: nan, Hi: nan}}},
+			{Panel: "C", Net: "a", Name: "band of one", Points: []FigPoint{{X: 0.5, Y: 2, Lo: 1, Hi: 3}, {X: 1, Y: 4, Lo: nan, Hi: nan}}},
+			{Panel: "C", Net: "b", Name: "nothing drawable", Points: []FigPoint{{X: nan, Y: 100, Lo: nan, Hi: nan}}},
+			{Panel: "X", Net: "a", Name: "elsewhere", Points: []FigPoint{{X: -5, Y: -100, Lo: nan, Hi: nan}}},
+		}}
+	top, bottom, err := f.rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(top) != 2 || len(bottom) != 2 || !strings.HasPrefix(top[1].Title.Text, "A2") || !strings.HasPrefix(bottom[0].Title.Text, "B") {
+		t.Fatalf("rows: %d top, %d bottom", len(top), len(bottom))
+	}
+	a1, b, c := top[0], bottom[0], bottom[1]
+	// A1: symlog values 1e-3 → 2, 1e-2 → 3, -1e-3 → -2, band 5e-5 → 0.5;
+	// range [-2, 3] widened by 5 % of it below, then 15 % of the new span
+	// above.
+	lo, hi := -2-0.05*5, 3.0
+	hi += 0.15 * (hi - lo)
+	if !near(a1.Y.Min, lo) || !near(a1.Y.Max, hi) || a1.X.Min != 1 || a1.X.Max != 3 {
+		t.Errorf("A1 axes x [%v, %v], y [%v, %v]; want x [1, 3], y [%v, %v]", a1.X.Min, a1.X.Max, a1.Y.Min, a1.Y.Max, lo, hi)
+	}
+	// B: N from 10 to 1000 (two decades, padded by 0.1; N = 100 has y = 0,
+	// not drawable on a log axis), y from 1e-3 to 5e-2 in whole decades.
+	if !near(b.X.Min, 0.9) || !near(b.X.Max, 3.1) || b.Y.Min != -3 || b.Y.Max != -1 {
+		t.Errorf("B axes x [%v, %v], y [%v, %v]", b.X.Min, b.X.Max, b.Y.Min, b.Y.Max)
+	}
+	var labels []string
+	for _, tk := range b.X.Tick.Marker.Ticks(b.X.Min, b.X.Max) {
+		labels = append(labels, tk.Label)
+	}
+	if strings.Join(labels, " ") != "10 1000" {
+		t.Errorf("B x labels %q", labels)
+	}
+	// C: a band of one point is no band, so y starts at the line's 2; the
+	// top is 15 % of the span of values and band ends [1, 4] above 4.
+	if c.Y.Min != 2 || !near(c.Y.Max, 4+0.15*3) || c.X.Min != 0.5 || c.X.Max != 1 {
+		t.Errorf("C axes x [%v, %v], y [%v, %v]", c.X.Min, c.X.Max, c.Y.Min, c.Y.Max)
+	}
+	// Both rows are drawn: every panel's title is in the SVG.
+	base := filepath.Join(t.TempDir(), "fig")
+	if err := f.Draw(base); err != nil {
+		t.Fatal(err)
+	}
+	svg, _ := os.ReadFile(base + ".svg")
+	for _, id := range []string{">A1  <", ">A2  <", ">B  <", ">C  <"} {
+		if !strings.Contains(string(svg), id) {
+			t.Errorf("figure lacks the panel title %q", id)
+		}
+	}
+	if netColor(0) != okabeIto[0] || netColor(8) != okabeIto[1] || netColor(len(okabeIto)) != okabeIto[0] {
+		t.Error("net colours do not cycle through the palette")
+	}
+}
+
+// TestFigureLayout: the title is centred a quarter inch below the top; the
+// two rows of panels share the height below half an inch equally.
+func TestFigureLayout(t *testing.T) {
+	c := draw.Canvas{Rectangle: vg.Rectangle{Min: vg.Point{X: 1, Y: 2}, Max: vg.Point{X: 11, Y: 2 + 7.5*72}}}
+	title, rows := figureLayout(c)
+	if title.X != 6 || title.Y != 2+7.25*72 {
+		t.Errorf("title at %v", title)
+	}
+	want := [2][2]vg.Length{{2 + 3.5*72, 2 + 7*72}, {2, 2 + 3.5*72}}
+	for r := range rows {
+		if rows[r].Min.Y != want[r][0] || rows[r].Max.Y != want[r][1] || rows[r].Min.X != 1 || rows[r].Max.X != 11 {
+			t.Errorf("row %d: %v, want y [%v, %v]", r, rows[r].Rectangle, want[r][0], want[r][1])
+		}
+	}
+}
+
+// TestFigureTicks: symlog ticks at 0, ±each decade (ends included) with
+// eight minor ticks inside every decade; value ticks at the values within
+// the range, ends included, labelled as written.
+func TestFigureTicks(t *testing.T) {
+	var major, minor []float64
+	var labels []string
+	for _, tk := range (symlogTicks{1e-4}).Ticks(-1, 3) {
+		if tk.Label == "" {
+			minor = append(minor, tk.Value)
+		} else {
+			major = append(major, tk.Value)
+			labels = append(labels, tk.Label)
+		}
+	}
+	if !slices.Equal(major, []float64{0, 1, -1, 2, 3}) || strings.Join(labels, " ") != "0 1e-04 -1e-04 1e-03 1e-02" {
+		t.Errorf("symlog majors %v %q", major, labels)
+	}
+	var want []float64
+	for e := 1.0; e < 3; e++ {
+		for m := 2; m < 10; m++ {
+			want = append(want, e+math.Log10(float64(m)))
+		}
+	}
+	if !closeTo(minor, want) {
+		t.Errorf("symlog minors %v, want %v", minor, want)
+	}
+	var vals []float64
+	labels = nil
+	for _, tk := range (valueTicks{10, 100, 1000}).Ticks(1, 2) {
+		vals = append(vals, tk.Value)
+		labels = append(labels, tk.Label)
+	}
+	if !slices.Equal(vals, []float64{1, 2}) || strings.Join(labels, " ") != "10 100" {
+		t.Errorf("value ticks %v %q", vals, labels)
 	}
 }

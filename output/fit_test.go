@@ -113,3 +113,50 @@ func TestFitPlots(t *testing.T) {
 		t.Error("mismatched panel drawn")
 	}
 }
+
+// TestFitPanels: the NLL panel's y axis spans the finite NLL values up to
+// the highest held-out one, padded by 5 %; the correlation panel is there
+// only when some run has r(|W|, |J|); PlotFitCurves is 4 inches high with
+// one panel and 7 with two, PlotCouplings 4.2 inches per panel; the least
+// squares line runs from (0, a) to (max |J|, a + b·max |J|).
+func TestFitPanels(t *testing.T) {
+	nan := math.NaN()
+	rows := []FitRow{{1, 0.9, 0.7, 1, nan}, {2, 0.5, 0.6, 1, 0.4}, {3, 0.4, 0.55, 1, 0.6}}
+	ps, err := fitCurvePanels([]FitCurve{{Label: "a", Rows: rows}})
+	if err != nil || len(ps) != 2 {
+		t.Fatalf("%d panels, %v", len(ps), err)
+	}
+	if lo, hi := 0.4-0.05*0.3, 0.7+0.05*0.3; math.Abs(ps[0].Y.Min-lo) > 1e-12 || math.Abs(ps[0].Y.Max-hi) > 1e-12 {
+		t.Errorf("NLL axis [%v, %v], want [%v, %v]", ps[0].Y.Min, ps[0].Y.Max, lo, hi)
+	}
+	if ps[1].Y.Min != 0.4 || ps[1].Y.Max != 0.6 || ps[1].X.Min != 2 {
+		t.Errorf("r axis x from %v, y [%v, %v]", ps[1].X.Min, ps[1].Y.Min, ps[1].Y.Max)
+	}
+	for k := range rows {
+		rows[k].PearsonAbs = nan
+	}
+	if ps, err := fitCurvePanels([]FitCurve{{Label: "a", Rows: rows}}); err != nil || len(ps) != 1 {
+		t.Errorf("without r: %d panels, %v", len(ps), err)
+	}
+	dir := t.TempDir()
+	height := func(name string) int {
+		_, h := pngSize(t, filepath.Join(dir, name+".png"))
+		return h
+	}
+	PlotFitCurves([]FitCurve{{Label: "a", Rows: rows}}, filepath.Join(dir, "one"))
+	rows[1].PearsonAbs = 0.5
+	PlotFitCurves([]FitCurve{{Label: "a", Rows: rows}}, filepath.Join(dir, "two"))
+	panel := CouplingPanel{Label: "plm", AbsJ: []float64{0.1, 0.4}, AbsW: []float64{0.1, 0.2}, Intercept: 0.05, Slope: 2}
+	PlotCouplings([]CouplingPanel{panel, panel}, filepath.Join(dir, "cp"))
+	if h1, h2, hc := height("one"), height("two"), height("cp"); h1 != 4*96 || h2 != 7*96 || math.Abs(float64(hc)-2*4.2*96) > 1 {
+		t.Errorf("heights %d, %d, %d pixels; want 384, 672, 806", h1, h2, hc)
+	}
+	cps, err := couplingPlots([]CouplingPanel{panel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The line's top, 0.05 + 2·0.4, is above every point.
+	if p := cps[0]; p.X.Min != 0 || p.X.Max != 0.4 || p.Y.Min != 0 || math.Abs(p.Y.Max-0.85) > 1e-15 {
+		t.Errorf("couplings axes x [%v, %v], y [%v, %v]", p.X.Min, p.X.Max, p.Y.Min, p.Y.Max)
+	}
+}

@@ -1,7 +1,6 @@
 package output
 
 import (
-	"errors"
 	"fmt"
 	"image/color"
 	"math"
@@ -27,6 +26,16 @@ type FitCurve struct {
 // and ".svg". Rows with non-finite values are skipped; it is an error if
 // nothing is left.
 func PlotFitCurves(runs []FitCurve, pathNoExt string) error {
+	ps, err := fitCurvePanels(runs)
+	if err != nil {
+		return err
+	}
+	return savePanels(ps, 6*vg.Inch, vg.Length(3*len(ps)+1)*vg.Inch, pathNoExt)
+}
+
+// fitCurvePanels builds the panels of PlotFitCurves: the NLL panel and, if
+// some run has r(|W|, |J|), the correlation panel below it.
+func fitCurvePanels(runs []FitCurve) ([]*plot.Plot, error) {
 	p := newPlot("Learning curves: negative log-likelihood per spin", "epoch", "−ln q(x) / N  [nats]")
 	pr := newPlot("Learned vs true couplings", "epoch", "r(|W|, |J|)")
 	withR := 0
@@ -44,7 +53,7 @@ func PlotFitCurves(runs []FitCurve, pathNoExt string) error {
 		}
 		if len(rs) > 0 {
 			if err := addLinePoints(pr, rs, plotutil.Color(k), k, r.Label); err != nil {
-				return err
+				return nil, err
 			}
 			withR++
 		}
@@ -70,7 +79,7 @@ func PlotFitCurves(runs []FitCurve, pathNoExt string) error {
 			}
 			l, err := plotter.NewLine(s.xy)
 			if err != nil {
-				return fmt.Errorf("plot %s: %w", r.Label, err)
+				return nil, fmt.Errorf("plot %s: %w", r.Label, err)
 			}
 			l.Color = c
 			l.Width = vg.Points(1.2)
@@ -83,16 +92,16 @@ func PlotFitCurves(runs []FitCurve, pathNoExt string) error {
 		}
 	}
 	if drawn == 0 {
-		return errors.New("no epoch with a finite negative log-likelihood to draw")
+		return nil, fmt.Errorf("no epoch with a finite negative log-likelihood to draw: %w", ErrNothingToDraw)
 	}
 	if fmath.Finite(yMax) && fmath.Finite(yMin) && yMax > yMin {
 		p.Y.Min, p.Y.Max = yMin-0.05*(yMax-yMin), yMax+0.05*(yMax-yMin)
 	}
 	if withR == 0 {
-		return savePanels([]*plot.Plot{p}, 6*vg.Inch, 4*vg.Inch, pathNoExt)
+		return []*plot.Plot{p}, nil
 	}
 	pr.Legend.Top, pr.Legend.Left = false, false
-	return savePanels([]*plot.Plot{p, pr}, 6*vg.Inch, 7*vg.Inch, pathNoExt)
+	return []*plot.Plot{p, pr}, nil
 }
 
 // CouplingPanel is one scatter of learned against true couplings.
@@ -110,13 +119,22 @@ type CouplingPanel struct {
 // least-squares line (the paper's Fig. 6), panels stacked vertically, and
 // writes pathNoExt+".png" and ".svg".
 func PlotCouplings(panels []CouplingPanel, pathNoExt string) error {
+	ps, err := couplingPlots(panels)
+	if err != nil {
+		return err
+	}
+	return savePanels(ps, 6*vg.Inch, vg.Length(len(ps))*4.2*vg.Inch, pathNoExt)
+}
+
+// couplingPlots builds one panel of PlotCouplings per CouplingPanel.
+func couplingPlots(panels []CouplingPanel) ([]*plot.Plot, error) {
 	if len(panels) == 0 {
-		return errors.New("no couplings to draw")
+		return nil, fmt.Errorf("no couplings to draw: %w", ErrNothingToDraw)
 	}
 	ps := make([]*plot.Plot, 0, len(panels))
 	for _, pn := range panels {
 		if len(pn.AbsJ) == 0 || len(pn.AbsJ) != len(pn.AbsW) {
-			return fmt.Errorf("%s: %d true and %d learned couplings", pn.Label, len(pn.AbsJ), len(pn.AbsW))
+			return nil, fmt.Errorf("%s: %d true and %d learned couplings", pn.Label, len(pn.AbsJ), len(pn.AbsW))
 		}
 		p := newPlot(fmt.Sprintf("%s: learned vs true couplings, r(|W|, |J|) = %.3f", pn.Label, pn.R), "|J_ij|  (true)", "|W_ij|  (learned)")
 		// The points fill the diagonal; the lower right corner is free.
@@ -129,7 +147,7 @@ func PlotCouplings(panels []CouplingPanel, pathNoExt string) error {
 		}
 		s, err := plotter.NewScatter(pts)
 		if err != nil {
-			return fmt.Errorf("%s: %w", pn.Label, err)
+			return nil, fmt.Errorf("%s: %w", pn.Label, err)
 		}
 		s.Color = color.NRGBA{R: 31, G: 119, B: 180, A: 90}
 		s.Shape = draw.CircleGlyph{}
@@ -139,7 +157,7 @@ func PlotCouplings(panels []CouplingPanel, pathNoExt string) error {
 		if fmath.Finite(pn.Slope) && fmath.Finite(pn.Intercept) {
 			l, err := plotter.NewLine(plotter.XYs{{X: 0, Y: pn.Intercept}, {X: xmax, Y: pn.Intercept + pn.Slope*xmax}})
 			if err != nil {
-				return err
+				return nil, err
 			}
 			l.Color = color.RGBA{R: 214, G: 39, B: 40, A: 255}
 			l.Width = vg.Points(1.5)
@@ -149,5 +167,5 @@ func PlotCouplings(panels []CouplingPanel, pathNoExt string) error {
 		p.X.Min, p.Y.Min = 0, 0
 		ps = append(ps, p)
 	}
-	return savePanels(ps, 6*vg.Inch, vg.Length(len(ps))*4.2*vg.Inch, pathNoExt)
+	return ps, nil
 }

@@ -1,6 +1,7 @@
 package output
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"image/color"
@@ -8,9 +9,13 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/h2arnn/h2arnn/internal/fmath"
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
@@ -45,19 +50,34 @@ const RelErrFloor = 0x1p-53
 // if no run has one, it shows the standard deviation of the per-sample free
 // energy instead, which is 0 for an exact network (values below the float64
 // resolution 2^-53·|f| drawn at it). Runs with the same label
-// are told apart by their directory name. Rows with a NaN or infinite f are
-// skipped. It is an error if no run has a row to draw.
+// are told apart by their directory name. Each run's rows are drawn in the
+// order of β; rows with a NaN or infinite β or f are skipped, and of rows
+// with the same β only the last one in file order is drawn (FreeEnergyNotes
+// says what was left out). It is an error wrapping ErrNothingToDraw if no
+// run has a row to draw; then nothing is written.
 func PlotFreeEnergy(runs []Run, pathNoExt string) error {
 	fig, err := freeEnergyData(runs)
 	if err != nil {
 		return err
 	}
-	nis, err := nisPanel(runs, fig.relErr)
+	nis, err := nisPanel(fig.rows, fig.relErr)
 	if err != nil {
 		return err
 	}
 	return fig.save(pathNoExt, nis)
 }
+
+// FreeEnergyNotes returns what PlotFreeEnergy(runs, ...) leaves out, one
+// line per run and kind (e.g. `run "1p": 2 rows with a non-finite β or f
+// not drawn`), or nil when it draws every row.
+func FreeEnergyNotes(runs []Run) []string {
+	fig, _ := freeEnergyData(runs)
+	return fig.notes
+}
+
+// ErrNothingToDraw is wrapped by the errors of the plot functions when the
+// data leave nothing to draw (no run with a drawable row or histogram).
+var ErrNothingToDraw = errors.New("nothing to draw")
 
 // feSeries is what the free-energy figure draws for run k.
 type feSeries struct {
@@ -77,39 +97,101 @@ type feFigure struct {
 	// lo and hi are the extreme values of the lower panel (log10; lo = +Inf
 	// when it has no point and is left out).
 	lo, hi float64
+	// rows are the drawable rows of each run (see drawnRows), notes what
+	// the figure leaves out.
+	rows  [][]StatsRow
+	notes []string
+}
+
+// drawnRows returns the rows of stats a figure draws against β: those with
+// a finite β and f, in the order of β, the last one in file order of rows
+// with the same β (a later row is a later evaluation of that β). It also
+// returns how many rows were left out for a non-finite β or f (bad) and as
+// repeats of a β (repeated).
+func drawnRows(stats []StatsRow) (rows []StatsRow, bad, repeated int) {
+	for _, s := range stats {
+		if fmath.Finite(s.Beta) && fmath.Finite(s.F) {
+			rows = append(rows, s)
+		}
+	}
+	bad = len(stats) - len(rows)
+	slices.SortStableFunc(rows, func(a, b StatsRow) int { return cmp.Compare(a.Beta, b.Beta) })
+	out := rows[:0]
+	for i, s := range rows {
+		if i+1 < len(rows) && rows[i+1].Beta == s.Beta {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out, bad, len(rows) - len(out)
+}
+
+// nisDrawable reports whether the NIS panel can draw row s: it has
+// estimates with a finite f_nis and a finite, non-negative standard error.
+func nisDrawable(s StatsRow) bool {
+	return s.Estimates != nil && fmath.Finite(s.FNIS) && fmath.Finite(s.FNISErr) && s.FNISErr >= 0
+}
+
+// addNote appends `run "label": n what` to notes if n > 0, with row made
+// plural for n > 1.
+func addNote(notes []string, label string, n int, what string) []string {
+	if n == 0 {
+		return notes
+	}
+	row := "row"
+	if n > 1 {
+		row = "rows"
+	}
+	return append(notes, fmt.Sprintf("run %s: %d %s %s", strconv.Quote(label), n, row, what))
 }
 
 // freeEnergyData computes the points of the free-energy figure of runs.
 func freeEnergyData(runs []Run) (feFigure, error) {
 	labels := runLabels(runs)
-	fig := feFigure{lo: math.Inf(1), hi: math.Inf(-1)}
-	for _, r := range runs {
-		for _, s := range r.Stats {
+	fig := feFigure{lo: math.Inf(1), hi: math.Inf(-1), rows: make([][]StatsRow, len(runs))}
+	for k, r := range runs {
+		var bad, repeated int
+		fig.rows[k], bad, repeated = drawnRows(r.Stats)
+		fig.notes = addNote(fig.notes, labels[k], bad, "with a non-finite β or f not drawn")
+		fig.notes = addNote(fig.notes, labels[k], repeated, "repeating an earlier β not drawn (the last row of each β is)")
+		for _, s := range fig.rows[k] {
 			fig.relErr = fig.relErr || (s.Exact != nil && fmath.Finite(s.FExact))
 		}
 	}
-	for k, r := range runs {
+	for k, rows := range fig.rows {
 		sr := feSeries{k: k, label: labels[k]}
-		for _, s := range r.Stats {
-			if !fmath.Finite(s.Beta) || !fmath.Finite(s.F) {
-				continue
-			}
+		noLower, noNIS := 0, 0
+		for _, s := range rows {
 			sr.f = append(sr.f, plotter.XY{X: s.Beta, Y: s.F})
+			if s.Estimates != nil && !nisDrawable(s) {
+				noNIS++
+			}
 			switch {
-			case fig.relErr && s.Exact != nil && fmath.Finite(s.FExact):
-				sr.exact = append(sr.exact, plotter.XY{X: s.Beta, Y: s.FExact})
+			case fig.relErr && s.Exact != nil:
 				// f_exact = 0 gives an infinite relative error, which no
 				// axis can show.
-				if e := math.Abs(RelErr(s.F, s.FExact)); fmath.Finite(e) {
-					sr.lower = append(sr.lower, plotter.XY{X: s.Beta, Y: math.Log10(math.Max(e, RelErrFloor))})
+				e := math.Abs(RelErr(s.F, s.FExact))
+				if !fmath.Finite(s.FExact) || !fmath.Finite(e) {
+					noLower++
+					continue
 				}
-			case !fig.relErr && fmath.Finite(s.FStd) && s.FStd >= 0:
+				sr.exact = append(sr.exact, plotter.XY{X: s.Beta, Y: s.FExact})
+				sr.lower = append(sr.lower, plotter.XY{X: s.Beta, Y: math.Log10(math.Max(e, RelErrFloor))})
+			case !fig.relErr && !(fmath.Finite(s.FStd) && s.FStd >= 0):
+				noLower++
+			case !fig.relErr:
 				// A spread below the float64 resolution of f itself is
 				// zero in all but name; draw it at that resolution.
 				floor := math.Max(RelErrFloor*math.Abs(s.F), math.SmallestNonzeroFloat64)
 				sr.lower = append(sr.lower, plotter.XY{X: s.Beta, Y: math.Log10(math.Max(s.FStd, floor))})
 			}
 		}
+		what := "with an undefined relative error (f_exact 0 or not finite) not drawn in the lower panel"
+		if !fig.relErr {
+			what = "with an undefined f_std (negative or not finite) not drawn in the lower panel"
+		}
+		fig.notes = addNote(fig.notes, sr.label, noLower, what)
+		fig.notes = addNote(fig.notes, sr.label, noNIS, "with undefined NIS estimates not drawn in the NIS panel")
 		if len(sr.f) > 0 {
 			fig.series = append(fig.series, sr)
 		}
@@ -118,7 +200,7 @@ func freeEnergyData(runs []Run) (feFigure, error) {
 		}
 	}
 	if len(fig.series) == 0 {
-		return fig, errors.New("plot free energy: no run has a row with a finite β and f")
+		return fig, fmt.Errorf("plot free energy: no run has a row with a finite β and f: %w", ErrNothingToDraw)
 	}
 	return fig, nil
 }
@@ -185,14 +267,14 @@ func (fig feFigure) save(pathNoExt string, nis *plot.Plot) error {
 	return savePanels(panels, 6*vg.Inch, h, pathNoExt)
 }
 
-// nisGap returns, for the rows of r with unbiased estimates (Estimates,
-// finite f, FNIS and FNISErr), the variational and the NIS free energies
-// minus a reference with the NIS standard error: the reference is the exact
-// f when exact is true (rows without one are skipped), else the NIS value
-// itself, so that the variational gap shows above an NIS line at zero.
-func nisGap(r Run, exact bool) (variational, nis plotter.XYs, nisErr []float64) {
-	for _, s := range r.Stats {
-		if s.Estimates == nil || !fmath.Finite(s.Beta) || !fmath.Finite(s.F) || !fmath.Finite(s.FNIS) || !fmath.Finite(s.FNISErr) {
+// nisGap returns, for the rows with unbiased estimates (see nisDrawable),
+// the variational and the NIS free energies minus a reference with the NIS
+// standard error: the reference is the exact f when exact is true (rows
+// without one are skipped), else the NIS value itself, so that the
+// variational gap shows above an NIS line at zero.
+func nisGap(rows []StatsRow, exact bool) (variational, nis plotter.XYs, nisErr []float64) {
+	for _, s := range rows {
+		if !nisDrawable(s) {
 			continue
 		}
 		ref := s.FNIS
@@ -215,7 +297,8 @@ type xyErrors struct {
 	plotter.YErrors
 }
 
-// nisPanel returns the panel "variational vs NIS vs exact", or nil if no
+// nisPanel returns the panel "variational vs NIS vs exact" of the runs'
+// drawable rows (rows[k] those of run k, see drawnRows), or nil if no
 // run has unbiased estimates: per run, the variational f (line, the run's
 // colour) and the NIS estimate (its glyph with ±1 standard error bars),
 // both minus the exact f when some run has an exact reference (exact; then
@@ -223,7 +306,7 @@ type xyErrors struct {
 // variational f's height above the NIS estimate). So that the error bars
 // of runs at the same β do not hide each other, run k's NIS points are
 // drawn shifted along β by (k - (runs-1)/2)·1 % of the β range.
-func nisPanel(runs []Run, exact bool) (*plot.Plot, error) {
+func nisPanel(rows [][]StatsRow, exact bool) (*plot.Plot, error) {
 	title, ylabel := "Variational (line) and NIS ±1 SE (bars) minus the exact f", "f − f_exact  [J]"
 	if !exact {
 		title, ylabel = "Variational f above the NIS estimate (bars: NIS ±1 SE)", "f − f_NIS  [J]"
@@ -231,20 +314,18 @@ func nisPanel(runs []Run, exact bool) (*plot.Plot, error) {
 	p := newPlot(title, labelBeta, ylabel)
 	p.Legend = plot.NewLegend() // the upper panel's legend serves all
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, r := range runs {
-		for _, s := range r.Stats {
-			if fmath.Finite(s.Beta) {
-				lo, hi = math.Min(lo, s.Beta), math.Max(hi, s.Beta)
-			}
+	for _, rs := range rows {
+		for _, s := range rs {
+			lo, hi = math.Min(lo, s.Beta), math.Max(hi, s.Beta)
 		}
 	}
 	drawn := false
-	for k, r := range runs {
-		v, n, errs := nisGap(r, exact)
+	for k, rs := range rows {
+		v, n, errs := nisGap(rs, exact)
 		if len(v) == 0 {
 			continue
 		}
-		shift := (float64(k) - float64(len(runs)-1)/2) * 0.01 * (hi - lo)
+		shift := nisShift(k, len(rows), lo, hi)
 		n = slices.Clone(n)
 		for i := range n {
 			n[i].X += shift
@@ -286,12 +367,27 @@ func nisPanel(runs []Run, exact bool) (*plot.Plot, error) {
 	return p, nil
 }
 
+// nisShift is how far along β nisPanel draws the NIS points of run k of
+// runs, for a β range [lo, hi]: (k - (runs-1)/2) · 1 % of the range, so
+// that the runs' points sit side by side, centred on their β.
+func nisShift(k, runs int, lo, hi float64) float64 {
+	return (float64(k) - float64(runs-1)/2) * 0.01 * (hi - lo)
+}
+
+// OverlapsNotes returns what PlotOverlaps(runs, beta, ...) leaves out: one
+// line per run whose histogram nearest to beta is undefined, or nil.
+func OverlapsNotes(runs []Run, beta float64) []string {
+	fig, _ := overlapsData(runs, beta)
+	return fig.notes
+}
+
 // PlotOverlaps draws the overlap distribution P(q) of every run that has
 // one, at the stored β nearest to beta (the title gives the β drawn if it is
 // the same for all runs, else the legend gives each run's), as a step line over the histogram's
 // bins, and writes pathNoExt+".png" and pathNoExt+".svg" atomically. Runs
 // without overlap histograms, or whose nearest one is undefined (NaN), are
-// skipped; it is an error if none is left.
+// skipped (OverlapsNotes says which); it is an error wrapping
+// ErrNothingToDraw if none is left, or if beta is NaN.
 func PlotOverlaps(runs []Run, beta float64, pathNoExt string) error {
 	fig, err := overlapsData(runs, beta)
 	if err != nil {
@@ -315,6 +411,8 @@ type pqFigure struct {
 	// top is the highest density drawn, yMax the top of the axis (room for
 	// the legend above the peaks; 0 leaves it to gonum).
 	top, yMax float64
+	// notes say which runs' histograms are left out.
+	notes []string
 }
 
 // overlapsData computes the points of the overlap figure of runs at the
@@ -325,9 +423,14 @@ func overlapsData(runs []Run, beta float64) (pqFigure, error) {
 	used := make([]float64, len(runs))
 	same := true // all runs drawn at one β: say it once, in the title
 	first := math.NaN()
+	var notes []string
 	for k, r := range runs {
 		used[k] = math.NaN()
-		if b, ok := nearestBeta(r.Overlaps, beta); ok && drawable(r.Overlaps[b]) {
+		b, ok := nearestBeta(r.Overlaps, beta)
+		if ok && !drawable(r.Overlaps[b]) {
+			notes = append(notes, fmt.Sprintf("run %s: P(q) at β = %s is undefined (NaN) or empty, not drawn", strconv.Quote(labels[k]), fmtG(b)))
+		}
+		if ok && drawable(r.Overlaps[b]) {
 			used[k] = b
 			if math.IsNaN(first) {
 				first = b
@@ -335,7 +438,7 @@ func overlapsData(runs []Run, beta float64) (pqFigure, error) {
 			same = same && math.Abs(b-first) <= 1e-6
 		}
 	}
-	fig := pqFigure{title: "Overlap distribution"}
+	fig := pqFigure{title: "Overlap distribution", notes: notes}
 	if same && !math.IsNaN(first) {
 		fig.title += " at β = " + fmtG(first)
 	}
@@ -359,7 +462,7 @@ func overlapsData(runs []Run, beta float64) (pqFigure, error) {
 		fig.series = append(fig.series, sr)
 	}
 	if len(fig.series) == 0 {
-		return fig, errors.New("plot overlaps: no run has an overlap histogram")
+		return fig, fmt.Errorf("plot overlaps: no run has an overlap histogram near β = %s: %w", fmtG(beta), ErrNothingToDraw)
 	}
 	if fig.top > 0 {
 		fig.yMax = 1.25 * fig.top
@@ -369,6 +472,16 @@ func overlapsData(runs []Run, beta float64) (pqFigure, error) {
 
 // save draws the figure and writes it as PNG and SVG.
 func (fig pqFigure) save(pathNoExt string) error {
+	p, err := fig.plot()
+	if err != nil {
+		return err
+	}
+	return savePanels([]*plot.Plot{p}, 6*vg.Inch, 4*vg.Inch, pathNoExt)
+}
+
+// plot builds the figure's one panel: q over [-1, 1], the density from 0
+// to yMax (or what gonum chooses without one).
+func (fig pqFigure) plot() (*plot.Plot, error) {
 	p := newPlot(fig.title, "overlap q of two samples  (x·y / N)", "probability density P(q)")
 	p.X.Min, p.X.Max = -1, 1
 	p.X.Tick.Marker = niceTicks{}
@@ -376,7 +489,7 @@ func (fig pqFigure) save(pathNoExt string) error {
 	for _, sr := range fig.series {
 		l, err := plotter.NewLine(sr.steps)
 		if err != nil {
-			return fmt.Errorf("plot overlaps: run %s: %w", sr.label, err)
+			return nil, fmt.Errorf("plot overlaps: run %s: %w", sr.label, err)
 		}
 		l.Color = plotutil.Color(sr.k)
 		l.Dashes = plotutil.Dashes(sr.k)
@@ -387,7 +500,7 @@ func (fig pqFigure) save(pathNoExt string) error {
 	if fig.yMax > 0 {
 		p.Y.Max = fig.yMax
 	}
-	return savePanels([]*plot.Plot{p}, 6*vg.Inch, 4*vg.Inch, pathNoExt)
+	return p, nil
 }
 
 func newPlot(title, x, y string) *plot.Plot {
@@ -463,18 +576,16 @@ func (decadeTicks) Ticks(min, max float64) []plot.Tick {
 // savePanels stacks the plots vertically, aligned, on a w×h canvas and
 // writes it as PNG and SVG.
 func savePanels(ps []*plot.Plot, w, h vg.Length, pathNoExt string) error {
-	for _, format := range []string{"png", "svg"} {
-		c, err := draw.NewFormattedCanvas(w, h, format)
-		if err != nil {
-			return err
-		}
+	for _, p := range ps {
+		setDrawableRanges(p)
+	}
+	return saveFigure(w, h, pathNoExt, func(dc draw.Canvas) {
 		rows := make([][]*plot.Plot, len(ps))
 		for i, p := range ps {
 			rows[i] = []*plot.Plot{p}
 		}
 		tiles := draw.Tiles{Rows: len(ps), Cols: 1, PadY: vg.Points(6),
 			PadTop: vg.Points(4), PadBottom: vg.Points(4), PadLeft: vg.Points(4), PadRight: vg.Points(8)}
-		dc := draw.New(c)
 		// plot.Align lines up the data areas horizontally (so the β axes
 		// of stacked panels coincide) but also moves them vertically in a
 		// way that leaves a wide gap between panels; take its horizontal
@@ -485,7 +596,29 @@ func savePanels(ps []*plot.Plot, w, h vg.Length, pathNoExt string) error {
 			tile.Min.X, tile.Max.X = cs[i][0].Min.X, cs[i][0].Max.X
 			p.Draw(tile)
 		}
-		if err := WriteFileAtomic(pathNoExt+"."+format, func(wr io.Writer) error {
+	})
+}
+
+// saveFigure paints a w×h figure with paint, once as PNG and once as SVG,
+// and then writes pathNoExt+".png" and pathNoExt+".svg", each atomically.
+// Every string drawn goes through plotText, so that any label gives
+// well-formed SVG. A panic while painting (inside gonum) is returned as an
+// error, and then no file is written.
+func saveFigure(w, h vg.Length, pathNoExt string, paint func(draw.Canvas)) error {
+	formats := []string{"png", "svg"}
+	canvases := make([]vg.CanvasWriterTo, len(formats))
+	for i, format := range formats {
+		c, err := draw.NewFormattedCanvas(w, h, format)
+		if err != nil {
+			return err
+		}
+		if err := paintCanvas(textSafeCanvas{c}, paint); err != nil {
+			return fmt.Errorf("drawing %s.%s: %v", pathNoExt, format, err)
+		}
+		canvases[i] = c
+	}
+	for i, c := range canvases {
+		if err := WriteFileAtomic(pathNoExt+"."+formats[i], func(wr io.Writer) error {
 			_, err := c.WriteTo(wr)
 			return err
 		}); err != nil {
@@ -493,6 +626,90 @@ func savePanels(ps []*plot.Plot, w, h vg.Length, pathNoExt string) error {
 		}
 	}
 	return nil
+}
+
+// paintCanvas calls paint on c and turns a panic into an error: a figure
+// is a by-product of a run, and a drawing library's failure on odd data
+// must not take the rest of the run down with it.
+func paintCanvas(c vg.CanvasSizer, paint func(draw.Canvas)) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error in the plotting library: %v", r)
+		}
+	}()
+	paint(draw.New(c))
+	return nil
+}
+
+// textSafeCanvas is a canvas whose FillString draws plotText(s): gonum's
+// SVG writer escapes <, &, > and quotes but copies control characters and
+// invalid UTF-8 as they are, which makes the file unreadable as XML.
+type textSafeCanvas struct{ vg.CanvasSizer }
+
+func (c textSafeCanvas) FillString(f font.Face, pt vg.Point, s string) {
+	c.CanvasSizer.FillString(f, pt, plotText(s))
+}
+
+// plotText returns s with every byte of invalid UTF-8 replaced by U+FFFD
+// and every rune that is a control character or not allowed in XML 1.0
+// (U+FFFE, U+FFFF) written as its Go escape (\x01, \t, \uffff), so
+// that the label reads the same in the SVG and the PNG and says what it
+// holds.
+func plotText(s string) string {
+	ok := func(r rune) bool {
+		return !unicode.IsControl(r) && r != 0xFFFE && r != 0xFFFF
+	}
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !ok(r) }) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s { // an invalid byte comes as utf8.RuneError, U+FFFD
+		if ok(r) {
+			b.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRune(r)
+		b.WriteString(q[1 : len(q)-1])
+	}
+	return b.String()
+}
+
+// setDrawableRanges widens each axis of p whose range gonum cannot draw
+// (see drawableRange).
+func setDrawableRanges(p *plot.Plot) {
+	p.X.Min, p.X.Max = drawableRange(p.X.Min, p.X.Max)
+	p.Y.Min, p.Y.Max = drawableRange(p.Y.Min, p.Y.Max)
+}
+
+// minRelWidth is the narrowest axis range drawableRange leaves alone,
+// relative to the magnitude of its ends: ticks at 1/10 of it are still
+// distinct multiples below 2^53 and labelled with at most 14 digits.
+const minRelWidth = 1e-12
+
+// drawableRange returns an axis range that gonum can draw for the data
+// range [lo, hi]: [lo, hi] itself when it is wider than minRelWidth of its
+// magnitude; else (all values the same, e.g. one β of 1e16, where gonum's
+// own widening by ±1 is lost to rounding and every coordinate becomes
+// NaN) the range ±10 % around its centre, or [-1, 1] around 0. A range
+// whose width overflows float64 (which makes gonum's ticker loop forever)
+// is cut to ±MaxFloat64/2: values beyond fall outside the panel. Non-finite
+// or reversed ranges are returned as they are; gonum resets those itself.
+func drawableRange(lo, hi float64) (float64, float64) {
+	if !fmath.Finite(lo) || !fmath.Finite(hi) || lo > hi {
+		return lo, hi
+	}
+	if math.IsInf(hi-lo, 0) {
+		return math.Max(lo, -math.MaxFloat64/2), math.Min(hi, math.MaxFloat64/2)
+	}
+	if hi-lo > minRelWidth*math.Max(math.Abs(lo), math.Abs(hi)) {
+		return lo, hi
+	}
+	c := lo/2 + hi/2
+	d := math.Abs(c) / 10
+	if !(c+d > c) { // 0, or so small that ±10 % is lost to rounding
+		d = 1
+	}
+	return c - d, c + d
 }
 
 // runLabels returns the legend label of each run: Run.Label (or "run k" if
@@ -533,38 +750,80 @@ func drawable(hist []float64) bool {
 func fmtG(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 
 // niceTicks labels multiples of a step 1, 2 or 5 × 10^k chosen to give 5 to
-// 10 labels, with an unlabelled minor tick half way between them. An empty
-// range gets one label, a non-finite one none.
+// 10 labels (fewer, with a larger step, when their text would be longer
+// than maxTickText characters in all), with an unlabelled minor tick half
+// way between them, each label with enough digits to tell it from its
+// neighbours. An empty range, or one too narrow for its magnitude to be
+// split into distinct steps, gets one label; a non-finite one none.
 type niceTicks struct{}
 
-func (niceTicks) Ticks(min, max float64) []plot.Tick {
-	if !fmath.Finite(min) || !fmath.Finite(max) {
+// maxTickText is the most characters of tick labels niceTicks puts along
+// an axis: about what a 6-inch panel holds without labels running
+// together.
+const maxTickText = 64
+
+func (niceTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !fmath.Finite(lo) || !fmath.Finite(hi) {
 		return nil
 	}
-	if !(max > min) {
+	one := []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'g', 6, 64)}}
+	// Half the width: hi-lo itself overflows for ends of opposite signs
+	// near ±MaxFloat64.
+	half := hi/2 - lo/2
+	if !(half > 0) {
 		// gonum's own ticker panics on an empty range; one label says it all
-		return []plot.Tick{{Value: min, Label: strconv.FormatFloat(min, 'g', 6, 64)}}
+		return one
 	}
-	step := math.Pow(10, math.Floor(math.Log10((max-min)/10)))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if (max-min)/(m*step) <= 10 {
-			step *= m
+	base := math.Pow(10, math.Floor(math.Log10(half/5)))
+	var best []plot.Tick
+	for _, m := range []float64{1, 2, 5, 10, 20} {
+		step := m * base
+		if half/step > 5 {
+			continue // more than 10 steps
+		}
+		ts, labels, text := ticksAt(lo, hi, step)
+		if labels < 2 {
+			break // too narrow to split, or the step outgrew the range
+		}
+		best = ts
+		if text <= maxTickText {
 			break
 		}
 	}
-	var ts []plot.Tick
-	for i := math.Ceil(min/step - 1e-9); i*step <= max+1e-9*step; i++ {
+	if best == nil {
+		return one
+	}
+	return best
+}
+
+// ticksAt returns the ticks of niceTicks for the multiples of step in
+// [lo, hi], how many are labelled and the number of characters of their
+// labels; no ticks if the multiples are not distinct float64 values (or
+// step underflowed to 0).
+func ticksAt(lo, hi, step float64) (ts []plot.Tick, labels, text int) {
+	first, last := math.Ceil(lo/step-1e-9), math.Floor(hi/step+1e-9)
+	if !(step > 0) || !(last-first <= 10) || first+1 == first {
+		return nil, 0, 0
+	}
+	digits := 6
+	if r := math.Max(math.Abs(lo), math.Abs(hi)) / step; r >= 1e5 {
+		digits = min(17, 2+int(math.Log10(r)))
+	}
+	for i := first; i <= last; i++ {
 		v := i * step
 		if math.Abs(v) < 1e-9*step {
 			v = 0 // no "-0" label
 		}
-		ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', 6, 64)})
-		if h := v + step/2; h <= max {
+		t := plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', digits, 64)}
+		labels++
+		text += len(t.Label)
+		ts = append(ts, t)
+		if h := v + step/2; h <= hi {
 			ts = append(ts, plot.Tick{Value: h})
 		}
 	}
-	if len(ts) > 0 && ts[0].Value-step/2 >= min {
+	if len(ts) > 0 && ts[0].Value-step/2 >= lo {
 		ts = append(ts, plot.Tick{Value: ts[0].Value - step/2})
 	}
-	return ts
+	return ts, labels, text
 }

@@ -91,10 +91,14 @@ func LoadRun(dir string) (Run, error) {
 }
 
 // nearestBeta returns the key of m nearest to beta (the smaller one on a
-// tie) and false if m is empty.
+// tie) and false if there is none. NaN is nobody's neighbour: a NaN key is
+// never returned and a NaN beta finds nothing (map order would decide).
 func nearestBeta(m map[float64][]float64, beta float64) (float64, bool) {
 	best, found := 0.0, false
 	for b := range m {
+		if math.IsNaN(b) || math.IsNaN(beta) {
+			continue
+		}
 		d, bd := math.Abs(b-beta), math.Abs(best-beta)
 		if !found || d < bd || (d == bd && b < best) {
 			best, found = b, true
