@@ -100,25 +100,19 @@ const writeChunk = 32 << 10
 
 // WriteInt8s writes the next len(x) items of an "|i1" array.
 func (w *Writer) WriteInt8s(x []int8) error {
-	if err := w.count(len(x)); err != nil {
-		return err
-	}
-	for len(x) > 0 {
-		c := x[:min(len(x), writeChunk)]
-		x = x[len(c):]
-		w.buf = w.buf[:0]
-		for _, v := range c {
-			w.buf = append(w.buf, byte(v))
-		}
-		if _, err := w.bw.Write(w.buf); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeItems(w, x, func(b []byte, v int8) []byte { return append(b, byte(v)) })
 }
 
 // WriteFloat64s writes the next len(x) items of a "<f8" array.
 func (w *Writer) WriteFloat64s(x []float64) error {
+	return writeItems(w, x, func(b []byte, v float64) []byte {
+		return binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+	})
+}
+
+// writeItems counts x against the declared shape and writes it writeChunk
+// items at a time, each encoded by enc into w's one buffer.
+func writeItems[T any](w *Writer, x []T, enc func([]byte, T) []byte) error {
 	if err := w.count(len(x)); err != nil {
 		return err
 	}
@@ -127,7 +121,7 @@ func (w *Writer) WriteFloat64s(x []float64) error {
 		x = x[len(c):]
 		w.buf = w.buf[:0]
 		for _, v := range c {
-			w.buf = binary.LittleEndian.AppendUint64(w.buf, math.Float64bits(v))
+			w.buf = enc(w.buf, v)
 		}
 		if _, err := w.bw.Write(w.buf); err != nil {
 			return err
