@@ -142,3 +142,46 @@ func TestResumeExactNetInterruptedWhileEvaluating(t *testing.T) {
 		t.Errorf("resume: status %d, %q %q", st, stdout, stderr)
 	}
 }
+
+// TestCheckResumeState: a resumed run continues with its own -lr and
+// Adam's settings; a checkpoint that says otherwise is refused, naming
+// what differs.
+func TestCheckResumeState(t *testing.T) {
+	net, err := model.NewNet("1p", model.NewHamiltonian(4), model.ArchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := grad.DefaultConfig()
+	cfg.LR = 0.01
+	tr, err := grad.NewTrainer(net, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	want := tr.State().Opt
+	for _, c := range []struct {
+		name string
+		edit func(o *grad.OptimizerState)
+		lr   float64
+		msg  string
+	}{
+		{"same", func(o *grad.OptimizerState) {}, 0.01, ""},
+		{"kind", func(o *grad.OptimizerState) { o.Kind = "sgd" }, 0.01, `its optimiser is "sgd", the run uses "adam"`},
+		{"lr", func(o *grad.OptimizerState) { o.LR = 0.02 }, 0.01, "its learning rate is 0.02, the run's -lr is 0.01"},
+		{"-lr", func(o *grad.OptimizerState) {}, 0.02, "its learning rate is 0.01, the run's -lr is 0.02"},
+		{"lr and -lr", func(o *grad.OptimizerState) { o.LR = 0.02 }, 0.02, "its learning rate is 0.02"},
+		{"beta1", func(o *grad.OptimizerState) { o.Beta1 = 0.5 }, 0.01, "its optimiser settings (β₁ 0.5, β₂"},
+		{"beta2", func(o *grad.OptimizerState) { o.Beta2 = 0.5 }, 0.01, "its optimiser settings"},
+		{"eps", func(o *grad.OptimizerState) { o.Eps = 0.5 }, 0.01, "ε 0.5"},
+		{"momentum", func(o *grad.OptimizerState) { o.Momentum = 0.5 }, 0.01, "momentum 0.5"},
+	} {
+		ck := &checkpoint{Checkpoint: &grad.Checkpoint{}}
+		ck.State.Opt = want
+		c.edit(&ck.State.Opt)
+		cfg.LR = c.lr
+		err := checkResumeState(ck, tr, cfg)
+		if (err == nil) != (c.msg == "") || err != nil && !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: %v; want %q", c.name, err, c.msg)
+		}
+	}
+}
