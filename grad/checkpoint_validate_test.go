@@ -92,9 +92,11 @@ func TestCheckpointValuesValidated(t *testing.T) {
 		}
 	}
 	// Values at the edges of their ranges are fine: an SGD state without
-	// momentum, β₁ = β₂ = 0, a complete run (β 0 past the schedule).
+	// momentum (no moment vector), one with momentum and its one moment
+	// vector, β₁ = β₂ = 0, a complete run (β 0 past the schedule).
 	for _, edit := range []func(*State){
 		func(s *State) { s.Opt = NewSGD(len(net.Params()), 0.1, 0).State(); s.Opt.Steps = good.Opt.Steps },
+		func(s *State) { s.Opt.Kind, s.Opt.Momentum, s.Opt.V = "sgd", 0.9, nil },
 		func(s *State) { s.Opt.Beta1, s.Opt.Beta2 = 0, 0 },
 		func(s *State) { *s = State{BetaIndex: 3, Opt: s.Opt} },
 	} {

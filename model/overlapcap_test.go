@@ -123,3 +123,84 @@ func TestWeightedOverlapsSubsampleUnitWeights(t *testing.T) {
 		}
 	})
 }
+
+// TestOverlapOffsetsSpread: the subsample's partner offsets are the ones
+// MaxOverlapPairs documents, K = max(⌊cap/B⌋, 1) offsets spread evenly from
+// 1 to ⌊(B-1)/2⌋ (1 + j·(⌊(B-1)/2⌋-1)/(K-1) rounded down); every pair is
+// counted up to exactly cap pairs, the subsample from one pair more.
+func TestOverlapOffsetsSpread(t *testing.T) {
+	for _, c := range []struct {
+		b, cap int
+		want   []int
+	}{
+		{1001, 3 * 1001, []int{1, 250, 500}},
+		{101, 5 * 101, []int{1, 13, 25, 37, 50}},
+		{101, 100, []int{1}}, // ⌊100/101⌋ = 0 partners raised to 1
+		{6, 14, []int{1, 2}}, // B even: ⌊5/2⌋ = 2
+	} {
+		var off []int
+		withPairCap(t, c.cap, func() { off = overlapOffsets(c.b) })
+		if !slices.Equal(off, c.want) {
+			t.Errorf("B=%d cap=%d: offsets %v, want %v", c.b, c.cap, off, c.want)
+		}
+	}
+	const b, pairs = 1001, 1001 * 1000 / 2
+	withPairCap(t, pairs, func() {
+		if off := overlapOffsets(b); off != nil {
+			t.Errorf("B=%d, cap = its %d pairs: offsets %v, want every pair", b, pairs, off[:min(len(off), 3)])
+		}
+	})
+	withPairCap(t, pairs-1, func() {
+		if off := overlapOffsets(b); len(off) != 499 || off[0] != 1 || off[498] != 500 {
+			t.Errorf("B=%d, cap one below its pairs: %d offsets; want 499 from 1 to 500", b, len(off))
+		}
+	})
+}
+
+// TestOverlapSubsampleCountsExact: over the subsample, OverlapCounts and
+// WeightedOverlaps count exactly the pairs (a, (a+d) mod B), a < B-1, d
+// among the offsets, at Hamming distances counted spin by spin: with
+// N = 130 spins, three 64-bit words a sample.
+func TestOverlapSubsampleCountsExact(t *testing.T) {
+	const b, n, bins = 150, 130, 13
+	bt := biasedBatch(b, n, 0.6)
+	weights := make([]float64, b)
+	for i := range weights {
+		weights[i] = float64(1 + i%5)
+	}
+	withPairCap(t, 4*b, func() {
+		off := overlapOffsets(b)
+		if len(off) != 4 {
+			t.Fatalf("offsets %v, want 4", off)
+		}
+		want := make([]int64, n+1)
+		wantW := make([]float64, bins)
+		total := 0.0
+		for a := range b - 1 {
+			for _, d := range off {
+				c := (a + d) % b
+				dist := 0
+				for i := range n {
+					if bt.X[a*n+i] != bt.X[c*n+i] {
+						dist++
+					}
+				}
+				want[dist]++
+				wantW[overlapBin(dist, n, bins)] += weights[a] * weights[c]
+				total += weights[a] * weights[c]
+			}
+		}
+		for j := range wantW {
+			wantW[j] /= total * 2.0 / bins
+		}
+		if got := OverlapCounts(bt, 2); !slices.Equal(got, want) {
+			t.Errorf("OverlapCounts over the subsample:\n%v\nwant\n%v", got, want)
+		}
+		got := WeightedOverlaps(bt, weights, bins, 2)
+		for j := range got {
+			if math.Abs(got[j]-wantW[j]) > 1e-12*math.Max(1, wantW[j]) {
+				t.Fatalf("WeightedOverlaps over the subsample:\n%v\nwant\n%v", got, wantW)
+			}
+		}
+	})
+}

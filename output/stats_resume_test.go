@@ -51,3 +51,36 @@ func TestResumeStatsWithoutFinalNewline(t *testing.T) {
 		t.Errorf("after appending: %v, %d rows", err, len(got))
 	}
 }
+
+// TestResumeStatsNoRowKept: a run interrupted before its first β finished
+// (its checkpoint counts no row) resumes with the header alone, the rows
+// written after the checkpoint dropped; a negative count is refused, the
+// file left as it was.
+func TestResumeStatsNoRowKept(t *testing.T) {
+	layout := StatsLayout{Estimate: true}
+	path := filepath.Join(t.TempDir(), StatsFile)
+	w, err := CreateStats(path, layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := testRows()
+	w.Write(rows[0])
+	w.Close()
+	full, _ := os.ReadFile(path)
+	if _, _, err := ResumeStats(path, layout, -1); err == nil || !strings.Contains(err.Error(), "negative row count -1") {
+		t.Errorf("keep -1: %v", err)
+	}
+	assertFile(t, path, string(full))
+	w, kept, err := ResumeStats(path, layout, 0)
+	if err != nil || len(kept) != 0 {
+		t.Fatalf("keep 0: %v, %d rows", err, len(kept))
+	}
+	assertFile(t, path, string(full[:bytes.IndexByte(full, '\n')+1]))
+	if err := w.Write(rows[1]); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if got, _, err := ReadStats(path); err != nil || len(got) != 1 || !sameRow(got[0], rows[1]) {
+		t.Errorf("after appending: %v, %+v", err, got)
+	}
+}
