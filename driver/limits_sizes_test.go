@@ -275,6 +275,15 @@ func TestMemLimitCheck(t *testing.T) {
 	if err == nil || err.Error() != want || !isUsage(err) {
 		t.Errorf("check = %v; want usage error %q", err, want)
 	}
+	// Of two largest items, the first is named.
+	err = (memLimit{bytes: 10, source: "s"}).check(memPlan{{"-a 1", "the a's", 7}, {"-b 2", "the b's", 7}})
+	if err == nil || !strings.HasPrefix(err.Error(), "-a 1 (") {
+		t.Errorf("check of two equal flagged items = %v; want -a 1 named", err)
+	}
+	err = (memLimit{bytes: 10, source: "s"}).check(memPlan{{"", "the a's", 7}, {"", "the b's", 7}})
+	if err == nil || !strings.HasPrefix(err.Error(), "7 bytes for the a's:") {
+		t.Errorf("check of two equal items without flags = %v; want the a's named", err)
+	}
 	err = (memLimit{bytes: 10, source: "s"}).check(memPlan{{"", "x", 5}, {"", "the y's", 7}, {"", "z", 6}})
 	want = "7 bytes for the y's: the command would need about 18 bytes of memory, more than the limit of 10 bytes (s); give smaller sizes, or raise the limit with -max-memory (0: no limit)"
 	if err == nil || err.Error() != want {
