@@ -2,10 +2,12 @@ package driver
 
 import (
 	"io"
+	"math"
 	"strings"
 	"testing"
 
 	"github.com/h2arnn/h2arnn/model"
+	"github.com/h2arnn/h2arnn/output"
 )
 
 // TestLimitN: the smallest limit wins, and of two equal ones the first
@@ -69,5 +71,24 @@ func TestFileNBeyondMaxSpins(t *testing.T) {
 	st, _, se := runCLI("bench", "-model", "file", "-couplings", big, "-arch", "1p", "-max-memory", "0")
 	if st != exitUsage || !strings.Contains(se, "at most 20000 spins") || strings.HasSuffix(strings.TrimRight(se, " \n"), ";") {
 		t.Errorf("bench of a file naming spin 20000: %d %q", st, se)
+	}
+}
+
+// TestLastBeta: the last finite β, the first row's too.
+func TestLastBeta(t *testing.T) {
+	nan := math.NaN()
+	for _, c := range []struct {
+		betas []float64
+		want  float64
+	}{
+		{[]float64{1, 2}, 2}, {[]float64{1, nan}, 1}, {[]float64{3}, 3}, {[]float64{nan}, nan}, {nil, nan},
+	} {
+		rows := make([]output.StatsRow, len(c.betas))
+		for i, b := range c.betas {
+			rows[i].Beta = b
+		}
+		if got := lastBeta(rows); got != c.want && !(math.IsNaN(got) && math.IsNaN(c.want)) {
+			t.Errorf("lastBeta(%v) = %v; want %v", c.betas, got, c.want)
+		}
 	}
 }
