@@ -1,6 +1,8 @@
 package driver
 
 import (
+	"context"
+	"errors"
 	"io"
 	"math"
 	"strings"
@@ -90,5 +92,27 @@ func TestLastBeta(t *testing.T) {
 		if got := lastBeta(rows); got != c.want && !(math.IsNaN(got) && math.IsNaN(c.want)) {
 			t.Errorf("lastBeta(%v) = %v; want %v", c.betas, got, c.want)
 		}
+	}
+}
+
+// TestExactReferenceLooksAtCtx: the Curie-Weiss sum looks at ctx once
+// every refCheckEvery β: a cancelled ctx stops the refCheckEvery-th β,
+// not an earlier one.
+func TestExactReferenceLooksAtCtx(t *testing.T) {
+	m, err := model.CurieWeiss(10, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	betas := make([]float64, refCheckEvery)
+	for k := range betas {
+		betas[k] = 0.5
+	}
+	if out, err := exactReference(ctx, m, betas[:refCheckEvery-1], 1); err != nil || len(out) != refCheckEvery-1 {
+		t.Errorf("%d β with ctx cancelled: %d results, %v; want all", refCheckEvery-1, len(out), err)
+	}
+	if _, err := exactReference(ctx, m, betas, 1); !errors.Is(err, context.Canceled) {
+		t.Errorf("%d β with ctx cancelled: %v; want context.Canceled", refCheckEvery, err)
 	}
 }
