@@ -131,6 +131,7 @@ func TestKnobsWithoutMeaningRefused(t *testing.T) {
 	for _, args := range [][]string{
 		{"bench", "-model", "cw", "-n", "8", "-arch", "1p", "-k", "3"},
 		{"bench", "-model", "cw", "-n", "8", "-arch", "1p", "-depth", "3"},
+		{"bench", "-model", "cw", "-n", "8", "-arch", "1p", "-width", "3"},
 		{"train", "-model", "cw", "-n", "8", "-arch", "1p", "-k", "3"},
 		{"train", "-model", "cw", "-n", "8", "-arch", "1p", "-seed", "3"},
 		{"bench", "-model", "cw", "-n", "8", "-arch", "1p", "-seed", "3"},

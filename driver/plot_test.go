@@ -114,6 +114,10 @@ func TestTrainPlotFailureSaysSo(t *testing.T) {
 	if sum.Status != "failed" || !strings.Contains(sum.Error, "free_energy.png") {
 		t.Errorf("summary.json status %q, error %q; want failed, naming the figure", sum.Status, sum.Error)
 	}
+	// The one line on stderr is summary.json's error: the summary was written.
+	if want := "h2arnn train: " + sum.Error + "\n"; errs != want {
+		t.Errorf("stderr %q; want %q", errs, want)
+	}
 	os.RemoveAll(filepath.Join(dir, "free_energy.png"))
 	if st, _, errs := runCLI("train", "-resume", dir, "-quiet"); st != 0 {
 		t.Fatalf("resume: status %d, %q", st, errs)

@@ -259,7 +259,9 @@ func lockCheckpoint(dir string) (*checkpoint, func(), error) {
 // every β (a net without parameters evaluates a batch of -batch samples
 // instead).
 func checkEvaluates(cfg grad.Config, net model.Net) error {
-	if cfg.EvalSamples > 0 || net.ParamCount() == 0 {
+	// len(Params()), not ParamCount(): the exact nets count their fixed
+	// numbers there, but train nothing.
+	if cfg.EvalSamples > 0 || len(net.Params()) == 0 {
 		return nil
 	}
 	switch {
@@ -349,7 +351,7 @@ func newTrainRun(e *env, fs *flagSet, mf *modelFlags, tf *trainFlags, cfg grad.C
 			return nil, usagef("-resume %s: %v", tf.resume, err)
 		}
 	}
-	if err := checkResumeSteps(ck.State, rows, cfg, net.ParamCount()); err != nil {
+	if err := checkResumeSteps(ck.State, rows, cfg, len(net.Params())); err != nil {
 		tr.Close()
 		return nil, usagef("-resume %s: %v; the checkpoint or %s was edited", tf.resume, err, output.StatsFile)
 	}
@@ -396,8 +398,9 @@ func checkResumeState(ck *checkpoint, tr *grad.Trainer, cfg grad.Config) error {
 // training step, so its count is the steps of the finished β (the steps
 // column of their rows) plus the steps done at the current β; those rows
 // are the schedule's first β values; and a β whose steps are marked
-// stopped has used its budget (a net with params parameters), or stopped
-// early on a batch below -std-limit.
+// stopped has used its budget, or stopped early on a batch below
+// -std-limit, if the net has params > 0 trainable parameters (one without
+// is stopped at once and only evaluates).
 func checkResumeSteps(st grad.State, rows []output.StatsRow, cfg grad.Config, params int) error {
 	sched := cfg.Schedule()
 	if st.BetaIndex < len(sched) && st.Stopped && params > 0 {
