@@ -342,11 +342,10 @@ func TestExistingDir(t *testing.T) {
 	}
 }
 
-// TestCheckDisk: the files going to one file system are added up; the
-// refusal names the size flag, the total, the largest file and the
-// directory; files without a path or size are left out.
-func TestCheckDisk(t *testing.T) {
-	dir := t.TempDir()
+// freeDiskOrSkip returns the free bytes of dir's file system, or skips the
+// test where they cannot be read or are implausible.
+func freeDiskOrSkip(t *testing.T, dir string) float64 {
+	t.Helper()
 	free, ok := freeDisk(dir)
 	if !ok {
 		t.Skip("the free space of a file system is not read on this OS")
@@ -354,6 +353,15 @@ func TestCheckDisk(t *testing.T) {
 	if free < 1e6 || free > 1e17 {
 		t.Skip("implausible free space")
 	}
+	return free
+}
+
+// TestCheckDisk: the files going to one file system are added up; the
+// refusal names the size flag, the total, the largest file and the
+// directory; files without a path or size are left out.
+func TestCheckDisk(t *testing.T) {
+	dir := t.TempDir()
+	free := freeDiskOrSkip(t, dir)
 	a, b := filepath.Join(dir, "new", "a.npy"), filepath.Join(dir, "b.npy")
 	if err := checkDisk([]fileItem{{"-x", a, 0.7 * free}}, "-x 5"); err != nil {
 		t.Errorf("one file within the free space is refused: %v", err)
@@ -445,13 +453,7 @@ func TestCheckNetSpec(t *testing.T) {
 // for -logq and -energy) is held to the free space of its file system.
 func TestSampleFilesHeldToTheDisk(t *testing.T) {
 	dir := t.TempDir()
-	free, ok := freeDisk(dir)
-	if !ok {
-		t.Skip("the free space of a file system is not read on this OS")
-	}
-	if free < 1e6 || free > 1e17 {
-		t.Skip("implausible free space")
-	}
+	free := freeDiskOrSkip(t, dir)
 	m := int(free/8) + 1000
 	path := filepath.Join(dir, "x.npy")
 	for _, sf := range []*sampleFlags{{samples: m, logq: path}, {samples: m, energy: path}} {
