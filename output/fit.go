@@ -51,8 +51,7 @@ type FitRow struct {
 // Every Write reaches the disk (write + fsync) before it returns, so a crash
 // loses no row already reported. Not safe for concurrent use.
 type RowWriter struct {
-	f    *os.File
-	path string
+	syncedFile
 	cols int
 	buf  []byte
 }
@@ -63,7 +62,7 @@ func CreateRows(path string, header []string) (*RowWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	w := &RowWriter{f: f, path: path, cols: len(header)}
+	w := &RowWriter{syncedFile: syncedFile{f: f, path: path}, cols: len(header)}
 	if err := w.commit([]byte(strings.Join(header, ",") + "\n")); err != nil {
 		f.Close()
 		return nil, err
@@ -108,7 +107,7 @@ func ResumeRows(path string, header []string, keep int) (*RowWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resume %s: %w", path, err)
 	}
-	return &RowWriter{f: f, path: path, cols: len(header)}, nil
+	return &RowWriter{syncedFile: syncedFile{f: f, path: path}, cols: len(header)}, nil
 }
 
 // Write appends one row of len(header) numbers, each in the shortest form
@@ -131,27 +130,6 @@ func (w *RowWriter) Write(v ...float64) error {
 	b = append(b, '\n')
 	w.buf = b
 	return w.commit(b)
-}
-
-func (w *RowWriter) commit(b []byte) error {
-	if _, err := w.f.Write(b); err != nil {
-		return fmt.Errorf("%s: %w", w.path, err)
-	}
-	if err := w.f.Sync(); err != nil {
-		return fmt.Errorf("%s: sync: %w", w.path, err)
-	}
-	return nil
-}
-
-// Close closes the file (every row is already on disk). A second Close is a
-// no-op.
-func (w *RowWriter) Close() error {
-	if w.f == nil {
-		return nil
-	}
-	err := w.f.Close()
-	w.f = nil
-	return err
 }
 
 // WriteFitRow appends a FitRow to a file with the columns FitHeader gives

@@ -118,8 +118,7 @@ type StatsLayout struct {
 // (write + fsync) before it returns, so a crash or a kill loses no row that
 // was already reported. A StatsWriter is not safe for concurrent use.
 type StatsWriter struct {
-	f      *os.File
-	path   string
+	syncedFile
 	layout StatsLayout
 	buf    []byte
 }
@@ -145,7 +144,7 @@ func CreateStats(path string, layout StatsLayout) (*StatsWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stats file: %w", err)
 	}
-	w := &StatsWriter{f: f, path: path, layout: layout}
+	w := &StatsWriter{syncedFile: syncedFile{f: f, path: path, what: "stats file "}, layout: layout}
 	if err := w.commit([]byte(header(layout))); err != nil {
 		f.Close()
 		return nil, err
@@ -180,7 +179,7 @@ func ResumeStats(path string, layout StatsLayout, keep int) (*StatsWriter, []Sta
 	if err != nil {
 		return nil, nil, fmt.Errorf("resume stats: %w", err)
 	}
-	return &StatsWriter{f: f, path: path, layout: layout}, rows, nil
+	return &StatsWriter{syncedFile: syncedFile{f: f, path: path, what: "stats file "}, layout: layout}, rows, nil
 }
 
 // ResumedStats returns the rows ResumeStats(path, layout, keep) would keep,
@@ -305,27 +304,35 @@ func appendGroup(b []byte, n int, vs []float64) []byte {
 	return b
 }
 
+// syncedFile is a file of rows appended and fsynced one by one (stats.csv,
+// fit.csv): a row is on disk when commit returns. what prefixes the path in
+// errors.
+type syncedFile struct {
+	f          *os.File
+	path, what string
+}
+
 // commit writes b and fsyncs the file.
-func (w *StatsWriter) commit(b []byte) error {
+func (w *syncedFile) commit(b []byte) error {
 	if _, err := w.f.Write(b); err != nil {
-		return fmt.Errorf("stats file %s: %w", w.path, err)
+		return fmt.Errorf("%s%s: %w", w.what, w.path, err)
 	}
 	if err := w.f.Sync(); err != nil {
-		return fmt.Errorf("stats file %s: sync: %w", w.path, err)
+		return fmt.Errorf("%s%s: sync: %w", w.what, w.path, err)
 	}
 	return nil
 }
 
 // Close closes the file. Every row is already on disk; Close reports only
 // the closing error. A second Close is a no-op.
-func (w *StatsWriter) Close() error {
+func (w *syncedFile) Close() error {
 	if w.f == nil {
 		return nil
 	}
 	err := w.f.Close()
 	w.f = nil
 	if err != nil {
-		return fmt.Errorf("stats file %s: %w", w.path, err)
+		return fmt.Errorf("%s%s: %w", w.what, w.path, err)
 	}
 	return nil
 }
